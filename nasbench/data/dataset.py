@@ -31,6 +31,11 @@ class ArrayDataset:
 
     def __post_init__(self) -> None:
         validate_arrays(self.x, self.y, self.num_classes, f"{self.source or self.name} (train)")
+        if self.class_names and len(self.class_names) != self.num_classes:
+            raise DataError(
+                f"{self.source or self.name}: {len(self.class_names)} class names "
+                f"for {self.num_classes} classes."
+            )
         if (self.x_test is None) != (self.y_test is None):
             raise DataError(f"{self.source or self.name}: x_test and y_test must be given together.")
         if self.x_test is not None:
@@ -89,6 +94,10 @@ def validate_arrays(x: np.ndarray, y: np.ndarray, num_classes: int, where: str) 
         raise DataError(
             f"{where}: samples must be (N, C, L), (N, C, H, W) or (N, C, D, H, W); got shape {x.shape}."
         )
+    if x.dtype not in (np.uint8, np.float32):
+        raise DataError(f"{where}: samples must be uint8 or float32, got {x.dtype}.")
+    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{where}: labels must be a 1-D integer array, got {y.dtype} of shape {y.shape}.")
     if len(x) != len(y):
         raise DataError(f"{where}: {len(x)} samples but {len(y)} labels.")
     if len(y) == 0:

@@ -99,7 +99,7 @@ class Architecture:
         return (1 if self.stem_stride > 1 else 0) + sum(s.downsample != "none" for s in self.stages)
 
     def summary(self) -> str:
-        """Short human-readable form, e.g. ``s16 | res2x32k3 | inv1x64k5e6se.25/2 | relu bn``."""
+        """Short human-readable form, e.g. ``s16 > res2x32k3 > inv1x64k5e6se.25/2 > relu bn``."""
         abbrev = {"plain": "conv", "residual": "res", "bottleneck": "bot", "inverted": "inv",
                   "se": "se", "dense": "dense"}
         parts = [f"s{self.stem_width}" + (f"/{self.stem_stride}" if self.stem_stride > 1 else "")]
@@ -124,4 +124,4 @@ class Architecture:
         if self.resolution:
             tail += f" {self.resolution}px"
         parts.append(tail)
-        return " | ".join(parts)
+        return " > ".join(parts)

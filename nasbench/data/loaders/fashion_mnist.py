@@ -3,34 +3,27 @@
 from __future__ import annotations
 
 import gzip
-import os
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from nasbench.data.dataset import ArrayDataset
+from nasbench.data.loaders._files import PathLike, data_dir
 from nasbench.data.registry import register_dataset
 from nasbench.errors import DataError
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+ENV_VAR = "NASBENCH_FASHION_MNIST_DIR"
 CLASS_NAMES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
-_FILES = {
-    "x": "train-images-idx3-ubyte",
-    "y": "train-labels-idx1-ubyte",
-    "x_test": "t10k-images-idx3-ubyte",
-    "y_test": "t10k-labels-idx1-ubyte",
-}
-
-
-def default_dir() -> Path:
-    """The folder searched when none is given: $NASBENCH_FASHION_MNIST_DIR, else Debian's."""
-    return Path(os.environ.get("NASBENCH_FASHION_MNIST_DIR", DEBIAN_DIR))
+_IDX_UBYTE = 0x08
 
 
 def find_file(folder: Path, stem: str) -> Path:
+    """``folder/stem``, or its gzipped copy ``stem.gz``."""
     for candidate in (folder / stem, folder / f"{stem}.gz"):
         if candidate.is_file():
             return candidate
@@ -40,17 +33,14 @@ def find_file(folder: Path, stem: str) -> Path:
     )
 
 
-def read_idx(path: Path) -> np.ndarray:
-    """Read one IDX file (unsigned-byte data), gzip-compressed or not."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as e:
-        raise DataError(f"{path}: cannot be read as an IDX file ({e}).") from e
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
+def read_idx(path: Path, ndim: int | None = None) -> np.ndarray:
+    """Read one unsigned-byte IDX file, gzip-compressed or not; ``ndim`` checks its rank."""
+    raw = _read_bytes(path)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != _IDX_UBYTE:
         raise DataError(f"{path}: not an unsigned-byte IDX file (bad magic number).")
     ndims = raw[3]
+    if ndim is not None and ndims != ndim:
+        raise DataError(f"{path}: expected a {ndim}-dimensional IDX file, found {ndims} dimensions.")
     header = 4 + 4 * ndims
     if len(raw) < header:
         raise DataError(f"{path}: truncated IDX header.")
@@ -58,24 +48,42 @@ def read_idx(path: Path) -> np.ndarray:
     expected = int(np.prod(shape))
     if len(raw) - header != expected:
         raise DataError(f"{path}: IDX header promises {expected} bytes of data, file holds {len(raw) - header}.")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+    # Copy out of the read-only bytes so callers (torch.from_numpy) get a writable array.
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy()
+
+
+def _read_bytes(path: Path) -> bytes:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise DataError(f"{path}: cannot be read as an IDX file ({e}).") from e
+
+
+def _read_pair(folder: Path, images_stem: str, labels_stem: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 1, H, W) and int64 labels from two IDX files that must agree in length."""
+    images_path, labels_path = find_file(folder, images_stem), find_file(folder, labels_stem)
+    images, labels = read_idx(images_path, ndim=3), read_idx(labels_path, ndim=1)
+    if len(images) != len(labels):
+        raise DataError(f"{images_path}: holds {len(images)} images but {labels_path} holds {len(labels)} labels.")
+    return images[:, None, :, :], labels.astype(np.int64)
 
 
 @register_dataset("fashion_mnist")
-def load_fashion_mnist(path: str | None = None) -> ArrayDataset:
-    folder = Path(path) if path else default_dir()
-    if not folder.is_dir():
-        raise DataError(
-            f"{folder}: Fashion-MNIST folder not found; install Debian's dataset-fashion-mnist "
-            "or set data.path to the folder with the IDX files."
-        )
-    arrays = {key: read_idx(find_file(folder, stem)) for key, stem in _FILES.items()}
+def load_fashion_mnist(path: PathLike | None = None) -> ArrayDataset:
+    """Fashion-MNIST from ``path``, else $NASBENCH_FASHION_MNIST_DIR, else Debian's folder."""
+    folder = data_dir(
+        path, ENV_VAR, "Fashion-MNIST", default=DEBIAN_DIR, hint="install Debian's dataset-fashion-mnist, "
+    )
+    x, y = _read_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    x_test, y_test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
     return ArrayDataset(
         name="fashion_mnist",
-        x=arrays["x"][:, None, :, :],
-        y=arrays["y"].astype(np.int64),
-        x_test=arrays["x_test"][:, None, :, :],
-        y_test=arrays["y_test"].astype(np.int64),
+        x=x,
+        y=y,
+        x_test=x_test,
+        y_test=y_test,
         num_classes=10,
         class_names=CLASS_NAMES,
         source=str(folder),

@@ -1,0 +1,1 @@
+"""Benchmarking: tabular benchmarks, sampler replay and zero-cost proxies."""

@@ -1,0 +1,231 @@
+"""Zero-cost proxies: scores of an untrained network, on one batch, that predict its accuracy.
+
+Sign convention: every proxy returns a float where **higher = predicted better**. A proxy whose
+raw form is lower-is-better is negated and its docstring says so (none of the current ones
+needs it: ``jacob_cov`` is already defined as a negated sum). Baselines ``params`` and ``flops``
+are raw counts: bigger networks are predicted better.
+
+Each proxy is a pure function ``fn(model_or_factory, x, y) -> float``. It computes on a private
+copy (a deep copy of the model, or a new model from the factory), so the caller's parameters,
+gradients and train/eval mode are never touched. ``compute_proxies`` seeds torch before each
+proxy, so a factory builds the same initial weights for every proxy and results repeat.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nasbench.errors import ConfigError
+from nasbench.measure.counts import count_flops, count_params
+
+ModelOrFactory = nn.Module | Callable[[], nn.Module]
+ProxyFn = Callable[[ModelOrFactory, Tensor, Tensor], float]
+
+# Activations whose on/off pattern NASWOT reads. For all of them "output > 0" holds exactly
+# when "input > 0", so the input's sign is the code, as for ReLU.
+BINARY_CODE_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.Hardswish)
+JACOB_COV_K = 1e-5
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A registered proxy: its function and a note on how its sign was fixed."""
+
+    name: str
+    fn: ProxyFn
+    sign_note: str
+
+
+PROXIES: dict[str, Proxy] = {}
+
+
+def register_proxy(name: str, sign_note: str) -> Callable[[ProxyFn], ProxyFn]:
+    """Decorator registering ``fn`` under ``name``; a name can be registered once."""
+
+    def decorate(fn: ProxyFn) -> ProxyFn:
+        if name in PROXIES:
+            raise ValueError(f"proxy {name!r} is already registered")
+        PROXIES[name] = Proxy(name, fn, sign_note)
+        return fn
+
+    return decorate
+
+
+def get_proxy(name: str) -> Proxy:
+    """The registered proxy ``name``; an unknown name raises ConfigError listing the valid ones."""
+    if name not in PROXIES:
+        raise ConfigError(f"unknown proxy {name!r}; choose from: {', '.join(sorted(PROXIES))}")
+    return PROXIES[name]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _as_model(source: ModelOrFactory) -> nn.Module:
+    """The model itself, or a new one from the factory (for read-only use)."""
+    model = source if isinstance(source, nn.Module) else source()
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"expected an nn.Module or a factory returning one, got {type(model)}")
+    return model
+
+
+def _working_copy(source: ModelOrFactory, x: Tensor) -> nn.Module:
+    """A private model to compute on, on ``x``'s device, every parameter trainable, no gradients."""
+    # A factory's model is already private; a caller's model is copied so it is never mutated.
+    model = copy.deepcopy(source) if isinstance(source, nn.Module) else _as_model(source)
+    model = model.to(x.device)
+    for p in model.parameters():
+        p.requires_grad_(True)
+        p.grad = None
+    return model
+
+
+def _weighted_layers(model: nn.Module) -> list[nn.Module]:
+    """Convolution and linear layers: the weights the pruning-based proxies score."""
+    return [m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))]
+
+
+def _weights_and_grads(model: nn.Module, objective: Tensor) -> list[tuple[Tensor, Tensor]]:
+    """(weight, d objective / d weight) for each conv/linear layer; unused weights get zeros."""
+    weights = [m.weight for m in _weighted_layers(model)]
+    grads = torch.autograd.grad(objective, weights, allow_unused=True)
+    return [(w.detach(), torch.zeros_like(w) if g is None else g) for w, g in zip(weights, grads)]
+
+
+def _cross_entropy_grads(source: ModelOrFactory, x: Tensor, y: Tensor) -> list[tuple[Tensor, Tensor]]:
+    """Weights and their cross-entropy gradients on the batch, model in train mode."""
+    model = _working_copy(source, x).train()
+    return _weights_and_grads(model, F.cross_entropy(model(x), y))
+
+
+def check_batch(x: Tensor, y: Tensor) -> None:
+    """Raise ValueError unless ``x`` is a batch of at least 2 samples and ``y`` its labels."""
+    if x.ndim < 2 or x.shape[0] < 2:
+        raise ValueError(f"x must be a batch of at least 2 samples, got shape {tuple(x.shape)}")
+    if y.shape != (x.shape[0],):
+        raise ValueError(f"y must have shape ({x.shape[0]},) to match x, got {tuple(y.shape)}")
+
+
+# --- proxies ---------------------------------------------------------------------------------
+@register_proxy("synflow", "raw; higher is better")
+def synflow(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """SynFlow (Tanaka et al., 2020), data-free. Higher = predicted better (raw form).
+
+    On a float64 copy in eval mode (batch norm uses its running statistics, as in the reference
+    code), every parameter and buffer is replaced by its absolute value and an input of ones of
+    ``x``'s shape is fed. With R the sum of the outputs, the score is the sum of
+    ``theta * dR/dtheta`` over the conv/linear weights (the prunable weights the references score).
+    """
+    model = _working_copy(source, x).double().eval()
+    with torch.no_grad():
+        for t in chain(model.parameters(), model.buffers()):
+            if t.is_floating_point():
+                t.abs_()
+    out = model(torch.ones_like(x, dtype=torch.float64))
+    pairs = _weights_and_grads(model, out.sum())
+    return float(sum((w * g).sum() for w, g in pairs))
+
+
+@register_proxy("naswot", "raw log-determinant; higher is better")
+def naswot(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """NASWOT (Mellor et al., 2021). Higher = predicted better (raw form).
+
+    Each ReLU-family activation (ReLU, ReLU6, LeakyReLU; SiLU, GELU, Hardswish by the sign of
+    their input) gives every sample a binary code; K = N_a - Hamming distance between the
+    codes, summed over activations; the score is log|det K| from slogdet (``-inf`` when K is
+    singular, i.e. two samples share a code). Model in train mode, as in the reference.
+    """
+    model = _working_copy(source, x).train()
+    n = x.shape[0]
+    kernel = torch.zeros(n, n, dtype=torch.float64, device=x.device)
+
+    def record(module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
+        # A pre-hook sees the input before an in-place activation overwrites it.
+        code = (inputs[0].detach() > 0).flatten(1).double()
+        kernel.add_(code @ code.T + (1 - code) @ (1 - code).T)
+
+    acts = [m for m in model.modules() if isinstance(m, BINARY_CODE_ACTIVATIONS)]
+    handles = [m.register_forward_pre_hook(record) for m in acts]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    sign, logdet = torch.linalg.slogdet(kernel)
+    return float(logdet) if sign > 0 else -math.inf
+
+
+@register_proxy("snip", "raw saliency; higher is better")
+def snip(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """SNIP (Lee et al., 2019). Higher = predicted better (raw form).
+
+    Sum over conv/linear weights of ``|dL/dw * w|``, L the cross-entropy on the batch, train mode.
+    """
+    return float(sum((g * w).abs().sum() for w, g in _cross_entropy_grads(source, x, y)))
+
+
+@register_proxy("grad_norm", "raw gradient norm; higher is better")
+def grad_norm(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Gradient norm (Abdelfattah et al., 2021). Higher = predicted better (raw form).
+
+    Sum over conv/linear layers of the L2 norm of the weight's cross-entropy gradient, train mode.
+    """
+    return float(sum(g.norm() for _, g in _cross_entropy_grads(source, x, y)))
+
+
+@register_proxy("jacob_cov", "defined as a negated sum; higher is better")
+def jacob_cov(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Jacobian covariance (Mellor et al., 2020, arXiv v1). Higher = predicted better as defined.
+
+    The correlation matrix of the per-sample input gradients of the summed outputs (train mode,
+    as in the reference) has eigenvalues v; score = ``-sum(log(v + k) + 1/(v + k))``, k = 1e-5.
+    The definition already carries the minus sign: it peaks when the samples' Jacobians are
+    uncorrelated. NaN when a Jacobian is constant (its correlation is undefined).
+    """
+    model = _working_copy(source, x).train()
+    inputs = x.detach().clone().requires_grad_(True)
+    (jac,) = torch.autograd.grad(model(inputs).sum(), inputs)
+    jac = jac.flatten(1).double().cpu().numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.corrcoef(jac)
+    if not np.all(np.isfinite(corr)):
+        return math.nan
+    v = np.linalg.eigvalsh(corr) + JACOB_COV_K
+    return float(-np.sum(np.log(v) + 1.0 / v))
+
+
+@register_proxy("params", "raw count; bigger is predicted better")
+def params(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Baseline: number of parameters. Higher = predicted better (raw count)."""
+    return float(count_params(_as_model(source)))
+
+
+@register_proxy("flops", "raw count; bigger is predicted better")
+def flops(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Baseline: FLOPs of one sample's forward pass (shape from ``x``). Higher = predicted better."""
+    return float(count_flops(_as_model(source), (1, *x.shape[1:])))
+
+
+# --- driver ----------------------------------------------------------------------------------
+def compute_proxies(model: ModelOrFactory, x: Tensor, y: Tensor, names: Iterable[str] | None = None,
+                    seed: int = 0) -> dict[str, float]:
+    """Score ``model`` (or a factory's model) with the named proxies (default: all registered).
+
+    Torch is seeded with ``seed`` before each proxy inside a forked RNG, so results repeat and
+    the caller's random state is left as it was.
+    """
+    check_batch(x, y)
+    chosen = [get_proxy(n) for n in (PROXIES if names is None else names)]  # fail before work
+    devices = [x.device.index or 0] if x.is_cuda else []
+    scores: dict[str, float] = {}
+    for proxy in chosen:
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            scores[proxy.name] = proxy.fn(model, x, y)
+    return scores

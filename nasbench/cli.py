@@ -1,0 +1,180 @@
+"""The ``nasbench`` command line. Commands parse, call library code, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from nasbench.errors import NasbenchError
+
+app = typer.Typer(help="Neural architecture search and benchmarking for convolutional networks.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+DbOption = Annotated[Optional[str], typer.Option("--db", help="Results database URL (default: $NASBENCH_DB or sqlite:///nasbench.db).")]
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    parquet = "parquet"
+
+
+def fail(message: str) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def search(
+    study_file: Annotated[Path, typer.Argument(help="Study file (YAML).")],
+    db: DbOption = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join an existing Ray cluster (e.g. 127.0.0.1:6379).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the study (re-running the same command does this too).")] = False,
+) -> None:
+    """Run (or resume) the search a study file describes."""
+    from nasbench.search.runner import run_search
+
+    try:
+        out = run_search(str(study_file), db_url=db, ray_address=ray_address, console=console, shutdown_ray=True)
+    except NasbenchError as e:
+        fail(str(e))
+        return
+    best = f"{out.best_val_acc:.4f}" if out.best_val_acc is not None else "-"
+    counts = ", ".join(f"{v} {k}" for k, v in sorted(out.counts.items())) or "no trials"
+    console.print(f"study {out.study}: {counts}; best val_acc {best}; wall time {out.wall_s:.1f}s")
+    if out.stopped_reason:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(study: Annotated[str, typer.Argument(help="Study name.")], db: DbOption = None) -> None:
+    """Progress, trial states, and failures with their reasons."""
+    from nasbench.report.status import study_status
+
+    try:
+        st = study_status(db, study)
+    except NasbenchError as e:
+        fail(str(e))
+        return
+    console.print(f"study [bold]{study}[/bold]: {st['status']}, {st['elapsed_s']:.0f}s spent, budget {st['budget']}")
+    table = Table("stage", "state", "trials")
+    for (stage, state), n in sorted(st["counts"].items()):
+        table.add_row(stage, state, str(n))
+    console.print(table)
+    if st["best"]:
+        console.print(f"best: trial {st['best']['number']} val_acc {st['best']['val_acc']:.4f}  {st['best']['name']}")
+    if st["failures"]:
+        ft = Table("trial", "state", "reason", title="failed / infeasible / interrupted")
+        for f in st["failures"]:
+            ft.add_row(str(f["number"]), f["state"], f["reason"] or "")
+        console.print(ft)
+
+
+@app.command()
+def query(
+    study: Annotated[Optional[str], typer.Option("--study", help="Only this study.")] = None,
+    state: Annotated[Optional[str], typer.Option("--state", help="Only trials in this state (complete, failed, ...).")] = None,
+    where: Annotated[Optional[str], typer.Option("--where", help="pandas query, e.g. \"params<1e5 and val_acc>0.9\".")] = None,
+    family: Annotated[Optional[str], typer.Option("--family", help="searched or baseline.")] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="search or final.")] = None,
+    sort: Annotated[str, typer.Option("--sort", help="Column to sort by (descending).")] = "val_acc",
+    ascending: Annotated[bool, typer.Option("--ascending", help="Sort ascending.")] = False,
+    top: Annotated[Optional[int], typer.Option("--top", help="Keep the first N rows.")] = None,
+    columns: Annotated[Optional[str], typer.Option("--columns", help="Comma-separated columns to show.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (required for parquet).")] = None,
+    db: DbOption = None,
+) -> None:
+    """Query trials from the results database."""
+    from nasbench.report.query import DEFAULT_COLUMNS, select_trials
+
+    try:
+        df = select_trials(db, study=study, state=state, where=where, family=family, stage=stage, sort=sort,
+                           ascending=ascending, top=top,
+                           columns=columns.split(",") if columns else None)
+    except NasbenchError as e:
+        fail(str(e))
+        return
+    if fmt == Format.parquet:
+        if out is None:
+            fail("--format parquet needs --out FILE.")
+        df.to_parquet(out, index=False)
+        console.print(f"wrote {len(df)} rows to {out}")
+        return
+    if fmt == Format.csv:
+        text = df.to_csv(index=False)
+    elif fmt == Format.json:
+        text = df.to_json(orient="records", indent=2, date_format="iso")
+    else:
+        shown = df.map(_cell) if len(df) else df
+        if out is None and console.is_terminal:
+            table = Table(*df.columns)
+            for row in shown.itertuples(index=False):
+                table.add_row(*row)
+            console.print(table)
+            return
+        text = shown.to_string(index=False)
+    if out is not None:
+        out.write_text(text)
+        console.print(f"wrote {len(df)} rows to {out}")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _cell(v) -> str:
+    if isinstance(v, float):
+        return "" if v != v else (f"{v:.4f}" if abs(v) < 100 else f"{v:,.0f}")
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10000 else str(v)
+    return "" if v is None else str(v)
+
+
+@app.command()
+def report(
+    study: Annotated[Optional[str], typer.Argument(help="Study name.")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = Path("reports"),
+    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: md, html.")] = "md",
+    db: DbOption = None,
+) -> None:
+    """Write the leaderboard report of a study."""
+    from nasbench.report.leaderboard import write_report
+
+    if not study:
+        fail("give a study name (see `nasbench query` for the studies in the database).")
+    try:
+        paths = write_report(db, study, out, formats=[f.strip() for f in fmt.split(",") if f.strip()])
+    except NasbenchError as e:
+        fail(str(e))
+        return
+    for p in paths:
+        console.print(f"wrote {p}")
+
+
+@app.command()
+def doctor(db: DbOption = None) -> None:
+    """Versions, CPUs/GPUs Ray sees, data sets found, and the database in use."""
+    from nasbench.report.doctor import diagnose
+
+    info = diagnose(db)
+    table = Table("check", "value", show_header=False)
+    for key, value in info.items():
+        table.add_row(key, value if isinstance(value, str) else json.dumps(value))
+    console.print(table)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

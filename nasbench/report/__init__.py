@@ -1,0 +1,1 @@
+"""Reports, queries and diagnostics built on the results store."""

@@ -1,0 +1,45 @@
+"""Filtering and sorting trials for ``nasbench query``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nasbench.errors import ConfigError
+from nasbench.store import load_trials
+
+DEFAULT_COLUMNS = ["study", "stage", "number", "family", "state", "name", "params", "flops", "val_acc",
+                   "test_acc", "epochs_run", "train_time_s"]
+
+
+def select_trials(db_url: str | None, study: str | None = None, state: str | None = None,
+                  where: str | None = None, family: str | None = None, stage: str | None = None,
+                  sort: str = "val_acc", ascending: bool = False, top: int | None = None,
+                  columns: list[str] | None = None) -> pd.DataFrame:
+    df = load_trials(db_url, study=study)
+    if study is not None and df.empty:
+        from nasbench.store.db import session_scope, open_engine
+        from nasbench.store.records import study_names
+
+        with session_scope(open_engine(db_url, create=False)) as s:
+            names = study_names(s)
+        if study not in names:
+            raise ConfigError(f"no study named {study!r} in the database; studies: {', '.join(names) or 'none'}.")
+    for col, value in (("state", state), ("family", family), ("stage", stage)):
+        if value is not None:
+            df = df[df[col] == value]
+    if where:
+        try:
+            df = df.query(where, engine="python")
+        except Exception as e:  # noqa: BLE001 — pandas raises many kinds for a bad expression
+            raise ConfigError(f"--where {where!r}: {e}.") from e
+    if sort:
+        if sort not in df.columns:
+            raise ConfigError(f"--sort {sort!r}: no such column; columns: {', '.join(df.columns)}.")
+        df = df.sort_values(sort, ascending=ascending, na_position="last", kind="stable")
+    if top is not None:
+        df = df.head(top)
+    cols = columns or DEFAULT_COLUMNS
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ConfigError(f"--columns: unknown column {missing[0]!r}; columns: {', '.join(df.columns)}.")
+    return df[cols].reset_index(drop=True)

@@ -1,0 +1,27 @@
+"""Study progress for ``nasbench status``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasbench.errors import ConfigError
+from nasbench.store import load_trials, open_engine, session_scope
+from nasbench.store.records import get_study, study_names
+
+
+def study_status(db_url: str | None, study: str) -> dict[str, Any]:
+    engine = open_engine(db_url, create=False)
+    with session_scope(engine) as s:
+        row = get_study(s, study)
+        if row is None:
+            raise ConfigError(f"no study named {study!r} in the database; studies: "
+                              f"{', '.join(study_names(s)) or 'none'}.")
+        info = {"status": row.status, "elapsed_s": row.elapsed_s, "budget": row.config_json.get("budget")}
+    df = load_trials(engine, study)
+    info["counts"] = df.groupby(["stage", "state"]).size().to_dict() if len(df) else {}
+    done = df[(df["stage"] == "search") & (df["state"] == "complete")].sort_values("val_acc", ascending=False)
+    info["best"] = done.iloc[0][["number", "val_acc", "name"]].to_dict() if len(done) else None
+    bad = df[df["state"].isin(["failed", "infeasible", "interrupted"])]
+    info["failures"] = [{"number": int(r.number), "state": r.state, "reason": r.failure_reason}
+                        for r in bad.itertuples()]
+    return info

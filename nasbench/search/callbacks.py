@@ -1,0 +1,88 @@
+"""Driver-side Ray Tune hooks: write every result to the store, show progress, stop on failures."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ray.tune import Callback, Stopper
+from rich.console import Console
+
+from nasbench.search.recorder import StudyRecorder
+from nasbench.search.searcher import outcome
+
+RESULT_FIELDS = ("val_acc", "val_loss", "test_acc", "test_loss", "train_time_s")
+
+
+class StoreCallback(Callback):
+    """Writes epochs and final states; prints one progress line per finished trial."""
+
+    def __init__(self, recorder: StudyRecorder, epochs: int, total: int | None, console: Console,
+                 stage: str = "search", already_done: int = 0) -> None:
+        self.recorder, self.epochs, self.total, self.console = recorder, epochs, total, console
+        self.stage, self.done = stage, already_done
+        self.t0 = time.perf_counter()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "console"}
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        if "failed" in result or result.get("final_report"):
+            return
+        self.recorder.epoch(trial.config["number"], result, stage=self.stage)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finish(trial, error=False)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finish(trial, error=True)
+
+    def _finish(self, trial: Any, error: bool) -> None:
+        result = trial.last_result or {}
+        state, reason = outcome(result, error, self.epochs)
+        fields: dict[str, Any] = {k: result[k] for k in ("test_acc", "test_loss") if result.get(k) is not None}
+        if result.get("val_acc") is not None:
+            fields.update(val_acc=result["val_acc"], val_loss=result.get("val_loss"))
+        fields["train_time_s"] = result.get("elapsed_s")
+        if result.get("worker"):
+            fields["worker"] = result["worker"]
+        if state == "failed":
+            fields.update(failure_reason=reason, traceback=result.get("traceback") or _error_text(trial))
+        number = trial.config["number"]
+        self.recorder.finish(number, state, stage=self.stage, **fields)
+        self.done += 1
+        self._print(number, state, result, reason)
+
+    def _print(self, number: int, state: str, result: dict, reason: str | None) -> None:
+        elapsed = time.perf_counter() - self.t0
+        of = f"/{self.total}" if self.total else ""
+        best = self.recorder.best_val_acc
+        detail = f"val_acc {result['val_acc']:.4f}" if state != "failed" and result.get("val_acc") is not None else ""
+        if state == "failed":
+            detail = f"[red]{reason}[/red]"
+        if result.get("test_acc") is not None:
+            detail += f"  test_acc {result['test_acc']:.4f}"
+        best_text = f"best val_acc {best:.4f}" if best is not None else "best val_acc -"
+        self.console.print(f"[{self.done}{of}] {self.stage} trial {number:>3} {state:<8} {detail}  |  "
+                           f"{best_text}  |  {elapsed:6.1f}s elapsed", highlight=False, soft_wrap=True)
+
+
+def _error_text(trial: Any) -> str | None:
+    path = getattr(trial, "error_file", None)
+    try:
+        return open(path).read()[-4000:] if path else None
+    except OSError:
+        return None
+
+
+class FailureStopper(Stopper):
+    """Stops the whole search after ``limit`` consecutive failed trials."""
+
+    def __init__(self, recorder: StudyRecorder, limit: int) -> None:
+        self.recorder, self.limit = recorder, limit
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return self.recorder.consecutive_failures >= self.limit

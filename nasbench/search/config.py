@@ -1,0 +1,163 @@
+"""The study file: what to search, on what data, with which sampler, budget and recipe."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from nasbench.errors import ConfigError
+from nasbench.space.spec import SpaceSpec, first_error, load_space
+from nasbench.train.recipe import Fidelity, Recipe
+
+OBJECTIVES = {"val_acc": "maximize", "params": "minimize", "flops": "minimize", "latency_ms": "minimize"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    name: str
+    options: dict[str, Any] = Field(default_factory=dict)  # loader options, e.g. {path: ...}
+    val_size: float = Field(0.1, gt=0)  # fraction (< 1) or count of training samples
+    test_size: float = Field(0.2, gt=0)  # used only when the data set has no official test set
+    split_seed: int = 0
+
+
+class SamplerConfig(_Strict):
+    name: str = "tpe"
+    seed: int | None = None  # defaults to the study seed
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class SchedulerConfig(_Strict):
+    name: Literal["none", "asha", "hyperband"] = "none"
+    grace_period: int = Field(1, gt=0)
+    reduction_factor: float = Field(3, gt=1)
+
+
+class BudgetConfig(_Strict):
+    trials: int | None = Field(None, gt=0)
+    time: float | None = Field(None, gt=0)  # seconds; "30m", "1h", "90s" accepted
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return parse_duration(v) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _some(self) -> BudgetConfig:
+        if self.trials is None and self.time is None:
+            raise ValueError("give trials, time or both")
+        return self
+
+
+class ResourcesConfig(_Strict):
+    cpu: float = Field(1, gt=0)
+    gpu: float = Field(0, ge=0)  # per trial; "auto" handled by the runner (1 when GPUs exist)
+
+
+class FinalConfig(_Strict):
+    top_k: int = Field(3, ge=0)
+    fidelity: Fidelity = Fidelity(epochs=10)
+
+
+class StudyConfig(_Strict):
+    """A validated study file."""
+
+    name: str
+    space: str  # path, relative to the study file
+    data: DataConfig
+    sampler: SamplerConfig = SamplerConfig()
+    objectives: list[str] = ["val_acc"]
+    constraints: dict[str, float] = Field(default_factory=dict)
+    budget: BudgetConfig
+    fidelity: Fidelity = Fidelity()
+    recipe: Recipe = Recipe()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    resources: ResourcesConfig = ResourcesConfig()
+    seed: int = 0
+    max_consecutive_failures: int = Field(5, gt=0)
+    final: FinalConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the study name is empty")
+        return v
+
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _objectives(cls, v: Any) -> Any:
+        v = [v] if isinstance(v, str) else v
+        for o in v:
+            if o not in OBJECTIVES:
+                raise ValueError(f"unknown objective {o!r}; choose from {', '.join(OBJECTIVES)}")
+        if not v or v[0] != "val_acc":
+            raise ValueError("the first objective must be val_acc")
+        return v
+
+    @field_validator("constraints")
+    @classmethod
+    def _constraints(cls, v: dict[str, float]) -> dict[str, float]:
+        for k in v:
+            if k not in ("params", "flops", "latency_ms"):
+                raise ValueError(f"unknown constraint {k!r}; choose from params, flops, latency_ms")
+        return v
+
+    @property
+    def directions(self) -> list[str]:
+        return [OBJECTIVES[o] for o in self.objectives]
+
+
+def parse_duration(text: str) -> float:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*", text)
+    if not m:
+        raise ValueError(f"cannot read duration {text!r}; write e.g. 90s, 30m or 1h")
+    return float(m.group(1)) * {"s": 1, "sec": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
+
+
+class LoadedStudy(BaseModel):
+    """A study file with its space resolved."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    config: StudyConfig
+    space: SpaceSpec
+    path: str
+    text: str
+
+    @property
+    def file_hash(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def load_study(path: str | Path) -> LoadedStudy:
+    """Read and validate a study file and its space; errors name the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: study file not found.")
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax error"
+        raise ConfigError(f"{path}: not valid YAML ({where}).") from e
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a study file must be a YAML mapping.")
+    data.setdefault("name", path.stem)
+    try:
+        config = StudyConfig.model_validate(data)
+    except ValidationError as e:
+        raise ConfigError(f"{path}: {first_error(e)}") from e
+    space_path = (path.parent / config.space) if not Path(config.space).is_absolute() else Path(config.space)
+    if not space_path.is_file():
+        raise ConfigError(f"{path}: field 'space': search space file {space_path} not found.")
+    return LoadedStudy(config=config, space=load_space(space_path), path=str(path), text=text)

@@ -1,0 +1,74 @@
+"""The driver-side writer of the results store: the only code that writes trials during a search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine
+
+from nasbench.space.architecture import Architecture
+from nasbench.store import records
+from nasbench.store.db import session_scope
+from nasbench.store.models import StudyRow
+
+
+class StudyRecorder:
+    """Writes one study's trials; counts consecutive failures for the stop rule."""
+
+    def __init__(self, engine: Engine, study: StudyRow, provenance: dict[str, Any]) -> None:
+        self.engine, self.study_id, self.study_name = engine, study.study_id, study.name
+        self.provenance = provenance
+        self.consecutive_failures = 0
+        self.finished = 0
+        self.best_val_acc: float | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ray Tune pickles its configuration (searcher, callbacks) for its own records; the live
+        # object keeps its engine, the pickled copy is a description only.
+        return {k: v for k, v in self.__dict__.items() if k != "engine"}
+
+    def _study(self, s) -> StudyRow:
+        return s.get(StudyRow, self.study_id)
+
+    def start(self, number: int, arch: Architecture, seed: int, fidelity: dict, params: int | None,
+              flops: int | None, stage: str = "search") -> None:
+        with session_scope(self.engine) as s:
+            records.start_trial(s, self._study(s), number, arch.summary(), fidelity, seed, arch=arch,
+                                stage=stage, provenance=self.provenance, params=params, flops=flops)
+
+    def infeasible(self, number: int, arch: Architecture, seed: int, fidelity: dict, reason: str,
+                   params: int | None = None, flops: int | None = None) -> None:
+        with session_scope(self.engine) as s:
+            row = records.start_trial(s, self._study(s), number, arch.summary(), fidelity, seed, arch=arch,
+                                      provenance=self.provenance, params=params, flops=flops,
+                                      state="infeasible")
+            records.finish_trial(s, row, "infeasible", failure_reason=reason)
+
+    def epoch(self, number: int, metrics: dict[str, Any], stage: str = "search") -> None:
+        with session_scope(self.engine) as s:
+            row = records.trial_by_number(s, self._study(s), number, stage)
+            if row is not None and row.state == "running":
+                records.add_epoch(s, row, metrics)
+                if metrics.get("worker"):
+                    row.worker = metrics["worker"]
+
+    def finish(self, number: int, state: str, stage: str = "search", **fields: Any) -> None:
+        with session_scope(self.engine) as s:
+            row = records.trial_by_number(s, self._study(s), number, stage)
+            if row is None or row.state != "running":
+                return
+            records.finish_trial(s, row, state, **fields)
+            val = row.val_acc
+        self.finished += 1
+        if state == "failed":
+            self.consecutive_failures += 1
+        else:
+            self.consecutive_failures = 0
+        if val is not None and state == "complete" and (self.best_val_acc is None or val > self.best_val_acc):
+            self.best_val_acc = val
+
+    def add_elapsed(self, seconds: float, status: str) -> None:
+        with session_scope(self.engine) as s:
+            study = self._study(s)
+            study.elapsed_s += seconds
+            study.status = status

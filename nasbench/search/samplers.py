@@ -1,0 +1,103 @@
+"""Optuna samplers by name. Every sampler is an ``optuna.samplers.BaseSampler``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import warnings
+
+import optuna
+
+from nasbench.errors import ConfigError
+from nasbench.space.spec import STAGE_FIELDS, SpaceSpec
+
+SamplerFactory = Callable[..., optuna.samplers.BaseSampler]
+_SAMPLERS: dict[str, SamplerFactory] = {}
+
+CONSTRAINT_KEY = "feasible"  # Optuna constraint: > 0 means the trial was infeasible
+
+
+def register_sampler(name: str) -> Callable[[SamplerFactory], SamplerFactory]:
+    def deco(fn: SamplerFactory) -> SamplerFactory:
+        if name in _SAMPLERS:
+            raise ValueError(f"sampler {name!r} is already registered")
+        _SAMPLERS[name] = fn
+        return fn
+
+    return deco
+
+
+def sampler_names() -> list[str]:
+    return sorted(_SAMPLERS)
+
+
+def create_sampler(name: str, seed: int, options: dict[str, Any], space: SpaceSpec,
+                   n_objectives: int = 1) -> optuna.samplers.BaseSampler:
+    """The sampler ``name`` with ``options``; errors name the bad value."""
+    if name not in _SAMPLERS:
+        raise ConfigError(f"field 'sampler.name': unknown sampler {name!r}; choose one of: "
+                          f"{', '.join(sampler_names())}.")
+    try:
+        return _SAMPLERS[name](seed=seed, space=space, n_objectives=n_objectives, **options)
+    except TypeError as e:
+        raise ConfigError(f"field 'sampler.options': {e}.") from e
+
+
+@register_sampler("random")
+def _random(seed: int, space: SpaceSpec, n_objectives: int) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+@register_sampler("tpe")
+def _tpe(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 5,
+         multivariate: bool = True) -> optuna.samplers.BaseSampler:
+    # multivariate + group handle the conditional (define-by-run) space jointly.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials,
+                                      multivariate=multivariate, group=multivariate)
+
+
+@register_sampler("gp")
+def _gp(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 5) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.GPSampler(seed=seed, n_startup_trials=n_startup_trials)
+
+
+@register_sampler("cmaes")
+def _cmaes(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 1) -> optuna.samplers.BaseSampler:
+    categorical = string_choice_fields(space)
+    if categorical:
+        raise ConfigError(
+            f"sampler cmaes needs a numeric space, but field '{categorical[0]}' has string choices; "
+            "fix it to one value or use tpe, gp, random, nsga2 or evolution."
+        )
+    if n_objectives > 1:
+        raise ConfigError("sampler cmaes is single-objective; use nsga2 for several objectives.")
+    return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=n_startup_trials,
+                                        warn_independent_sampling=False)
+
+
+@register_sampler("nsga2")
+def _nsga2(seed: int, space: SpaceSpec, n_objectives: int, population_size: int = 20) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=population_size)
+
+
+@register_sampler("evolution")
+def _evolution(seed: int, space: SpaceSpec, n_objectives: int, population_size: int = 20,
+               sample_size: int = 5) -> optuna.samplers.BaseSampler:
+    from nasbench.search.evolution import RegularizedEvolutionSampler
+
+    return RegularizedEvolutionSampler(population_size=population_size, sample_size=sample_size, seed=seed)
+
+
+def string_choice_fields(space: SpaceSpec) -> list[str]:
+    """Fields of ``space`` whose choices are strings with more than one value."""
+    fields = [name for name in ("activation", "norm") if len(getattr(space, name)) > 1]
+    for i in range(max(space.num_stages)):
+        c = space.stage_choices(i)
+        fields += [f"stages[{i}].{f}" for f in STAGE_FIELDS
+                   if len(getattr(c, f)) > 1 and isinstance(getattr(c, f)[0], str)]
+    if len(space.resolution) > 1 and None in space.resolution:
+        fields.append("resolution")
+    return fields

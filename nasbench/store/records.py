@@ -1,0 +1,149 @@
+"""Writing and reading results. Every function takes a Session; callers own the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from nasbench.space.architecture import Architecture
+from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
+
+FINISHED = ("complete", "pruned", "failed")
+
+
+def finite(value: Any) -> float | None:
+    """Floats go in as numbers or NULL, never NaN/inf."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def get_study(s: Session, name: str) -> StudyRow | None:
+    return s.scalar(select(StudyRow).where(StudyRow.name == name))
+
+
+def study_names(s: Session) -> list[str]:
+    return list(s.scalars(select(StudyRow.name).order_by(StudyRow.study_id)))
+
+
+def architecture_row(s: Session, arch: Architecture) -> ArchitectureRow:
+    """The row for ``arch``, created on first sight (deduplicated by digest)."""
+    digest = arch.digest()
+    row = s.scalar(select(ArchitectureRow).where(ArchitectureRow.digest == digest))
+    if row is None:
+        row = ArchitectureRow(digest=digest, arch_json=arch.to_json(), summary=arch.summary())
+        s.add(row)
+        s.flush()
+    return row
+
+
+def start_trial(s: Session, study: StudyRow, number: int, name: str, fidelity: dict[str, Any],
+                seed: int, arch: Architecture | None = None, family: str = "searched",
+                stage: str = "search", state: str = "running", provenance: dict | None = None,
+                params: int | None = None, flops: int | None = None) -> TrialRow:
+    """Insert a trial (replacing an unfinished row with the same number, e.g. after a crash)."""
+    old = s.scalar(select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.number == number,
+                                          TrialRow.stage == stage))
+    if old is not None:
+        s.delete(old)
+        s.flush()
+    row = TrialRow(
+        study_id=study.study_id, number=number, stage=stage, family=family, name=name,
+        architecture_id=architecture_row(s, arch).architecture_id if arch else None,
+        state=state, seed=seed, fidelity_json=fidelity, provenance_json=provenance or {},
+        params=params, flops=flops, started_at=now(),
+    )
+    s.add(row)
+    s.flush()
+    return row
+
+
+def trial_by_number(s: Session, study: StudyRow, number: int, stage: str = "search") -> TrialRow | None:
+    return s.scalar(select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.number == number,
+                                           TrialRow.stage == stage))
+
+
+def add_epoch(s: Session, trial: TrialRow, m: dict[str, Any]) -> None:
+    s.add(EpochRow(
+        trial_id=trial.trial_id, epoch=int(m["epoch"]), train_loss=finite(m.get("train_loss")),
+        val_loss=finite(m.get("val_loss")), val_acc=finite(m.get("val_acc")),
+        epoch_time_s=finite(m.get("epoch_time_s")), train_samples_per_s=finite(m.get("train_samples_per_s")),
+    ))
+    trial.epochs_run = max(trial.epochs_run, int(m["epoch"]))
+    if m.get("val_acc") is not None:
+        trial.val_acc, trial.val_loss = finite(m.get("val_acc")), finite(m.get("val_loss"))
+
+
+def finish_trial(s: Session, trial: TrialRow, state: str, **fields: Any) -> None:
+    """Set the final state and any result fields (val_acc, test_acc, failure_reason, ...)."""
+    trial.state = state
+    trial.finished_at = now()
+    for key, value in fields.items():
+        if isinstance(value, float):
+            value = finite(value)
+        setattr(trial, key, value)
+
+
+def count_trials(s: Session, study: StudyRow, states: tuple[str, ...], stage: str = "search",
+                 family: str = "searched") -> int:
+    return s.scalar(select(func.count()).select_from(TrialRow).where(
+        TrialRow.study_id == study.study_id, TrialRow.state.in_(states), TrialRow.stage == stage,
+        TrialRow.family == family)) or 0
+
+
+TRIAL_COLUMNS = ["study", "number", "stage", "family", "name", "state", "params", "flops", "latency_ms",
+                 "val_acc", "val_loss", "test_acc", "test_loss", "epochs_run", "train_time_s", "seed",
+                 "failure_reason", "worker", "started_at", "finished_at", "digest", "arch_json"]
+
+
+def load_trials(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:
+    """All trials (optionally of one study) as a DataFrame, one row per trial."""
+    from nasbench.store.db import open_engine, session_scope
+
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
+    stmt = (select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
+            .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
+            .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
+            .order_by(StudyRow.study_id, TrialRow.stage, TrialRow.number))
+    if study is not None:
+        stmt = stmt.where(StudyRow.name == study)
+    rows = []
+    with session_scope(engine) as s:
+        for t, study_name, digest, arch_json in s.execute(stmt):
+            rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if hasattr(t, c)}
+            rec.update(study=study_name, digest=digest, arch_json=arch_json, trial_id=t.trial_id,
+                       fidelity=t.fidelity_json, metrics=t.metrics_json)
+            rows.append(rec)
+    df = pd.DataFrame(rows, columns=TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"])
+    return df
+
+
+def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:
+    """Per-epoch curves: one row per (trial, epoch)."""
+    from nasbench.store.db import open_engine, session_scope
+
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
+    stmt = (select(EpochRow, TrialRow.number, TrialRow.stage, TrialRow.name, StudyRow.name)
+            .join(TrialRow, EpochRow.trial_id == TrialRow.trial_id)
+            .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
+            .order_by(TrialRow.trial_id, EpochRow.epoch))
+    if study is not None:
+        stmt = stmt.where(StudyRow.name == study)
+    cols = ["study", "number", "stage", "name", "epoch", "train_loss", "val_loss", "val_acc",
+            "epoch_time_s", "train_samples_per_s"]
+    with session_scope(engine) as s:
+        rows = [dict(study=sn, number=num, stage=stg, name=nm, epoch=e.epoch, train_loss=e.train_loss,
+                     val_loss=e.val_loss, val_acc=e.val_acc, epoch_time_s=e.epoch_time_s,
+                     train_samples_per_s=e.train_samples_per_s)
+                for e, num, stg, nm, sn in s.execute(stmt)]
+    return pd.DataFrame(rows, columns=cols)

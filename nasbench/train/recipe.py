@@ -1,0 +1,36 @@
+"""The training recipe and fidelity: typed values a study file sets and trials receive."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Recipe(BaseModel):
+    """How a network is trained. Defaults are a sound recipe for small CNNs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(5e-4, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)  # sgd only (Nesterov)
+    warmup_epochs: float = Field(0.5, ge=0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    mixup_alpha: float = Field(0.0, ge=0)
+    cutmix_alpha: float = Field(0.0, ge=0)
+    grad_clip: float | None = Field(None, gt=0)
+    batch_size: int = Field(128, gt=0)
+    crop_padding: int = Field(0, ge=0)
+    flip: bool = False
+
+
+class Fidelity(BaseModel):
+    """How much training one evaluation gets."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(3, gt=0)
+    train_fraction: float = Field(1.0, gt=0, le=1)
+    resolution: int | None = Field(None, gt=0)  # resize inputs; None = native (or the architecture's)

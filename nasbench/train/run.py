@@ -1,0 +1,94 @@
+"""Train one network on one data module with a Lightning Trainer, quietly and fast."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from nasbench.data.module import Augment, TensorDataModule
+from nasbench.train.module import ClassificationModule
+from nasbench.train.recipe import Recipe
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced."""
+
+    val_acc: float
+    val_loss: float
+    epochs: int
+    train_time_s: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    test_acc: float | None = None
+    test_loss: float | None = None
+
+
+def pick_device(prefer: str = "auto") -> str:
+    """``cuda`` when a GPU is present (or asked for), else ``cpu``."""
+    if prefer == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return prefer
+
+
+def quiet_lightning() -> None:
+    """Silence Lightning's banner lines and hint warnings inside trials."""
+    for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="pytorch_lightning")
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+
+
+def augment_from(recipe: Recipe) -> Augment | None:
+    if recipe.crop_padding == 0 and not recipe.flip:
+        return None
+    return Augment(crop_padding=recipe.crop_padding, flip=recipe.flip)
+
+
+def train_network(model: nn.Module, dm: TensorDataModule, recipe: Recipe, epochs: int, seed: int = 0,
+                  on_epoch: Callable[[dict[str, float]], None] | None = None,
+                  evaluate_test: bool = False, device: str = "auto") -> TrainResult:
+    """Train ``model`` for ``epochs``; validate every epoch; test only when asked (final runs)."""
+    quiet_lightning()
+    device = pick_device(device)
+    pl.seed_everything(seed, workers=False, verbose=False)
+    dm.device = torch.device(device)
+    dm.setup("fit")
+    steps = len(dm.train_dataloader())
+    module = ClassificationModule(model, recipe, epochs, steps, seed=seed, on_epoch=on_epoch)
+    trainer = pl.Trainer(
+        accelerator="gpu" if device.startswith("cuda") else "cpu",
+        devices=1,
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        gradient_clip_val=recipe.grad_clip,
+        deterministic=False,
+        use_distributed_sampler=False,
+    )
+    t0 = time.perf_counter()
+    trainer.fit(module, datamodule=dm)
+    train_time = time.perf_counter() - t0
+    last = module.history[-1] if module.history else {}
+    result = TrainResult(
+        val_acc=last.get("val_acc", math.nan),
+        val_loss=last.get("val_loss", math.nan),
+        epochs=len(module.history),
+        train_time_s=train_time,
+        history=module.history,
+    )
+    if evaluate_test:
+        trainer.test(module, datamodule=dm, verbose=False)
+        result.test_acc = module.epoch_metrics["test_acc"]
+        result.test_loss = module.epoch_metrics["test_loss"]
+    return result

@@ -1,0 +1,72 @@
+"""What every zoo family shares: the stem -> body -> head module, heads and weight init."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nasbench.nn.layers import global_pool
+
+NDIM = 2  # the zoo holds the documented 2D image networks
+
+
+class ZooNet(nn.Module):
+    """stem -> body -> head.
+
+    Small-input variants differ from the native network in ``stem`` (and, where the native head
+    fixes a spatial size, in ``head``) only; ``body`` is the same for both.
+    """
+
+    def __init__(self, stem: nn.Module, body: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.stem = stem
+        self.body = body
+        self.head = head
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.stem(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.forward_features(x))
+
+
+def pool_linear_head(in_features: int, num_classes: int, dropout: float = 0.0) -> nn.Sequential:
+    """Global average pool, flatten, optional dropout, linear classifier."""
+    layers: list[nn.Module] = [global_pool(NDIM), nn.Flatten(1)]
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    layers.append(nn.Linear(in_features, num_classes))
+    return nn.Sequential(*layers)
+
+
+def has_values(model: nn.Module) -> bool:
+    """False for a model built on the meta device, whose init would only cost time."""
+    return not any(p.is_meta for p in model.parameters())
+
+
+def init_conv_norm(model: nn.Module) -> None:
+    """He (fan-out) init for convolutions with zero biases; norms start as the identity.
+
+    The init torchvision's CNNs use; linear layers keep PyTorch's default unless a family
+    re-initialises them.
+    """
+    if not has_values(model):
+        return
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
+def init_linear_normal(model: nn.Module, std: float = 0.01) -> None:
+    """N(0, std) weights and zero biases for every linear layer (VGG's and MobileNet's init)."""
+    if not has_values(model):
+        return
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, std)
+            nn.init.zeros_(m.bias)

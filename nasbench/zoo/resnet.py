@@ -1,0 +1,125 @@
+"""ResNet (He et al., 2016, Table 1) and the families that only change its bottleneck: Wide ResNet
+(wider 3x3, Zagoruyko & Komodakis 2016), ResNeXt (grouped 3x3, Xie et al. 2017) and SE-ResNet
+(squeeze-and-excitation, Hu et al. 2018, reduction 16). Downsampling sits on the 3x3 conv and
+shortcuts are 1x1 projections where shapes change, as in torchvision's ResNet ("v1.5").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from nasbench.nn.blocks import BasicBlock, Bottleneck
+from nasbench.nn.layers import ConvNormAct, max_pool
+from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
+from nasbench.zoo.registry import Family, register_model
+
+ADAPTATION = "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
+RESNET = Family("ResNet", ADAPTATION)
+WIDE = Family("Wide ResNet", ADAPTATION)
+RESNEXT = Family("ResNeXt", ADAPTATION)
+SE_RESNET = Family("SE-ResNet", ADAPTATION)
+
+PLANES = (64, 128, 256, 512)
+
+
+@dataclass(frozen=True)
+class ResNetConfig:
+    block: str  # "basic" or "bottleneck"
+    layers: tuple[int, int, int, int]
+    groups: int = 1
+    width_per_group: int = 64  # 3x3 width per group when planes = 64 (ResNeXt's "d")
+    se_ratio: float | None = None
+    stem_ch: int = 64
+
+
+VARIANTS = {
+    "resnet18": ResNetConfig("basic", (2, 2, 2, 2)),
+    "resnet34": ResNetConfig("basic", (3, 4, 6, 3)),
+    "resnet50": ResNetConfig("bottleneck", (3, 4, 6, 3)),
+    "resnet101": ResNetConfig("bottleneck", (3, 4, 23, 3)),
+    "resnet152": ResNetConfig("bottleneck", (3, 8, 36, 3)),
+    "wide_resnet50_2": ResNetConfig("bottleneck", (3, 4, 6, 3), width_per_group=128),
+    "resnext50_32x4d": ResNetConfig("bottleneck", (3, 4, 6, 3), groups=32, width_per_group=4),
+    "se_resnet50": ResNetConfig("bottleneck", (3, 4, 6, 3), se_ratio=1 / 16),
+    "se_resnet152": ResNetConfig("bottleneck", (3, 8, 36, 3), se_ratio=1 / 16),
+}
+
+
+def _block(cfg: ResNetConfig, in_ch: int, planes: int, stride: int) -> tuple[nn.Module, int]:
+    if cfg.block == "basic":
+        return BasicBlock(NDIM, in_ch, planes, stride, se_ratio=cfg.se_ratio), planes
+    out = planes * Bottleneck.expansion
+    mid = planes * cfg.width_per_group // 64 * cfg.groups
+    return Bottleneck(NDIM, in_ch, out, stride, se_ratio=cfg.se_ratio, groups=cfg.groups,
+                      mid_ch=mid), out
+
+
+def build_resnet(cfg: ResNetConfig, num_classes: int, in_channels: int,
+                 small_input: bool) -> ZooNet:
+    if small_input:
+        stem: nn.Module = ConvNormAct(NDIM, in_channels, cfg.stem_ch, 3, 1)
+    else:
+        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2),
+                             max_pool(NDIM, 3, 2, padding=1))
+    stages, ch = [], cfg.stem_ch
+    for i, (planes, depth) in enumerate(zip(PLANES, cfg.layers)):
+        blocks = []
+        for j in range(depth):
+            block, ch = _block(cfg, ch, planes, 2 if i > 0 and j == 0 else 1)
+            blocks.append(block)
+        stages.append(nn.Sequential(*blocks))
+    model = ZooNet(stem, nn.Sequential(*stages), pool_linear_head(ch, num_classes))
+    init_conv_norm(model)
+    return model
+
+
+def _resnet(name: str, kwargs: dict[str, Any]) -> nn.Module:
+    return build_resnet(VARIANTS[name], **kwargs)
+
+
+@register_model(RESNET)
+def resnet18(**kwargs: Any) -> nn.Module:
+    return _resnet("resnet18", kwargs)
+
+
+@register_model(RESNET)
+def resnet34(**kwargs: Any) -> nn.Module:
+    return _resnet("resnet34", kwargs)
+
+
+@register_model(RESNET)
+def resnet50(**kwargs: Any) -> nn.Module:
+    return _resnet("resnet50", kwargs)
+
+
+@register_model(RESNET, documented="ResNet-101")
+def resnet101(**kwargs: Any) -> nn.Module:
+    return _resnet("resnet101", kwargs)
+
+
+@register_model(RESNET, documented="ResNet-152")
+def resnet152(**kwargs: Any) -> nn.Module:
+    return _resnet("resnet152", kwargs)
+
+
+@register_model(WIDE)
+def wide_resnet50_2(**kwargs: Any) -> nn.Module:
+    return _resnet("wide_resnet50_2", kwargs)
+
+
+@register_model(RESNEXT)
+def resnext50_32x4d(**kwargs: Any) -> nn.Module:
+    return _resnet("resnext50_32x4d", kwargs)
+
+
+@register_model(SE_RESNET)
+def se_resnet50(**kwargs: Any) -> nn.Module:
+    return _resnet("se_resnet50", kwargs)
+
+
+@register_model(SE_RESNET, documented="SE-ResNet-152")
+def se_resnet152(**kwargs: Any) -> nn.Module:
+    return _resnet("se_resnet152", kwargs)
