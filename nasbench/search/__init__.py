@@ -1,0 +1,1 @@
+"""The search runner: samplers, the Ray Tune searcher and trial worker, resume, budgets."""
