@@ -114,7 +114,7 @@ def query(
     if fmt == Format.csv:
         text = df.to_csv(index=False)
     elif fmt == Format.json:
-        text = df.to_json(orient="records", indent=2, date_format="iso")
+        text = df.to_json(orient="records", indent=2, date_format="iso", double_precision=15)
     else:
         shown = df.map(_cell) if len(df) else df
         if out is None and console.is_terminal:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from nasbench.data.dataset import ArrayDataset
-from nasbench.data.split import Split, subsample
+from nasbench.data.split import Split
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,18 @@ class Augment:
 
 
 class TensorBatches:
-    """An iterable of ``(x, y)`` batches drawn by index from tensors on one device."""
+    """An iterable of ``(x, y)`` batches drawn by index from tensors on one device.
+
+    ``fill`` (shape ``(1, C, 1, ...)``) is what the crop's padding shows: the normalised value
+    of a raw zero, so padding looks like the black border of the raw data, as in a
+    pad-then-normalise pipeline.
+    """
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
-                 augment: Augment | None = None, seed: int = 0, drop_last: bool = False) -> None:
+                 augment: Augment | None = None, seed: int = 0, drop_last: bool = False,
+                 fill: torch.Tensor | None = None) -> None:
         self.x, self.y = x, y
-        self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
+        self.batch_size, self.shuffle, self.augment, self.fill = batch_size, shuffle, augment, fill
         self.drop_last = drop_last and len(y) > batch_size
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
 
@@ -43,35 +49,50 @@ class TensorBatches:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.y)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
-        order = order.to(self.x.device)
+        if not self.shuffle:
+            # Contiguous slices are views: no copy for validation and test batches.
+            for i in range(len(self)):
+                s = slice(i * self.batch_size, (i + 1) * self.batch_size)
+                yield self.x[s], self.y[s]
+            return
+        order = torch.randperm(n, generator=self.generator).to(self.x.device)
         for i in range(len(self)):
             idx = order[i * self.batch_size : (i + 1) * self.batch_size]
             xb = self.x.index_select(0, idx)
             if self.augment is not None:
-                xb = augment_batch(xb, self.augment, self.generator)
+                xb = augment_batch(xb, self.augment, self.generator, self.fill)
             yield xb, self.y.index_select(0, idx)
 
 
-def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator) -> torch.Tensor:
+def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator,
+                  fill: torch.Tensor | None = None) -> torch.Tensor:
     """Random translation (pad + crop) and flip, independently per sample."""
-    b, spatial = x.shape[0], x.shape[2:]
     if aug.crop_padding > 0:
-        p = aug.crop_padding
-        padded = F.pad(x, [p] * (2 * len(spatial)))
-        # Per-sample offsets in [0, 2p] along each spatial dim, applied by advanced indexing.
-        index: list[torch.Tensor] = [torch.arange(b, device=x.device).view(b, *([1] * len(spatial)))]
-        for d, size in enumerate(spatial):
-            off = torch.randint(0, 2 * p + 1, (b,), generator=gen).to(x.device)
-            pos = off.view(b, 1) + torch.arange(size, device=x.device).view(1, size)
-            shape = [b] + [1] * len(spatial)
-            shape[1 + d] = size
-            index.append(pos.view(shape))
-        x = padded.movedim(1, -1)[tuple(index)].movedim(-1, 1)
+        x = random_translate(x, aug.crop_padding, gen, fill)
     if aug.flip:
+        b = x.shape[0]
         mask = (torch.rand(b, generator=gen) < 0.5).to(x.device)
         x = torch.where(mask.view(b, *([1] * (x.dim() - 1))), x.flip(-1), x)
-    return x.contiguous()
+    return x
+
+
+def random_translate(x: torch.Tensor, p: int, gen: torch.Generator,
+                     fill: torch.Tensor | None = None) -> torch.Tensor:
+    """Pad every spatial dim by ``p`` with ``fill`` and crop back at a random offset per sample."""
+    b, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
+    padded_shape = (b, c, *(s + 2 * p for s in spatial))
+    padded = (x.new_zeros(padded_shape) if fill is None
+              else fill.to(x.dtype).expand(padded_shape).clone())
+    padded[(slice(None), slice(None), *(slice(p, p + s) for s in spatial))] = x
+    # Per-sample offsets in [0, 2p] along each spatial dim, applied by advanced indexing.
+    ones = [1] * len(spatial)
+    index: list[torch.Tensor] = [torch.arange(b, device=x.device).view(b, *ones)]
+    for d, size in enumerate(spatial):
+        off = torch.randint(0, 2 * p + 1, (b,), generator=gen).to(x.device)
+        shape = [b, *ones]
+        shape[1 + d] = size
+        index.append((off.view(b, 1) + torch.arange(size, device=x.device)).view(shape))
+    return padded.movedim(1, -1)[tuple(index)].movedim(-1, 1).contiguous()
 
 
 def to_float(x: np.ndarray) -> torch.Tensor:
@@ -88,7 +109,11 @@ def resize(x: torch.Tensor, resolution: int | None) -> torch.Tensor:
 
 
 class TensorDataModule(pl.LightningDataModule):
-    """Feeds one trial: the split's train (optionally a fraction), validation and test tensors."""
+    """Feeds one trial: the split's train (optionally a fraction), validation and test tensors.
+
+    ``setup("fit")`` prepares training and validation tensors, ``setup("test")`` the test
+    tensors, so a search trial never touches (or pays for) the test set.
+    """
 
     def __init__(self, dataset: ArrayDataset, split: Split, batch_size: int = 128,
                  train_fraction: float = 1.0, resolution: int | None = None,
@@ -100,6 +125,8 @@ class TensorDataModule(pl.LightningDataModule):
         self.train_fraction, self.resolution = train_fraction, resolution
         self.augment, self.seed, self.device = augment, seed, torch.device(device)
         self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.mean: torch.Tensor | None = None  # per channel, shape (1, C, 1, ...), training data only
+        self.std: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -112,30 +139,36 @@ class TensorDataModule(pl.LightningDataModule):
         return (self.dataset.in_channels, *spatial)
 
     def setup(self, stage: str | None = None) -> None:
-        if self.tensors:
-            return
-        ds, sp = self.dataset, self.split
-        train_idx = subsample(sp.train, self.train_fraction, self.seed)
-        x_train = resize(to_float(ds.x[train_idx]), self.resolution)
-        dims = [0] + list(range(2, x_train.dim()))
-        mean = x_train.mean(dim=dims, keepdim=True)
-        std = x_train.std(dim=dims, keepdim=True).clamp_min(1e-6)
+        if "train" not in self.tensors:
+            self._setup_train()
+        if stage in (None, "fit", "validate") and "val" not in self.tensors:
+            self.tensors["val"] = self._prepare(self.dataset.x, self.dataset.y, self.split.val)
+        if stage in (None, "test") and "test" not in self.tensors:
+            ds, sp = self.dataset, self.split
+            x, y = (ds.x_test, ds.y_test) if sp.test_is_official else (ds.x, ds.y)
+            self.tensors["test"] = self._prepare(x, y, sp.test)
+        # The device may have been chosen after an earlier setup (train_network picks it).
+        self.tensors = {k: (x.to(self.device), y.to(self.device)) for k, (x, y) in self.tensors.items()}
 
-        def prep(x: np.ndarray) -> torch.Tensor:
-            return ((resize(to_float(x), self.resolution) - mean) / std).to(self.device)
+    def _setup_train(self) -> None:
+        idx = self.split.train_subset(self.train_fraction)
+        x = resize(to_float(self.dataset.x[idx]), self.resolution)
+        dims = [0, *range(2, x.dim())]
+        self.mean = x.mean(dim=dims, keepdim=True)
+        self.std = x.std(dim=dims, keepdim=True).clamp_min(1e-6)
+        self.tensors["train"] = (x.sub_(self.mean).div_(self.std), labels(self.dataset.y[idx]))
 
-        def labels(y: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(y.astype(np.int64)).to(self.device)
-
-        self.tensors["train"] = (((x_train - mean) / std).to(self.device), labels(ds.y[train_idx]))
-        self.tensors["val"] = (prep(ds.x[sp.val]), labels(ds.y[sp.val]))
-        x_src, y_src = (ds.x_test, ds.y_test) if sp.test_is_official else (ds.x, ds.y)
-        self.tensors["test"] = (prep(x_src[sp.test]), labels(y_src[sp.test]))
+    def _prepare(self, x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Resize and normalise with the training statistics."""
+        assert self.mean is not None and self.std is not None
+        xt = resize(to_float(x[idx]), self.resolution)
+        return xt.sub_(self.mean).div_(self.std), labels(y[idx])
 
     def train_dataloader(self) -> TensorBatches:
         x, y = self.tensors["train"]
+        fill = None if self.mean is None else (-self.mean / self.std).to(x.device)
         return TensorBatches(x, y, self.batch_size, shuffle=True, augment=self.augment, seed=self.seed,
-                             drop_last=True)
+                             drop_last=True, fill=fill)
 
     def val_dataloader(self) -> TensorBatches:
         x, y = self.tensors["val"]
@@ -144,3 +177,7 @@ class TensorDataModule(pl.LightningDataModule):
     def test_dataloader(self) -> TensorBatches:
         x, y = self.tensors["test"]
         return TensorBatches(x, y, self.eval_batch_size, shuffle=False)
+
+
+def labels(y: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(y.astype(np.int64))

@@ -9,7 +9,8 @@ over the spatial branches. A global reduction (adaptive pooling, mean over the s
 flatten, a linear layer on a spatial axis) ends the spatial part: its output is *global*. A global
 value never widens a field where it meets one again, so an SE gate ``x * gate(pool(x))`` leaves
 the field of ``x`` as it is. The network's receptive field is the largest field that reaches a
-global reduction or the output: for a classifier, the feature map before its global pool.
+global reduction or the output: for a classifier, the feature map before its global pool. A
+reshape that merges a spatial axis with others is taken for the head's flatten.
 
 When fx cannot trace a model (Python control flow on tensor values), forward hooks on the leaf
 modules are used instead. Hooks do not see functional ops (``x + y``, ``torch.cat``): a module
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import fx, nn
 
 from nasbench.errors import NasbenchError
+from nasbench.measure._common import check_input_shape, float_dtype
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,8 @@ def _op_name(target: Any) -> str:
         return target
     if target is operator.getitem:
         return "getitem"
+    if isinstance(target, nn.Module):
+        return type(target).__name__
     return getattr(target, "__name__", "")
 
 
@@ -245,42 +249,81 @@ def _flattened(field: _Field, start: int, end: int, rank: int) -> _State:
     return replace(field, axes=tuple(a - (end - start) if a > end else a for a in field.axes))
 
 
+class _Unhandled:
+    """An op the specific rules do not know: the shapes decide."""
+
+
+_UNHANDLED = _Unhandled()
+
+
+def _refuse_upsampling(target: Any, kind: str, name: str) -> None:
+    if kind == "call_module" and (isinstance(target, _UNSUPPORTED_MODULES)
+                                  or getattr(target, "transposed", False)):
+        raise NasbenchError(f"receptive field: {name} ({type(target).__name__}) upsamples, "
+                            "which is not supported")
+    if kind == "call_function" and target in _UNSUPPORTED_FNS:
+        raise NasbenchError(f"receptive field: {name} ({_op_name(target)}) upsamples, which is not supported")
+
+
+def _module_state(mod: nn.Module, name: str, field: _Field, x: torch.Tensor,
+                  out: torch.Tensor) -> _State | _Unhandled:
+    window = _module_window(mod)
+    if window is not None:
+        return _grow(field, window, x.dim(), name)
+    if isinstance(mod, (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)):
+        return _adaptive(field, tuple(x.shape), tuple(out.shape))
+    if isinstance(mod, nn.Linear):
+        return GLOBAL if x.dim() - 1 in field.axes else field
+    if isinstance(mod, nn.Flatten):
+        return _flattened(field, mod.start_dim, mod.end_dim, x.dim())
+    if isinstance(mod, _PAD_MODULES):
+        return field  # padding shifts positions but adds no input to any of them
+    return _UNHANDLED
+
+
+def _call_state(target: Any, name: str, field: _Field, x: torch.Tensor, out: torch.Tensor,
+                args: Sequence[Any], kwargs: dict[str, Any]) -> _State | _Unhandled:
+    """Rules for functions and methods (``target`` is then the method's name)."""
+    op, rank = _op_name(target), x.dim()
+    window = _function_window(target, args, kwargs)
+    if window is not None:
+        return _grow(field, window, rank, name)
+    if target in _ADAPTIVE_FNS:
+        return _adaptive(field, tuple(x.shape), tuple(out.shape))
+    if target is F.linear:
+        return GLOBAL if rank - 1 in field.axes else field
+    if op == "flatten":
+        return _flattened(field, _arg(args, kwargs, 1, "start_dim", 0),
+                          _arg(args, kwargs, 2, "end_dim", -1), rank)
+    if op in _PERMUTES:
+        return _permuted(field, op, args, kwargs, rank)
+    if target is F.pad:
+        return field
+    # Before the shapes decide: a reduction can leave a shape that looks like a reshape.
+    if op in _REDUCTIONS and not isinstance(_arg(args, kwargs, 1, "dim"), torch.Tensor):
+        return _reduced(field, args, kwargs, tuple(x.shape), tuple(out.shape))
+    return _UNHANDLED
+
+
+def _adaptive(field: _Field, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> _State:
+    """Adaptive pooling ends the spatial part unless it leaves the feature map as it is."""
+    same = len(in_shape) == len(out_shape) and all(in_shape[a] == out_shape[a] for a in field.axes)
+    return field if same else GLOBAL
+
+
 def _rule(target: Any, kind: str, name: str, field: _Field, x: torch.Tensor, out: torch.Tensor,
           args: Sequence[Any], kwargs: dict[str, Any]) -> _State:
     """The output's state for an op of ``kind`` (``call_module``, ``call_function``,
     ``call_method``); ``target`` is the module, the function or the method's name."""
-    in_shape, out_shape, rank = tuple(x.shape), tuple(out.shape), x.dim()
-    op = _op_name(target)
-    is_module = kind == "call_module"
-    if (is_module and (isinstance(target, _UNSUPPORTED_MODULES) or getattr(target, "transposed", False))) \
-            or (kind == "call_function" and target in _UNSUPPORTED_FNS):
-        raise NasbenchError(f"receptive field: {name} ({type(target).__name__ if is_module else op}) "
-                            "upsamples, which is not supported")
-    window = _module_window(target) if is_module else (
-        _function_window(target, args, kwargs) if kind == "call_function" else None)
-    if window is not None:
-        return _grow(field, window, rank, name)
-    if (is_module and isinstance(target, (nn.modules.pooling._AdaptiveAvgPoolNd,
-                                          nn.modules.pooling._AdaptiveMaxPoolNd))) \
-            or (kind == "call_function" and target in _ADAPTIVE_FNS):
-        same = len(in_shape) == len(out_shape) and all(in_shape[a] == out_shape[a] for a in field.axes)
-        return field if same else GLOBAL
-    if (is_module and isinstance(target, nn.Linear)) or target is F.linear:
-        return GLOBAL if rank - 1 in field.axes else field
-    if is_module and isinstance(target, nn.Flatten):
-        return _flattened(field, target.start_dim, target.end_dim, rank)
-    if op == "flatten" and not is_module:
-        return _flattened(field, _arg(args, kwargs, 1, "start_dim", 0),
-                          _arg(args, kwargs, 2, "end_dim", -1), rank)
-    if op in _PERMUTES and not is_module:
-        return _permuted(field, op, args, kwargs, rank)
-    if (is_module and isinstance(target, _PAD_MODULES)) or target is F.pad:
-        return field  # padding shifts positions but adds no input to any of them
+    _refuse_upsampling(target, kind, name)
+    state = (_module_state(target, name, field, x, out) if kind == "call_module"
+             else _call_state(target, name, field, x, out, args, kwargs))
+    if not isinstance(state, _Unhandled):
+        return state
+    in_shape, out_shape, op = tuple(x.shape), tuple(out.shape), _op_name(target)
     followed = _follow(field, in_shape, out_shape)
     if followed is not None:
         return followed
-    if op in _REDUCTIONS and not isinstance(_arg(args, kwargs, 1, "dim"), torch.Tensor):
-        return _reduced(field, args, kwargs, in_shape, out_shape)
     if op == "getitem" and len(out_shape) == len(in_shape):
         return field  # a crop
     if op in _RESHAPES:
@@ -319,8 +362,8 @@ class _Propagator(fx.Interpreter):
         return out
 
     def _state(self, n: fx.Node, out: Any) -> _State:
-        if n.op == "placeholder":
-            return _input_field(out, self.ndim)
+        if n.op == "placeholder":  # the input, or an option with its default value
+            return _input_field(out, self.ndim) if isinstance(out, torch.Tensor) else None
         inputs = [(self.states[a], self.env[a]) for a in n.all_input_nodes]
         spatial = [(s, v) for s, v in inputs if isinstance(s, _Field)]
         if n.op == "output":
@@ -356,48 +399,61 @@ def _fx_heads(gm: fx.GraphModule, x: torch.Tensor, ndim: int) -> list[tuple[_Fie
 
 # --- the hooks fallback -------------------------------------------------------------------
 
-def _hook_heads(model: nn.Module, x: torch.Tensor, ndim: int) -> list[tuple[_Field, tuple[int, ...]]]:
+class _HookPropagator:
     """Leaf modules in execution order; values no module produced get the widest field so far."""
-    states: dict[int, _State] = {id(x): _input_field(x, ndim)}
-    seen: list[tuple[_Field, torch.Tensor]] = [(states[id(x)], x)]
-    keep: list[torch.Tensor] = [x]  # keeps ids unique while they are looked up
-    heads: list[tuple[_Field, tuple[int, ...]]] = []
 
-    def widest() -> tuple[_Field, torch.Tensor]:
-        return max(seen, key=lambda fv: (sum(fv[0].size), len(fv[0].path)))
+    def __init__(self, model: nn.Module, x: torch.Tensor, ndim: int) -> None:
+        self.ndim = ndim
+        self.names = {m: name for name, m in model.named_modules()}
+        self.states: dict[int, _State] = {id(x): _input_field(x, ndim)}
+        self.keep: list[torch.Tensor] = [x]  # keeps the ids in ``states`` from being reused
+        self.fields: list[tuple[_Field, torch.Tensor]] = [(_input_field(x, ndim), x)]
+        self.heads: list[tuple[_Field, tuple[int, ...]]] = []
 
-    def hook(mod: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+    def widest(self) -> tuple[_Field, tuple[int, ...]]:
+        field, value = max(self.fields, key=lambda fv: (sum(fv[0].size), len(fv[0].path)))
+        return field, _spatial_shape(field, value)
+
+    def state_of(self, inp: torch.Tensor) -> _State:
+        if id(inp) in self.states:
+            return self.states[id(inp)]
+        field, shape = self.widest()  # made by an op no hook sees: x + y, torch.cat, ...
+        if inp.dim() == self.ndim + 2:
+            state: _State = replace(field, axes=tuple(range(2, self.ndim + 2)))
+        else:  # flattened by such an op
+            self.heads.append((field, shape))
+            state = GLOBAL
+        self.remember(inp, state)
+        return state
+
+    def remember(self, value: torch.Tensor, state: _State) -> None:
+        self.states[id(value)] = state
+        self.keep.append(value)
+
+    def __call__(self, mod: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
         inp, out = _first_tensor(inputs), _first_tensor(output)
         if inp is None or out is None:
             return
-        state = states.get(id(inp))
-        if state is None and id(inp) not in states:
-            field, v = widest()
-            if inp.dim() == ndim + 2:
-                state = replace(field, axes=tuple(range(2, ndim + 2)))
-            else:  # flattened by an op no hook saw
-                heads.append((field, _spatial_shape(field, v)))
-                state = GLOBAL
-            states[id(inp)] = state  # later modules reading the same value see the same field
-            keep.append(inp)
+        state = self.state_of(inp)
         if isinstance(state, _Field):
-            new = _rule(mod, "call_module", names[mod], state, inp, out, (inp,), {})
+            new = _rule(mod, "call_module", self.names[mod], state, inp, out, (inp,), {})
             if new is GLOBAL:
-                heads.append((state, _spatial_shape(state, inp)))
+                self.heads.append((state, _spatial_shape(state, inp)))
             elif isinstance(new, _Field):
-                seen.append((new, out))
+                self.fields.append((new, out))
             state = new
-        states[id(out)] = state
-        keep.append(out)
+        self.remember(out, state)
 
-    names = {m: name for name, m in model.named_modules()}
-    handles = [m.register_forward_hook(hook) for m in model.modules() if not list(m.children())]
+
+def _hook_heads(model: nn.Module, x: torch.Tensor, ndim: int) -> list[tuple[_Field, tuple[int, ...]]]:
+    prop = _HookPropagator(model, x, ndim)
+    handles = [m.register_forward_hook(prop) for m in model.modules() if not list(m.children())]
     try:
         model(x)
     finally:
         for h in handles:
             h.remove()
-    return heads or [(widest()[0], _spatial_shape(*widest()))]
+    return prop.heads or [prop.widest()]
 
 
 # --- the public functions -----------------------------------------------------------------
@@ -412,24 +468,16 @@ def _meta_copy(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model, memo).eval()
 
 
-def _check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) < 2 or any(s < 1 for s in shape):
-        raise NasbenchError(f"input_shape must be (channels, *spatial) with positive sizes, got {input_shape}")
-    return shape
-
-
 def receptive_field_info(model: nn.Module, input_shape: Sequence[int]) -> ReceptiveField:
     """Receptive field, jump, feature-map size and longest path of ``model``.
 
     ``input_shape`` is one sample's shape, ``(channels, *spatial)``. ``model`` is not changed:
     the trace runs on a meta-device copy.
     """
-    shape = _check_input_shape(input_shape)
+    shape = check_input_shape(input_shape)
     ndim = len(shape) - 1
     meta = _meta_copy(model)
-    dtype = next((p.dtype for p in meta.parameters() if p.is_floating_point()), torch.float32)
-    x = torch.empty((1, *shape), device="meta", dtype=dtype)
+    x = torch.empty((1, *shape), device="meta", dtype=float_dtype(meta))
     method = "fx"
     try:
         traced = fx.symbolic_trace(meta)

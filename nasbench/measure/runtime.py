@@ -22,6 +22,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from nasbench.errors import NasbenchError
+from nasbench.measure._common import check_input_shape, float_dtype
 
 
 @dataclass(frozen=True)
@@ -62,15 +63,7 @@ def _inference(model: nn.Module, device: torch.device) -> Iterator[nn.Module]:
 
 
 def _input(model: nn.Module, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
-    return torch.randn(shape, device=device, dtype=dtype)
-
-
-def _check_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
-    shape = tuple(int(s) for s in input_shape)
-    if len(shape) < 2 or any(s < 1 for s in shape):
-        raise NasbenchError(f"input_shape must be (channels, *spatial) with positive sizes, got {input_shape}")
-    return shape
+    return torch.randn(shape, device=device, dtype=float_dtype(model))
 
 
 def _sync(device: torch.device) -> None:
@@ -98,7 +91,7 @@ def latency(model: nn.Module, input_shape: Sequence[int], batch_sizes: Sequence[
 
     ``input_shape`` is ``(channels, *spatial)``; ``device`` defaults to the model's.
     """
-    shape = _check_shape(input_shape)
+    shape = check_input_shape(input_shape)
     if not batch_sizes or any(int(b) < 1 for b in batch_sizes):
         raise NasbenchError(f"batch_sizes must be positive integers, got {tuple(batch_sizes)}")
     if warmup < 0 or repeats < 1:
@@ -170,7 +163,7 @@ def peak_memory(model: nn.Module, input_shape: Sequence[int],
     it is the peak of tensor storages the ops allocate, which leaves out scratch memory kernels
     keep to themselves (oneDNN's, for instance).
     """
-    shape = _check_shape(input_shape)
+    shape = check_input_shape(input_shape)
     if batch_size < 1:
         raise NasbenchError(f"batch_size must be positive, got {batch_size}")
     dev = resolve_device(model, device)

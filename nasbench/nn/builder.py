@@ -11,19 +11,20 @@ from nasbench.space.architecture import Architecture, Stage
 
 
 class Network(nn.Module):
-    """stem -> stages -> global average pool -> dropout -> linear classifier."""
+    """stem -> stages -> head conv (optional) -> global average pool -> dropout -> linear classifier."""
 
     def __init__(self, stem: nn.Module, stages: nn.Sequential, head_in: int, num_classes: int,
-                 ndim: int, dropout: float = 0.0) -> None:
+                 ndim: int, dropout: float = 0.0, head_conv: nn.Module | None = None) -> None:
         super().__init__()
         self.stem = stem
         self.stages = stages
+        self.head_conv = head_conv or nn.Identity()
         self.pool = global_pool(ndim)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.classifier = nn.Linear(head_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.pool(self.stages(self.stem(x))).flatten(1)
+        x = self.pool(self.head_conv(self.stages(self.stem(x)))).flatten(1)
         return self.classifier(self.dropout(x))
 
 
@@ -59,4 +60,8 @@ def build_network(arch: Architecture, in_channels: int, num_classes: int, ndim: 
     for stage in arch.stages:
         stages.append(build_stage(stage, ch, ndim, arch.activation, arch.norm))
         ch = stage.width
-    return Network(stem, nn.Sequential(*stages), ch, num_classes, ndim, arch.head_dropout)
+    head_conv = None
+    if arch.head_width:
+        head_conv = ConvNormAct(ndim, ch, arch.head_width, 1, norm_name=arch.norm, act_name=arch.activation)
+        ch = arch.head_width
+    return Network(stem, nn.Sequential(*stages), ch, num_classes, ndim, arch.head_dropout, head_conv)

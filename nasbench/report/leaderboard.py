@@ -1,103 +1,90 @@
-"""The leaderboard report of a study (Markdown)."""
+"""The leaderboard of a study, and its report files (Markdown and one self-contained HTML file)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
 from nasbench.errors import ConfigError
-from nasbench.store import load_trials, open_engine, session_scope
-from nasbench.store.records import get_study, study_names
+from nasbench.report import documented, html, markdown, plots
+from nasbench.report.study import StudyData, load_study_data
+from nasbench.report.summary import summary_sentences
+from nasbench.store import open_engine
+
+FORMATS = ("md", "html")
+BOARD_COLUMNS = ["rank", "number", "name", "family", "params", "flops", "latency_ms", "val_acc", "final_val_acc",
+                 "test_acc", "epochs", "train_time_s", "final_train_time_s", "digest", "arch_json"]
 
 
-def leaderboard(trials: pd.DataFrame) -> pd.DataFrame:
-    """Ranked rows: final evaluations first-class, then searched trials ranked on validation.
+def leaderboard(data: StudyData) -> pd.DataFrame:
+    """Measured rows ranked by validation accuracy (never test): searched architectures and zoo baselines.
 
-    Ranking is by validation accuracy only (never test); test accuracy appears for final runs.
+    A searched architecture sampled twice appears once (its best run). Test accuracy appears only
+    where there was a final evaluation: the re-training of a top architecture, or a zoo baseline.
     """
-    done = trials[trials["state"] == "complete"].copy()
-    if done.empty:
-        return done.assign(rank=[])
-    finals = done[done["stage"] == "final"].set_index("number")
-    search = done[done["stage"] == "search"].sort_values(["val_acc", "number"], ascending=[False, True])
-    search = search.drop_duplicates("digest")
-    search["test_acc"] = search["number"].map(finals["test_acc"]) if len(finals) else None
-    search["final_val_acc"] = search["number"].map(finals["val_acc"]) if len(finals) else None
-    search.insert(0, "rank", range(1, len(search) + 1))
-    return search.reset_index(drop=True)
+    searched = data.searched.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest")
+    finals = data.finals.set_index("number")
+    searched = searched.assign(
+        family="searched", epochs=searched["epochs_run"],
+        final_val_acc=searched["number"].map(finals["val_acc"]),
+        test_acc=searched["number"].map(finals["test_acc"]),
+        final_train_time_s=searched["number"].map(finals["train_time_s"]),
+    )
+    base = data.baselines.sort_values("trial_id").drop_duplicates("name", keep="last")
+    base = base.assign(family="zoo baseline", epochs=base["epochs_run"], final_val_acc=None,
+                       final_train_time_s=None)
+    parts = [p[BOARD_COLUMNS[1:]] for p in (searched, base) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=BOARD_COLUMNS)
+    board = pd.concat(parts, ignore_index=True).sort_values(["val_acc", "number"], ascending=[False, True],
+                                                           na_position="last", kind="stable")
+    board.insert(0, "rank", range(1, len(board) + 1))
+    return board.reset_index(drop=True)
 
 
-def _fmt_int(v) -> str:
-    return "" if pd.isna(v) else f"{int(v):,}"
+def write_report(db_url: str | None, study: str, out: Path, formats: list[str] | tuple[str, ...] = FORMATS
+                 ) -> list[Path]:
+    """Write the report of ``study`` into folder ``out`` as Markdown and/or HTML; returns the files written.
 
-
-def _fmt_acc(v) -> str:
-    return "" if v is None or pd.isna(v) else f"{v:.4f}"
-
-
-def markdown(study: str, meta: dict, trials: pd.DataFrame) -> str:
-    board = leaderboard(trials)
-    cfg = meta["config"]
-    lines = [
-        f"# Leaderboard: {study}",
-        "",
-        f"Generated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} from the results database.",
-        "",
-        f"- Data: **{meta['dataset']['name']}** ({meta['dataset']['source']}), split "
-        f"train {meta['split']['train']:,} / validation {meta['split']['val']:,} / test {meta['split']['test']:,} "
-        f"({'official test set' if meta['split'].get('test_is_official') else 'test carved from the data'}).",
-        f"- Sampler: {cfg['sampler']['name']}; objectives: {', '.join(cfg['objectives'])}; "
-        f"budget: {cfg['budget']}; search fidelity: {cfg['fidelity']}.",
-        "- Ranked by **validation** accuracy at search fidelity; test accuracy is measured only for "
-        "the final re-training of the top architectures.",
-        "",
-        "| rank | architecture | params | FLOPs | val acc | final val acc | test acc | training time (s) |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in board.itertuples():
-        lines.append(
-            f"| {r.rank} | `{r.name}` | {_fmt_int(r.params)} | {_fmt_int(r.flops)} | {_fmt_acc(r.val_acc)} | "
-            f"{_fmt_acc(getattr(r, 'final_val_acc', None))} | {_fmt_acc(getattr(r, 'test_acc', None))} | "
-            f"{'' if pd.isna(r.train_time_s) else f'{r.train_time_s:.1f}'} |"
-        )
-    counts = trials[trials["stage"] == "search"]["state"].value_counts().to_dict()
-    lines += ["", f"Trials: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}.", ""]
-    bad = trials[trials["state"].isin(["failed", "infeasible"])]
-    if len(bad):
-        lines += ["## Failures", "", "| trial | state | reason |", "|---:|---|---|"]
-        lines += [f"| {r.number} | {r.state} | {str(r.failure_reason).replace('|', '/')} |" for r in bad.itertuples()]
-        lines.append("")
-    return "\n".join(lines)
-
-
-def study_meta(engine, study: str) -> dict:
-    with session_scope(engine) as s:
-        row = get_study(s, study)
-        if row is None:
-            raise ConfigError(f"no study named {study!r} in the database; studies: "
-                              f"{', '.join(study_names(s)) or 'none'}.")
-        return {"config": row.config_json, "dataset": row.dataset_json, "split": row.split_json,
-                "elapsed_s": row.elapsed_s, "status": row.status}
-
-
-def write_report(db_url: str | None, study: str, out: Path, formats: list[str] = ("md",)) -> list[Path]:
-    """Write the report files of ``study`` into ``out``; returns their paths."""
-    engine = open_engine(db_url, create=False)
-    meta = study_meta(engine, study)
-    trials = load_trials(engine, study)
+    The Markdown file links its plots as PNG files in ``<study>_plots/``; the HTML file embeds them.
+    """
+    check_formats(formats)
+    data = load_study_data(open_engine(db_url, create=False), study)
+    board = leaderboard(data)
+    docs = documented.for_study(data.dataset["name"], list(data.baselines["name"]))
+    figures = plots.study_figures(data, board, docs.dataset_rows)
+    summary = summary_sentences(data, board)
     out.mkdir(parents=True, exist_ok=True)
+    stem = safe_name(study)
     paths = []
-    for fmt in formats:
-        if fmt == "md":
-            path = out / f"{_safe(study)}.md"
-            path.write_text(markdown(study, meta, trials))
-        else:
-            raise ConfigError(f"--format {fmt!r}: choose md.")
-        paths.append(path)
+    if "md" in formats:
+        links = write_pngs(out / f"{stem}_plots", figures)
+        paths.append(write_text(out / f"{stem}.md", markdown.render_study(data, board, docs, links, summary)))
+    if "html" in formats:
+        paths.append(write_text(out / f"{stem}.html", html.render_study(data, board, docs, figures, summary)))
     return paths
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+def check_formats(formats: list[str] | tuple[str, ...]) -> None:
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(f"--format {','.join(formats)!r}: choose md, html or md,html.")
+
+
+def write_pngs(folder: Path, figures: list[plots.Plot]) -> list[tuple[plots.Plot, str]]:
+    """Write each plot as ``folder/<key>.png``; returns (plot, path relative to the folder's parent)."""
+    folder.mkdir(exist_ok=True)
+    for fig in figures:
+        (folder / f"{fig.key}.png").write_bytes(fig.png)
+    return [(fig, f"{folder.name}/{fig.key}.png") for fig in figures]
+
+
+def write_text(path: Path, content: str) -> Path:
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe form of a study name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name).strip(".") or "study"

@@ -20,7 +20,7 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
         from nasbench.store.db import session_scope, open_engine
         from nasbench.store.records import study_names
 
-        with session_scope(open_engine(db_url, create=False)) as s:
+        with session_scope(open_engine(db_url)) as s:
             names = study_names(s)
         if study not in names:
             raise ConfigError(f"no study named {study!r} in the database; studies: {', '.join(names) or 'none'}.")

@@ -11,8 +11,6 @@ from rich.console import Console
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.searcher import outcome
 
-RESULT_FIELDS = ("val_acc", "val_loss", "test_acc", "test_loss", "train_time_s")
-
 
 class StoreCallback(Callback):
     """Writes epochs and final states; prints one progress line per finished trial."""
@@ -27,7 +25,7 @@ class StoreCallback(Callback):
         return {k: v for k, v in self.__dict__.items() if k != "console"}
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        if "failed" in result or result.get("final_report"):
+        if "failed" in result or "infeasible" in result or result.get("final_report"):
             return
         self.recorder.epoch(trial.config["number"], result, stage=self.stage)
 
@@ -40,31 +38,36 @@ class StoreCallback(Callback):
     def _finish(self, trial: Any, error: bool) -> None:
         result = trial.last_result or {}
         state, reason = outcome(result, error, self.epochs)
-        fields: dict[str, Any] = {k: result[k] for k in ("test_acc", "test_loss") if result.get(k) is not None}
-        if result.get("val_acc") is not None:
-            fields.update(val_acc=result["val_acc"], val_loss=result.get("val_loss"))
-        fields["train_time_s"] = result.get("elapsed_s")
-        if result.get("worker"):
-            fields["worker"] = result["worker"]
-        if state == "failed":
-            fields.update(failure_reason=reason, traceback=result.get("traceback") or _error_text(trial))
-        number = trial.config["number"]
-        self.recorder.finish(number, state, stage=self.stage, **fields)
-        self.done += 1
-        self._print(number, state, result, reason)
+        self.recorder.finish(trial.config["number"], state, stage=self.stage, **_fields(trial, result, state, reason))
+        if state != "infeasible":  # the worker's latency check: a replacement is handed out
+            self.done += 1
+        self._print(trial.config["number"], state, result, reason)
 
     def _print(self, number: int, state: str, result: dict, reason: str | None) -> None:
         elapsed = time.perf_counter() - self.t0
         of = f"/{self.total}" if self.total else ""
         best = self.recorder.best_val_acc
         detail = f"val_acc {result['val_acc']:.4f}" if state != "failed" and result.get("val_acc") is not None else ""
-        if state == "failed":
+        if state in ("failed", "infeasible", "interrupted"):
             detail = f"[red]{reason}[/red]"
         if result.get("test_acc") is not None:
             detail += f"  test_acc {result['test_acc']:.4f}"
         best_text = f"best val_acc {best:.4f}" if best is not None else "best val_acc -"
         self.console.print(f"[{self.done}{of}] {self.stage} trial {number:>3} {state:<8} {detail}  |  "
                            f"{best_text}  |  {elapsed:6.1f}s elapsed", highlight=False, soft_wrap=True)
+
+
+def _fields(trial: Any, result: dict, state: str, reason: str | None) -> dict[str, Any]:
+    """The trial row's final fields from the last result."""
+    fields: dict[str, Any] = {k: result[k] for k in ("val_acc", "val_loss", "test_acc", "test_loss", "latency_ms",
+                                                     "worker") if result.get(k) is not None}
+    if "elapsed_s" in result:
+        fields["train_time_s"] = result["elapsed_s"]
+    if reason is not None:
+        fields["failure_reason"] = reason
+    if state == "failed":
+        fields["traceback"] = result.get("traceback") or _error_text(trial)
+    return fields
 
 
 def _error_text(trial: Any) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from nasbench.space.architecture import Architecture
 from nasbench.store import records
@@ -13,7 +15,11 @@ from nasbench.store.models import StudyRow
 
 
 class StudyRecorder:
-    """Writes one study's trials; counts consecutive failures for the stop rule."""
+    """Writes one study's trials; counts consecutive failures for the stop rule.
+
+    Wall time is added to the study as trials finish (not only at the end), so a driver killed
+    mid-search has its time counted against the time budget when the study resumes.
+    """
 
     def __init__(self, engine: Engine, study: StudyRow, provenance: dict[str, Any]) -> None:
         self.engine, self.study_id, self.study_name = engine, study.study_id, study.name
@@ -21,19 +27,20 @@ class StudyRecorder:
         self.consecutive_failures = 0
         self.finished = 0
         self.best_val_acc: float | None = None
+        self._clock = time.perf_counter()
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray Tune pickles its configuration (searcher, callbacks) for its own records; the live
         # object keeps its engine, the pickled copy is a description only.
         return {k: v for k, v in self.__dict__.items() if k != "engine"}
 
-    def _study(self, s) -> StudyRow:
+    def _study(self, s: Session) -> StudyRow:
         return s.get(StudyRow, self.study_id)
 
-    def start(self, number: int, arch: Architecture, seed: int, fidelity: dict, params: int | None,
-              flops: int | None, stage: str = "search") -> None:
+    def start(self, number: int, name: str, seed: int, fidelity: dict, params: int | None, flops: int | None,
+              arch: Architecture | None = None, stage: str = "search", family: str = "searched") -> None:
         with session_scope(self.engine) as s:
-            records.start_trial(s, self._study(s), number, arch.summary(), fidelity, seed, arch=arch,
+            records.start_trial(s, self._study(s), number, name, fidelity, seed, arch=arch, family=family,
                                 stage=stage, provenance=self.provenance, params=params, flops=flops)
 
     def infeasible(self, number: int, arch: Architecture, seed: int, fidelity: dict, reason: str,
@@ -51,6 +58,8 @@ class StudyRecorder:
                 records.add_epoch(s, row, metrics)
                 if metrics.get("worker"):
                     row.worker = metrics["worker"]
+                if metrics.get("latency_ms") is not None:
+                    row.latency_ms = records.finite(metrics["latency_ms"])
 
     def finish(self, number: int, state: str, stage: str = "search", **fields: Any) -> None:
         with session_scope(self.engine) as s:
@@ -59,16 +68,23 @@ class StudyRecorder:
                 return
             records.finish_trial(s, row, state, **fields)
             val = row.val_acc
+            self._add_elapsed(s, "running")
         self.finished += 1
         if state == "failed":
             self.consecutive_failures += 1
-        else:
+        elif state in ("complete", "pruned"):
             self.consecutive_failures = 0
         if val is not None and state == "complete" and (self.best_val_acc is None or val > self.best_val_acc):
             self.best_val_acc = val
 
-    def add_elapsed(self, seconds: float, status: str) -> None:
+    def close(self, status: str) -> None:
+        """Add the wall time not yet counted and set the study's status."""
         with session_scope(self.engine) as s:
-            study = self._study(s)
-            study.elapsed_s += seconds
-            study.status = status
+            self._add_elapsed(s, status)
+
+    def _add_elapsed(self, s: Session, status: str) -> None:
+        now = time.perf_counter()
+        study = self._study(s)
+        study.elapsed_s += now - self._clock
+        study.status = status
+        self._clock = now

@@ -1,10 +1,15 @@
-"""A Ray Tune Searcher backed by an Optuna study (persisted in the results database).
+"""Ray Tune Searchers: one backed by an Optuna study (persisted in the results database), one
+handing out a fixed list of networks (final re-training, baselines).
 
-``suggest`` asks Optuna for a trial, samples an Architecture define-by-run, and rejects
-infeasible ones before any training: they are recorded with their reason and told to Optuna as
-complete with the worst objective values and a positive constraint, so samplers that read
-constraints (TPE, GP, NSGA-II) and evolution learn to avoid them. Finished trials are told to
-Optuna as complete, pruned (stopped early by the scheduler) or failed.
+``OptunaNasSearcher.suggest`` asks Optuna for a trial, samples an Architecture define-by-run,
+and rejects infeasible ones before any training: they are recorded with their reason and told
+to Optuna as complete with the worst objective values and a positive constraint, so samplers
+that read constraints (TPE, GP, NSGA-II) and evolution learn to avoid them. Finished trials are
+told to Optuna as complete, pruned (stopped early by the scheduler) or failed.
+
+The trial budget is kept here rather than in Tune's ``num_samples``: a trial the worker finds
+too slow for the latency constraint is infeasible and must not use up the budget, so the
+searcher hands out a replacement and finishes only when the budget's trials have trained.
 """
 
 from __future__ import annotations
@@ -39,39 +44,57 @@ class DataShape:
     def ndim(self) -> int:
         return len(self.input_size)
 
+    def spatial(self, resolution: int | None) -> tuple[int, ...]:
+        return self.input_size if resolution is None else (resolution,) * self.ndim
+
 
 def measure_on_meta(arch: Architecture, shape: DataShape, resolution: int | None) -> tuple[int, int]:
     """Exact params and FLOPs (batch 1) without allocating weights."""
     with torch.device("meta"):
         model = build_network(arch, shape.in_channels, shape.num_classes, shape.ndim)
-    size = shape.input_size if resolution is None else (resolution,) * shape.ndim
-    return count_params(model), count_flops(model, (1, shape.in_channels, *size))
+    return count_params(model), count_flops(model, (1, shape.in_channels, *shape.spatial(resolution)))
 
 
 def outcome(result: dict[str, Any] | None, error: bool, epochs: int) -> tuple[str, str | None]:
-    """Final state of a trial from its last result: complete, pruned or failed (with reason)."""
+    """Final state of a trial from its last result, with the reason when it did not complete.
+
+    A trial short of its epochs was pruned if the scheduler stopped it (Tune marks that result
+    ``done``), else the search ended around it (time budget, failure limit): interrupted.
+    """
     if error:
         return "failed", "the trial's worker process crashed"
     if not result:
-        return "failed", "the trial reported no result"
+        return "interrupted", "the search ended before this trial ran"
     if result.get("failed"):
         return "failed", str(result["failed"])
-    if int(result.get("epoch", 0)) < epochs:
-        return "pruned", None
+    if result.get("infeasible"):
+        return "infeasible", str(result["infeasible"])
+    epoch = int(result.get("epoch", 0))
+    if epoch < epochs:
+        if result.get("done"):
+            return "pruned", None
+        return "interrupted", f"the search ended while this trial ran (after epoch {epoch} of {epochs})"
     return "complete", None
+
+
+def tell_infeasible(study: optuna.Study, ot: optuna.Trial, objectives: list[str], reason: str) -> None:
+    ot.set_user_attr("infeasible", reason)
+    ot.set_constraint(CONSTRAINT_KEY, 1.0)
+    study.tell(ot, [WORST[o] for o in objectives])
 
 
 class OptunaNasSearcher(Searcher):
     def __init__(self, study: optuna.Study, space: SpaceSpec, shape: DataShape, recorder: StudyRecorder,
                  objectives: list[str], constraints: dict[str, float], fidelity: dict[str, Any],
-                 epochs: int, seed: int, resolution: int | None, max_infeasible: int = 500) -> None:
+                 epochs: int, seed: int, resolution: int | None, budget: int | None,
+                 max_infeasible: int = 500) -> None:
         super().__init__(metric="val_acc", mode="max")
         self.study, self.space, self.shape, self.recorder = study, space, shape, recorder
         self.objectives, self.constraints = objectives, constraints
         self.fidelity, self.epochs, self.seed, self.resolution = fidelity, epochs, seed, resolution
-        self.max_infeasible = max_infeasible
+        self.budget, self.max_infeasible = budget, max_infeasible
+        self.counted = 0  # handed-out trials that count towards the budget
         self.trials: dict[str, tuple[optuna.Trial, dict[str, float]]] = {}
-        self.infeasible_streak = 0
         self.stopped_reason: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -79,42 +102,41 @@ class OptunaNasSearcher(Searcher):
         return {k: v for k, v in self.__dict__.items() if k not in ("study", "trials")}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self.budget is not None and self.counted >= self.budget:
+            # Running trials may still turn out infeasible in the worker and need a replacement.
+            return None if self.trials else Searcher.FINISHED
         for _ in range(self.max_infeasible):
             ot = self.study.ask()
             arch = sample_architecture(ot, self.space)
-            resolution = self.resolution or arch.resolution
-            reason = infeasibility(arch, self.shape.input_size if resolution is None else (resolution,) * self.shape.ndim)
-            measures: dict[str, float] = {}
+            measures, reason = self._check(arch)
             if reason is None:
-                try:
-                    params, flops = measure_on_meta(arch, self.shape, resolution)
-                except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible
-                    reason = f"cannot be built: {exc}"
-                else:
-                    measures = {"params": params, "flops": flops}
-                    reason = self._violation(measures)
-            if reason is None:
-                self.infeasible_streak = 0
-                self.recorder.start(ot.number, arch, self.seed, self.fidelity, measures["params"], measures["flops"])
+                self.recorder.start(ot.number, arch.summary(), self.seed, self.fidelity, measures["params"],
+                                    measures["flops"], arch=arch)
                 self.trials[trial_id] = (ot, measures)
+                self.counted += 1
                 return {"arch": arch.to_json(), "number": ot.number, "seed": self.seed}
-            self._reject(ot, arch, reason, measures)
+            self.recorder.infeasible(ot.number, arch, self.seed, self.fidelity, reason,
+                                     params=measures.get("params"), flops=measures.get("flops"))
+            tell_infeasible(self.study, ot, self.objectives, reason)
         self.stopped_reason = (f"{self.max_infeasible} samples in a row were infeasible; "
                                "the space or the constraints leave nothing to train")
         return Searcher.FINISHED
 
-    def _violation(self, measures: dict[str, float]) -> str | None:
+    def _check(self, arch: Architecture) -> tuple[dict[str, float], str | None]:
+        """Params and FLOPs of ``arch``, and why it cannot be trained (None if it can)."""
+        resolution = self.resolution or arch.resolution
+        reason = infeasibility(arch, self.shape.spatial(resolution))
+        if reason is not None:
+            return {}, reason
+        try:
+            params, flops = measure_on_meta(arch, self.shape, resolution)
+        except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible, not a crash
+            return {}, f"cannot be built: {exc}"
+        measures = {"params": params, "flops": flops}
         for key, limit in self.constraints.items():
             if key in measures and measures[key] > limit:
-                return f"{key} {measures[key]:,.0f} exceeds the constraint {limit:,.0f}"
-        return None
-
-    def _reject(self, ot: optuna.Trial, arch: Architecture, reason: str, measures: dict[str, float]) -> None:
-        self.recorder.infeasible(ot.number, arch, self.seed, self.fidelity, reason,
-                                 params=measures.get("params"), flops=measures.get("flops"))
-        ot.set_user_attr("infeasible", reason)
-        ot.set_constraint(CONSTRAINT_KEY, 1.0)
-        self.study.tell(ot, [WORST[o] for o in self.objectives])
+                return measures, f"{key} {measures[key]:,.0f} exceeds the constraint {limit:,.0f}"
+        return measures, None
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         if trial_id not in self.trials or len(self.objectives) > 1:
@@ -128,33 +150,53 @@ class OptunaNasSearcher(Searcher):
             return
         ot, measures = self.trials.pop(trial_id)
         state, reason = outcome(result, error, self.epochs)
-        if state == "failed":
-            ot.set_user_attr("failure", reason)
-            self.study.tell(ot, state=TrialState.FAIL)
+        if state == "infeasible":
+            self.counted -= 1
+            tell_infeasible(self.study, ot, self.objectives, reason or "infeasible")
         elif state == "pruned":
             self.study.tell(ot, state=TrialState.PRUNED)
-        else:
+        elif state == "complete":
             ot.set_constraint(CONSTRAINT_KEY, 0.0)
             values = {**measures, "val_acc": float(result["val_acc"]), "latency_ms": result.get("latency_ms")}
             self.study.tell(ot, [values[o] if values.get(o) is not None else WORST[o] for o in self.objectives])
+        else:
+            ot.set_user_attr("failure" if state == "failed" else "interrupted", reason)
+            self.study.tell(ot, state=TrialState.FAIL)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One network of a fixed list: a searched architecture (``arch``) or a zoo model (``zoo``)."""
+
+    number: int
+    name: str
+    params: int
+    flops: int
+    arch: Architecture | None = None
+    zoo: str | None = None
+    family: str = "searched"
+
+    def config(self, seed: int) -> dict[str, Any]:
+        network = {"arch": self.arch.to_json()} if self.arch is not None else {"zoo": self.zoo}
+        return {**network, "number": self.number, "seed": seed}
 
 
 class ListSearcher(Searcher):
-    """Hands out a fixed list of architectures (final re-training, baselines)."""
+    """Hands out a fixed list of networks (final re-training, baselines)."""
 
-    def __init__(self, items: list[tuple[int, Architecture]], recorder: StudyRecorder, seed: int,
-                 fidelity: dict[str, Any], shape: DataShape, stage: str = "final") -> None:
+    def __init__(self, jobs: list[Job], recorder: StudyRecorder, seed: int, fidelity: dict[str, Any],
+                 stage: str = "final") -> None:
         super().__init__(metric="val_acc", mode="max")
-        self.items, self.recorder, self.seed = list(items), recorder, seed
-        self.fidelity, self.shape, self.stage = fidelity, shape, stage
+        self.jobs, self.recorder, self.seed = list(jobs), recorder, seed
+        self.fidelity, self.stage = fidelity, stage
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if not self.items:
+        if not self.jobs:
             return Searcher.FINISHED
-        number, arch = self.items.pop(0)
-        params, flops = measure_on_meta(arch, self.shape, self.fidelity.get("resolution") or arch.resolution)
-        self.recorder.start(number, arch, self.seed, self.fidelity, params, flops, stage=self.stage)
-        return {"arch": arch.to_json(), "number": number, "seed": self.seed}
+        job = self.jobs.pop(0)
+        self.recorder.start(job.number, job.name, self.seed, self.fidelity, job.params, job.flops, arch=job.arch,
+                            stage=self.stage, family=job.family)
+        return job.config(self.seed)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         pass

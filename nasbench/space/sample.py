@@ -8,11 +8,11 @@ single value is fixed and not sampled at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from nasbench.nn.blocks import make_divisible
-from nasbench.space.architecture import SE_BLOCKS, Architecture, Stage
-from nasbench.space.spec import SpaceSpec, StageChoices
+from nasbench.space.architecture import Architecture, Stage, applies, canonical_choice
+from nasbench.space.spec import STAGE_ATTRS, STAGE_FIELDS, SpaceSpec, StageChoices, scale_width
 
 
 class TrialLike(Protocol):
@@ -20,26 +20,37 @@ class TrialLike(Protocol):
     def suggest_categorical(self, name: str, choices: Any) -> Any: ...
 
 
+def _is_numeric(values: list) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+def _categories(values: list) -> list:
+    # Optuna's categoricals hold plain values; None sits among strings as "none".
+    return [str(v) if v is not None else "none" for v in values] if None in values else values
+
+
 def choose(trial: TrialLike, name: str, values: list) -> Any:
     """Pick one of ``values`` under parameter ``name``."""
     if len(values) == 1:
         return values[0]
-    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+    if _is_numeric(values):
         ordered = sorted(values)
         return ordered[trial.suggest_int(name, 0, len(ordered) - 1)]
-    return trial.suggest_categorical(name, [str(v) if v is not None else "none" for v in values]) \
-        if any(v is None for v in values) else trial.suggest_categorical(name, values)
+    picked = trial.suggest_categorical(name, _categories(values))
+    return values[_categories(values).index(picked)]
 
 
-def _none_from(value: Any) -> Any:
-    return None if value == "none" else value
+def encode(values: list, value: Any) -> Any:
+    """The Optuna parameter value under which ``choose`` picks ``value`` from ``values``."""
+    if _is_numeric(values):
+        return sorted(values).index(value)
+    return _categories(values)[values.index(value)]
 
 
 def sample_architecture(trial: TrialLike, spec: SpaceSpec) -> Architecture:
     """Sample one Architecture from ``spec`` (define-by-run, no computation inside)."""
     shared = {f: choose(trial, f"stage.{f}", getattr(spec.stage, f)) for f in spec.shared}
     resolution = choose(trial, "resolution", spec.resolution)
-    resolution = None if resolution in (None, "none") else int(resolution)
     width_mult = choose(trial, "width_mult", spec.width_mult)
     num_stages = choose(trial, "num_stages", spec.num_stages)
     stages = tuple(
@@ -47,12 +58,13 @@ def sample_architecture(trial: TrialLike, spec: SpaceSpec) -> Architecture:
     )
     return Architecture(
         stages=stages,
-        stem_width=_scale(choose(trial, "stem.width", spec.stem.width), width_mult),
+        stem_width=scale_width(choose(trial, "stem.width", spec.stem.width), width_mult),
         stem_kernel=choose(trial, "stem.kernel", spec.stem.kernel),
         stem_stride=choose(trial, "stem.stride", spec.stem.stride),
-        activation="silu" if (a := choose(trial, "activation", spec.activation)) == "swish" else a,
+        activation=choose(trial, "activation", spec.activation),
         norm=choose(trial, "norm", spec.norm),
         head_dropout=float(choose(trial, "head.dropout", spec.head.dropout)),
+        head_width=choose(trial, "head.width", spec.head.width),
         resolution=resolution,
     )
 
@@ -63,41 +75,103 @@ def _sample_stage(trial: TrialLike, prefix: str, c: StageChoices, shared: dict[s
         return shared[field] if field in shared else choose(trial, f"{prefix}.{field}", getattr(c, field))
 
     block = pick("block")
-    se = pick("se") if block in SE_BLOCKS else None
     return Stage(
         block=block,
         depth=pick("depth"),
-        width=_scale(pick("width"), width_mult),
+        width=scale_width(pick("width"), width_mult),
         kernel=pick("kernel"),
         dilation=pick("dilation"),
         downsample=pick("downsample"),
-        expansion=pick("expansion") if block == "inverted" else None,
-        growth=pick("growth") if block == "dense" else None,
-        se_ratio=float(se) if se else None,
+        # Conditional choices are asked for only where they apply (define-by-run).
+        expansion=pick("expansion") if applies(block, "expansion") else None,
+        growth=pick("growth") if applies(block, "growth") else None,
+        se_ratio=pick("se") if applies(block, "se_ratio") else None,
     )
 
 
-def _scale(width: int, mult: float) -> int:
-    return width if mult == 1.0 else make_divisible(width * mult, 4)
+def replay_params(spec: SpaceSpec, arch: Architecture, width_mult: float) -> dict[str, Any] | None:
+    """Optuna parameters under which ``sample_architecture`` should give ``arch`` with
+    ``width_mult``, or None when a value of ``arch`` is not among the space's choices.
+
+    Only a candidate: sampling with these parameters and comparing digests is the proof.
+    """
+    params: dict[str, Any] = {}
+
+    def put(name: str, values: list, wanted: Any, seen_as: Callable[[Any], Any] = lambda v: v) -> bool:
+        match = [v for v in values if seen_as(v) == wanted]
+        if match and len(values) > 1:
+            params[name] = encode(values, match[0])
+        return bool(match)
+
+    def scaled(w: int) -> int:
+        return scale_width(w, width_mult)
+
+    found = [
+        put("resolution", spec.resolution, arch.resolution),
+        put("width_mult", spec.width_mult, width_mult),
+        put("num_stages", spec.num_stages, len(arch.stages)),
+        put("stem.width", spec.stem.width, arch.stem_width, scaled),
+        put("stem.kernel", spec.stem.kernel, arch.stem_kernel),
+        put("stem.stride", spec.stem.stride, arch.stem_stride),
+        put("activation", spec.activation, arch.activation),
+        put("norm", spec.norm, arch.norm),
+        put("head.dropout", spec.head.dropout, arch.head_dropout, float),
+        put("head.width", spec.head.width, arch.head_width),
+    ]
+    for f in spec.shared:
+        attr = STAGE_ATTRS.get(f, f)
+        seen = (lambda v, a=attr, w=f == "width": [canonical_choice(s.block, a, scaled(v) if w else v)
+                                                   for s in arch.stages])
+        found.append(put(f"stage.{f}", getattr(spec.stage, f), [getattr(s, attr) for s in arch.stages], seen))
+    for i, s in enumerate(arch.stages[:max(spec.num_stages)]):
+        c = spec.stage_choices(i)
+        for f in (f for f in STAGE_FIELDS if f not in spec.shared):
+            attr = STAGE_ATTRS.get(f, f)
+            if not applies(s.block, attr):
+                continue  # the sampler does not ask for it with this block type
+            seen_as = scaled if f == "width" else (lambda v, a=attr, b=s.block: canonical_choice(b, a, v))
+            found.append(put(f"s{i}.{f}", getattr(c, f), getattr(s, attr), seen_as))
+    return params if all(found) else None
 
 
 def infeasibility(arch: Architecture, input_size: tuple[int, ...]) -> str | None:
-    """Why ``arch`` cannot be trained on inputs of ``input_size`` (spatial), or None if it can."""
-    size = min(input_size) if arch.resolution is None else arch.resolution
+    """Why ``arch`` cannot be trained on inputs of ``input_size``, or None if it can.
+
+    ``input_size`` is the spatial size the network sees, after any resize (the caller decides
+    between the data's size, ``arch.resolution`` and a fidelity's resolution). Feature-map sizes
+    are tracked exactly: a strided conv gives ceil(n/2), a pool floor(n/2).
+    """
+    start = min(input_size)
     if not arch.stages:
         return "the network has no stages"
+    size = start
     if arch.stem_stride > 1:
-        size //= arch.stem_stride
+        if size < arch.stem_stride:
+            return f"input size {start} is smaller than the stem's stride {arch.stem_stride}"
+        size = -(-size // arch.stem_stride)
     for i, stage in enumerate(arch.stages):
         if stage.depth == 0:
             return f"stage s{i} is empty (depth 0)"
         if stage.downsample != "none":
-            size //= 2
-        if size < 1:
-            return (f"input size {min(input_size) if arch.resolution is None else arch.resolution} is too "
-                    f"small for {arch.num_downsamples} downsamplings (reached stage s{i} with nothing left)")
-        reach = stage.kernel + (stage.kernel - 1) * (stage.dilation - 1)
-        if stage.dilation > 1 and reach > size:
-            return (f"stage s{i}: kernel {stage.kernel} with dilation {stage.dilation} spans {reach} "
-                    f"positions, more than its {size}-wide feature map")
+            if size < 2:
+                return (f"input size {start} is too small for {arch.num_downsamples} downsamplings: "
+                        f"stage s{i} would halve a feature map of size {size}")
+            size = -(-size // 2) if stage.downsample == "stride" else size // 2
+        reason = _kernel_misfit(i, stage, size)
+        if reason:
+            return reason
+    return None
+
+
+def _kernel_misfit(i: int, stage: Stage, size: int) -> str | None:
+    """A dilation that only reaches padding, or that a 1-wide kernel cannot use."""
+    if stage.dilation == 1:
+        return None
+    if stage.kernel == 1:
+        return (f"stage s{i}: dilation {stage.dilation} has no effect on a kernel of size 1 "
+                "(the same network as dilation 1)")
+    reach = stage.kernel + (stage.kernel - 1) * (stage.dilation - 1)
+    if reach > size:
+        return (f"stage s{i}: kernel {stage.kernel} with dilation {stage.dilation} spans {reach} "
+                f"positions, more than its {size}-wide feature map")
     return None

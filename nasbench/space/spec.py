@@ -2,11 +2,16 @@
 
 Every choice is a list of values (a scalar means a fixed choice). ``stage`` gives the choices of
 every stage; ``stages`` overrides them per stage position; ``shared`` names stage fields sampled
-once for all stages (e.g. one kernel size everywhere) instead of per stage.
+once for all stages (e.g. one kernel size everywhere) instead of per stage. ``width_mult``
+scales the stem's and every stage's width (rounded to a multiple of 4); the head's width is
+absolute. See ``search_spaces/full.yaml`` for every field with a comment.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +19,46 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from nasbench.errors import ConfigError
-from nasbench.space.architecture import ACTIVATIONS, BLOCK_TYPES, DOWNSAMPLES, NORMS
+from nasbench.nn.blocks import make_divisible
+from nasbench.space.architecture import (ACTIVATION_ALIASES, ACTIVATIONS, BLOCK_TYPES, DOWNSAMPLES, NORMS,
+                                         canonical_choice)
 
 STAGE_FIELDS = ("block", "depth", "width", "kernel", "dilation", "downsample", "expansion", "se",
                 "growth")
+STAGE_ATTRS = {"se": "se_ratio"}  # space field -> Stage attribute, where the names differ
+
+
+def scale_width(width: int, mult: float) -> int:
+    """A width under a width multiplier (1.0 keeps it exactly)."""
+    return width if mult == 1.0 else make_divisible(width * mult, 4)
 
 
 def _as_list(v: Any) -> Any:
     return v if isinstance(v, list) else [v]
 
 
+def _distinct(values: list) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError(f"lists a value more than once: {values}")
+    return values
+
+
 def _check_members(values: list, allowed: tuple[str, ...], what: str) -> list:
     for v in values:
         if v not in allowed:
             raise ValueError(f"unknown {what} {v!r}; choose from {', '.join(allowed)}")
+    return values
+
+
+def _positive(values: list) -> list:
+    if any(x is not None and x <= 0 for x in values):
+        raise ValueError(f"must be positive, got {values}")
+    return values
+
+
+def _odd(values: list[int]) -> list[int]:
+    if any(k <= 0 or k % 2 == 0 for k in values):
+        raise ValueError(f"kernel sizes must be odd and positive (same padding), got {values}")
     return values
 
 
@@ -40,10 +71,10 @@ class StageChoices(_Strict):
 
     block: list[str] | None = None
     depth: list[int] | None = None
-    width: list[int] | None = None
+    width: list[int] | None = None  # output channels (before width_mult)
     kernel: list[int] | None = None
     dilation: list[int] | None = None
-    downsample: list[str] | None = None
+    downsample: list[str] | None = None  # none, stride (first block strided) or pool
     expansion: list[int] | None = None  # only used by inverted blocks
     se: list[float] | None = None  # SE ratio, 0 = none; residual/bottleneck/inverted/se blocks
     growth: list[int] | None = None  # only used by dense blocks
@@ -55,7 +86,7 @@ class StageChoices(_Strict):
     def _non_empty(cls, v: list | None) -> list | None:
         if v is not None and len(v) == 0:
             raise ValueError("a choice needs at least one value")
-        return v
+        return v if v is None else _distinct(v)
 
     @field_validator("block")
     @classmethod
@@ -77,16 +108,12 @@ class StageChoices(_Strict):
     @field_validator("width", "expansion", "growth", "dilation")
     @classmethod
     def _positive(cls, v: list | None) -> list | None:
-        if v and any(x <= 0 for x in v):
-            raise ValueError(f"must be positive, got {v}")
-        return v
+        return v if v is None else _positive(v)
 
     @field_validator("kernel")
     @classmethod
     def _kernel(cls, v: list | None) -> list | None:
-        if v and any(k <= 0 or k % 2 == 0 for k in v):
-            raise ValueError(f"kernel sizes must be odd and positive (same padding), got {v}")
-        return v
+        return v if v is None else _odd(v)
 
     @field_validator("se")
     @classmethod
@@ -107,25 +134,32 @@ class StemChoices(_Strict):
 
     _lists = field_validator("width", "kernel", "stride", mode="before")(lambda cls, v: _as_list(v))
 
-    @field_validator("width", "stride")
+    @field_validator("width", "kernel", "stride")
     @classmethod
-    def _positive(cls, v: list[int]) -> list[int]:
-        if any(x <= 0 for x in v):
-            raise ValueError(f"must be positive, got {v}")
-        return v
-
-    @field_validator("kernel")
-    @classmethod
-    def _kernel(cls, v: list[int]) -> list[int]:
-        if any(k <= 0 or k % 2 == 0 for k in v):
-            raise ValueError(f"kernel sizes must be odd and positive, got {v}")
-        return v
+    def _values(cls, v: list[int], info: Any) -> list[int]:
+        _distinct(v)
+        return _odd(v) if info.field_name == "kernel" else _positive(v)
 
 
 class HeadChoices(_Strict):
     dropout: list[float] = [0.0]
+    width: list[int] = [0]  # a 1x1 conv-norm-act to this width before the pool; 0 = none
 
-    _lists = field_validator("dropout", mode="before")(lambda cls, v: _as_list(v))
+    _lists = field_validator("dropout", "width", mode="before")(lambda cls, v: _as_list(v))
+
+    @field_validator("dropout")
+    @classmethod
+    def _dropout(cls, v: list[float]) -> list[float]:
+        if any(not 0 <= p < 1 for p in v):
+            raise ValueError(f"dropout must lie in [0, 1), got {v}")
+        return _distinct(v)
+
+    @field_validator("width")
+    @classmethod
+    def _width(cls, v: list[int]) -> list[int]:
+        if any(w < 0 for w in v):
+            raise ValueError(f"must be >= 0 (0 = no head conv), got {v}")
+        return _distinct(v)
 
 
 class SpaceSpec(_Strict):
@@ -153,36 +187,37 @@ class SpaceSpec(_Strict):
     def _ndim(cls, v: list[int]) -> list[int]:
         if not v or any(d not in (1, 2, 3) for d in v):
             raise ValueError(f"ndim must be a list of 1, 2 and/or 3, got {v}")
-        return v
+        return _distinct(v)
 
     @field_validator("num_stages")
     @classmethod
     def _num_stages(cls, v: list[int]) -> list[int]:
         if not v or any(n < 1 for n in v):
             raise ValueError(f"num_stages must be >= 1, got {v}")
-        return v
+        return _distinct(v)
 
     @field_validator("activation")
     @classmethod
     def _act(cls, v: list[str]) -> list[str]:
-        return _check_members(v, ACTIVATIONS + ("swish",), "activation")
+        _check_members(v, ACTIVATIONS + tuple(ACTIVATION_ALIASES), "activation")
+        return _distinct([ACTIVATION_ALIASES.get(a, a) for a in v])
 
     @field_validator("norm")
     @classmethod
     def _norm(cls, v: list[str]) -> list[str]:
-        return _check_members(v, NORMS, "normalisation")
+        return _distinct(_check_members(v, NORMS, "normalisation"))
 
     @field_validator("shared")
     @classmethod
     def _shared(cls, v: list[str]) -> list[str]:
-        return _check_members(v, STAGE_FIELDS, "shared stage field")
+        return _distinct(_check_members(v, STAGE_FIELDS, "shared stage field"))
 
     @field_validator("width_mult", "resolution")
     @classmethod
     def _pos(cls, v: list) -> list:
-        if any(x is not None and x <= 0 for x in v):
-            raise ValueError(f"must be positive, got {v}")
-        return v
+        if not v:
+            raise ValueError("a choice needs at least one value")
+        return _distinct(_positive(v))
 
     @model_validator(mode="after")
     def _filled(self) -> SpaceSpec:
@@ -194,13 +229,13 @@ class SpaceSpec(_Strict):
                 f"stages lists {len(self.stages)} per-stage overrides but num_stages is at most "
                 f"{max(self.num_stages)}"
             )
-        if self.shared and self.stages:
-            for i, st in enumerate(self.stages):
-                for f in self.shared:
-                    if getattr(st, f) is not None:
-                        raise ValueError(f"stages[{i}].{f} overrides a field declared shared")
+        for i, st in enumerate(self.stages):
+            for f in self.shared:
+                if getattr(st, f) is not None:
+                    raise ValueError(f"stages[{i}].{f} overrides a field declared shared")
         if self.cardinality() == 1:
-            raise ValueError("the space has no choices: every field has a single value")
+            raise ValueError("the space has no choices: every field has a single value, or only "
+                             "values that build the same network")
         return self
 
     def stage_choices(self, index: int) -> StageChoices:
@@ -209,37 +244,86 @@ class SpaceSpec(_Strict):
         return StageChoices(**{f: getattr(over, f) or getattr(self.stage, f) for f in STAGE_FIELDS})
 
     def cardinality(self) -> int:
-        """Number of distinct architectures (conditional choices counted where they apply)."""
-        glob = (len(self.resolution) * len(self.width_mult) * len(self.stem.width) * len(self.stem.kernel)
-                * len(self.stem.stride) * len(self.activation) * len(self.norm) * len(self.head.dropout))
-        shared = 1
-        for f in self.shared:
-            shared *= len(getattr(self.stage, f))
+        """The exact number of distinct architectures (distinct digests) the space holds.
+
+        Conditional choices count only where they apply, and choices that build the same network
+        count once. Width multipliers can map different widths to the same one, so their sets
+        of architectures are joined by inclusion-exclusion.
+        """
+        fixed = math.prod(len(v) for v in (self.resolution, self.stem.kernel, self.stem.stride,
+                                            self.activation, self.norm, self.head.dropout, self.head.width))
         total = 0
-        for n in self.num_stages:
-            prod = 1
-            for i in range(n):
-                prod *= _stage_cardinality(self.stage_choices(i), set(self.shared))
-            total += prod
-        return glob * shared * total
+        for r in range(1, len(self.width_mult) + 1):
+            for mults in itertools.combinations(self.width_mult, r):
+                total += (-1) ** (r + 1) * self._count_under(mults)
+        return fixed * total
+
+    def _count_under(self, mults: tuple[float, ...]) -> int:
+        """Stems and bodies every multiplier in ``mults`` can give."""
+        def widths(values: Iterable[int]) -> set[int]:
+            return set.intersection(*({scale_width(w, m) for w in values} for m in mults))
+
+        stems = len(widths(self.stem.width))
+        return stems * sum(self._bodies(n, widths) for n in self.num_stages)
+
+    def _bodies(self, n: int, widths: Callable[[Iterable[int]], set[int]]) -> int:
+        """Distinct ``n``-stage bodies.
+
+        A body is a block per stage, the stages' own (non-shared) choices, and the shared values
+        as the blocks used see them (an expansion only matters if some stage is inverted). So
+        the count sums, over each set B of block types, the bodies whose blocks are exactly B
+        times the distinct shared values B can tell apart.
+        """
+        positions = [self.stage_choices(i) for i in range(n)]
+        blocks = sorted({b for c in positions for b in c.block})
+        options = [{b: _stage_options(c, b, self.shared, widths) if b in c.block else 0 for b in blocks}
+                   for c in positions]
+        assignments = self._shared_assignments(widths)
+        total = 0
+        for size in range(1, len(blocks) + 1):
+            for used in itertools.combinations(blocks, size):
+                told_apart = _shared_footprints(used, assignments)
+                if told_apart:
+                    total += _exactly(used, options) * told_apart
+        return total
+
+    def _shared_assignments(self, widths: Callable[[Iterable[int]], set[int]]) -> list[dict[str, Any]]:
+        values = [sorted(widths(self.stage.width)) if f == "width" else getattr(self.stage, f)
+                  for f in self.shared]
+        return [dict(zip(self.shared, combo)) for combo in itertools.product(*values)]
 
 
-def _stage_cardinality(c: StageChoices, shared: set[str]) -> int:
-    def n(field: str) -> int:
-        return 1 if field in shared else len(getattr(c, field))
-
-    base = n("depth") * n("width") * n("kernel") * n("dilation") * n("downsample")
-    count = 0
-    for block in (c.block if "block" not in shared else c.block[:1]):
-        k = base
-        if block == "inverted":
-            k *= n("expansion")
-        if block == "dense":
-            k *= n("growth")
-        if block in ("residual", "bottleneck", "inverted", "se"):
-            k *= n("se")
-        count += k
+def _stage_options(c: StageChoices, block: str, shared: list[str],
+                   widths: Callable[[Iterable[int]], set[int]]) -> int:
+    """Distinct non-shared choices of one stage position with block type ``block``."""
+    count = 1
+    for f in STAGE_FIELDS:
+        if f == "block" or f in shared:
+            continue
+        values = widths(c.width) if f == "width" else getattr(c, f)
+        count *= len({canonical_choice(block, STAGE_ATTRS.get(f, f), v) for v in values})
     return count
+
+
+def _exactly(used: tuple[str, ...], options: list[dict[str, int]]) -> int:
+    """Stage tuples whose set of block types is exactly ``used`` (inclusion-exclusion)."""
+    total = 0
+    for size in range(1, len(used) + 1):
+        for subset in itertools.combinations(used, size):
+            sign = (-1) ** (len(used) - size)
+            total += sign * math.prod(sum(o[b] for b in subset) for o in options)
+    return total
+
+
+def _shared_footprints(used: tuple[str, ...], assignments: list[dict[str, Any]]) -> int:
+    """Distinct shared values as stages of the block types ``used`` see them."""
+    seen = set()
+    for a in assignments:
+        if "block" in a and used != (a["block"],):
+            continue
+        seen.add(tuple(canonical_choice(b, STAGE_ATTRS.get(f, f), v)
+                       for b in used for f, v in a.items() if f != "block"))
+    return len(seen)
 
 
 def load_space(path: str | Path) -> SpaceSpec:
@@ -267,10 +351,12 @@ def parse_space(data: dict[str, Any], where: str = "space") -> SpaceSpec:
 def first_error(e: ValidationError) -> str:
     """One sentence for the first validation error: field path and message."""
     err = e.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = "unknown field"
+    if not err["loc"]:
+        return f"{msg}."
+    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
     return f"field '{loc}': {msg}."
 
 

@@ -12,7 +12,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasbench.train.optim import make_optimizer
 from nasbench.train.recipe import Recipe
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+# Steps between divergence checks on an accelerator, where each check waits for the device.
+# On the CPU a check costs nothing, so every step is checked.
+DIVERGENCE_CHECK_EVERY = 50
 
 
 class DivergenceError(RuntimeError):
@@ -30,58 +37,73 @@ class ClassificationModule(pl.LightningModule):
                  seed: int = 0, on_epoch: Callable[[dict[str, float]], None] | None = None) -> None:
         super().__init__()
         self.model = model
-        self.on_epoch = on_epoch  # receives each epoch's metrics (e.g. to report them to Ray Tune)
-        self.history: list[dict[str, float]] = []
-        self._t_epoch = self._t_val = 0.0
         self.recipe, self.epochs, self.steps_per_epoch = recipe, epochs, steps_per_epoch
-        self.rng = np.random.default_rng(seed)
+        self.on_epoch = on_epoch  # receives each epoch's metrics (e.g. to report them to Ray Tune)
+        self.rng = np.random.default_rng(seed)  # mixup/cutmix draws
+        self.history: list[dict[str, float]] = []
+        self.epoch_metrics: dict[str, float] = {}
         self._train_loss_sum: torch.Tensor | None = None
         self._train_count = 0
         self._eval: dict[str, list[torch.Tensor]] = {}
-        self.epoch_metrics: dict[str, float] = {}
+        self._t_epoch = 0.0
+        self._t_train_end: float | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
     # --- training ------------------------------------------------------------------------
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         x, y = batch
-        x, y_a, y_b, lam = self._mix(x, y)
+        x, y_b, lam = self._mix(x, y)
         logits = self.model(x)
         ls = self.recipe.label_smoothing
-        loss = lam * F.cross_entropy(logits, y_a, label_smoothing=ls)
+        loss = F.cross_entropy(logits, y, label_smoothing=ls)
         if lam < 1.0:
-            loss = loss + (1 - lam) * F.cross_entropy(logits, y_b, label_smoothing=ls)
+            loss = lam * loss + (1 - lam) * F.cross_entropy(logits, y_b, label_smoothing=ls)
         detached = loss.detach() * len(y)
         self._train_loss_sum = detached if self._train_loss_sum is None else self._train_loss_sum + detached
         self._train_count += len(y)
+        self._check_divergence(loss)
         return loss
 
-    def _mix(self, x: torch.Tensor, y: torch.Tensor):
+    def _mix(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
+        """Mixup or cutmix (one of them per batch when both are on): mixed inputs, the partner
+        labels and the weight ``lam`` of the original labels."""
         r = self.recipe
         use_mixup, use_cutmix = r.mixup_alpha > 0, r.cutmix_alpha > 0
         if not (use_mixup or use_cutmix):
-            return x, y, y, 1.0
+            return x, y, 1.0
         perm = torch.randperm(len(y), device=x.device)
         if use_cutmix and (not use_mixup or self.rng.random() < 0.5):
             lam = float(self.rng.beta(r.cutmix_alpha, r.cutmix_alpha))
+            box = (slice(None), slice(None), *_cut_box(x.shape[2:], lam, self.rng))
             x = x.clone()
-            box = _cut_box(x.shape[2:], lam, self.rng)
-            x[(slice(None), slice(None), *box)] = x[perm][(slice(None), slice(None), *box)]
-            area = math.prod(s.stop - s.start for s in box) / math.prod(x.shape[2:])
-            lam = 1.0 - area
+            x[box] = x[box][perm]
+            # The box may be clipped at the border: weight labels by the area actually pasted.
+            lam = 1.0 - x[box][0, 0].numel() / math.prod(x.shape[2:])
         else:
             lam = float(self.rng.beta(r.mixup_alpha, r.mixup_alpha))
-            x = lam * x + (1 - lam) * x[perm]
-        return x, y, y[perm], lam
+            x = torch.lerp(x[perm], x, lam)  # lam * x + (1 - lam) * x[perm]
+        return x, y[perm], lam
+
+    def _check_divergence(self, loss: torch.Tensor) -> None:
+        on_cpu = loss.device.type == "cpu"
+        if not on_cpu and self.global_step % DIVERGENCE_CHECK_EVERY:
+            return
+        if not torch.isfinite(loss):
+            raise DivergenceError(
+                f"training loss became {float(loss)} at step {self.global_step + 1} "
+                f"(epoch {self.current_epoch + 1}); lower the learning rate (lr={self.recipe.lr:g}) "
+                f"or set grad_clip")
 
     def on_train_epoch_start(self) -> None:
         self._train_loss_sum, self._train_count = None, 0
-        self._t_epoch = self._t_val = time.perf_counter()
+        self._t_train_end = None
+        self._t_epoch = time.perf_counter()
 
     def on_validation_epoch_start(self) -> None:
         if self.trainer.state.fn == "fit":
-            self._t_val = time.perf_counter()
+            self._t_train_end = self._now()
 
     def on_train_epoch_end(self) -> None:
         # Lightning runs validation before this hook, so the epoch's figures are complete here.
@@ -89,39 +111,42 @@ class ClassificationModule(pl.LightningModule):
             return
         loss = float(self._train_loss_sum) / max(1, self._train_count)
         if not math.isfinite(loss):
-            raise DivergenceError(f"training loss became {loss} in epoch {self.current_epoch + 1}")
-        now = time.perf_counter()
+            raise DivergenceError(f"training loss became {loss} in epoch {self.current_epoch + 1}; "
+                                  f"lower the learning rate (lr={self.recipe.lr:g}) or set grad_clip")
+        now = self._now()
+        train_time = (self._t_train_end or now) - self._t_epoch
         metrics = {
             "epoch": self.current_epoch + 1,
             "train_loss": loss,
-            "val_loss": self.epoch_metrics.get("val_loss", float("nan")),
-            "val_acc": self.epoch_metrics.get("val_acc", float("nan")),
-            "epoch_time_s": now - self._t_epoch,
-            "train_samples_per_s": self._train_count / max(self._t_val - self._t_epoch, 1e-9),
+            "val_loss": self.epoch_metrics.pop("val_loss", math.nan),
+            "val_acc": self.epoch_metrics.pop("val_acc", math.nan),
+            "epoch_time_s": now - self._t_epoch,  # training and validation
+            "train_samples_per_s": self._train_count / max(train_time, 1e-9),
         }
         self.history.append(metrics)
         if self.on_epoch is not None:
             self.on_epoch(metrics)
 
-    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        # Cheap divergence guard every 50 steps (one host sync), so a NaN run stops early.
-        if self.global_step % 50 == 0 and self._train_loss_sum is not None:
-            if not torch.isfinite(self._train_loss_sum):
-                raise DivergenceError(f"training loss became non-finite at step {self.global_step}")
+    def _now(self) -> float:
+        # On an accelerator, wait for queued work so the clock measures it.
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
 
     # --- evaluation (one shared step for validation and test) ----------------------------
-    def _eval_step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> None:
+    def _eval_step(self, batch: Batch, stage: str) -> None:
         x, y = batch
         logits = self.model(x)
         loss = F.cross_entropy(logits, y, reduction="sum")
         correct = (logits.argmax(1) == y).sum()
-        acc = self._eval.setdefault(stage, [torch.zeros((), device=x.device)] * 3)
-        self._eval[stage] = [acc[0] + loss.detach(), acc[1] + correct, acc[2] + len(y)]
+        acc = self._eval.get(stage)
+        self._eval[stage] = [loss, correct, torch.tensor(len(y))] if acc is None else \
+            [acc[0] + loss, acc[1] + correct, acc[2] + len(y)]
 
-    def validation_step(self, batch, batch_idx: int) -> None:
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._eval_step(batch, "val")
 
-    def test_step(self, batch, batch_idx: int) -> None:
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._eval_step(batch, "test")
 
     def _close_eval(self, stage: str) -> None:
@@ -134,30 +159,12 @@ class ClassificationModule(pl.LightningModule):
             self._close_eval("val")
 
     def on_test_epoch_end(self) -> None:
-        self._close_eval("test")
+        if "test" in self._eval:
+            self._close_eval("test")
 
     # --- optimisation --------------------------------------------------------------------
-    def configure_optimizers(self):
-        r = self.recipe
-        decay, no_decay = [], []
-        for p in self.model.parameters():
-            (no_decay if p.ndim <= 1 else decay).append(p)  # no decay on norms and biases
-        groups = [{"params": decay, "weight_decay": r.weight_decay},
-                  {"params": no_decay, "weight_decay": 0.0}]
-        if r.optimizer == "sgd":
-            opt = torch.optim.SGD(groups, lr=r.lr, momentum=r.momentum, nesterov=True)
-        else:
-            opt = torch.optim.AdamW(groups, lr=r.lr)
-        total = max(1, self.epochs * self.steps_per_epoch)
-        warmup = min(total - 1, int(r.warmup_epochs * self.steps_per_epoch))
-
-        def schedule(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / (warmup + 1)
-            progress = (step - warmup) / max(1, total - warmup)
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    def configure_optimizers(self) -> dict:
+        opt, sched = make_optimizer(self.model, self.recipe, self.epochs, self.steps_per_epoch)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 
@@ -166,8 +173,8 @@ def _cut_box(spatial: torch.Size, lam: float, rng: np.random.Generator) -> tuple
     ratio = (1.0 - lam) ** (1.0 / len(spatial))
     box = []
     for size in spatial:
-        cut = int(size * ratio)
+        cut = int(round(size * ratio))
         centre = int(rng.integers(size))
-        lo, hi = max(centre - cut // 2, 0), min(centre + cut // 2, size)
-        box.append(slice(lo, hi))
+        lo = min(max(centre - cut // 2, 0), size)
+        box.append(slice(lo, min(lo + cut, size)))
     return tuple(box)

@@ -32,10 +32,21 @@ class TrainResult:
 
 
 def pick_device(prefer: str = "auto") -> str:
-    """``cuda`` when a GPU is present (or asked for), else ``cpu``."""
+    """``cuda`` when a GPU is present (for ``auto``), else ``cpu``; an explicit choice is checked."""
     if prefer == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    return prefer
+    device = torch.device(prefer)  # raises on a malformed name
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {prefer!r} was asked for, but torch sees no CUDA GPU")
+    return str(device)
+
+
+def accelerator_of(device: str) -> tuple[str, list[int] | int]:
+    """Lightning's ``accelerator`` and ``devices`` for one torch device name."""
+    d = torch.device(device)
+    if d.type == "cuda":
+        return "gpu", [d.index if d.index is not None else torch.cuda.current_device()]
+    return "cpu", 1
 
 
 def quiet_lightning() -> None:
@@ -63,9 +74,10 @@ def train_network(model: nn.Module, dm: TensorDataModule, recipe: Recipe, epochs
     dm.setup("fit")
     steps = len(dm.train_dataloader())
     module = ClassificationModule(model, recipe, epochs, steps, seed=seed, on_epoch=on_epoch)
+    accelerator, devices = accelerator_of(device)
     trainer = pl.Trainer(
-        accelerator="gpu" if device.startswith("cuda") else "cpu",
-        devices=1,
+        accelerator=accelerator,
+        devices=devices,
         max_epochs=epochs,
         logger=False,
         enable_checkpointing=False,

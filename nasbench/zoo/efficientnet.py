@@ -80,7 +80,7 @@ class MBConv(InvertedResidual):
             return y
         if self.training and self.drop > 0:
             keep = 1.0 - self.drop
-            mask = y.new_empty((y.shape[0],) + (1,) * (y.dim() - 1)).bernoulli_(keep)
+            mask = y.new_empty([y.shape[0]] + [1] * (y.dim() - 1)).bernoulli_(keep)
             y = y * mask / keep
         return x + y
 

@@ -1,4 +1,4 @@
-"""Documented (published) ImageNet figures of the zoo networks, from documented_architectures.csv."""
+"""Documented (published) figures of the zoo networks, from documented_architectures.csv."""
 
 from __future__ import annotations
 

@@ -66,7 +66,8 @@ class Inception(nn.Module):
                                          ConvNormAct(NDIM, in_ch, cfg.pool_proj, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], 1)
+        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x),
+                          self.branch_pool(x)], 1)
 
 
 def _pool() -> nn.Module:
@@ -74,7 +75,8 @@ def _pool() -> nn.Module:
 
 
 def build_googlenet(num_classes: int, in_channels: int, small_input: bool,
-                    body: tuple[InceptionConfig | None, ...] = BODY, dropout: float = 0.4) -> ZooNet:
+                    body: tuple[InceptionConfig | None, ...] = BODY,
+                    dropout: float = 0.4) -> ZooNet:
     if small_input:
         stem = nn.Sequential(ConvNormAct(NDIM, in_channels, 64, 3, 1),
                              ConvNormAct(NDIM, 64, 64, 1), ConvNormAct(NDIM, 64, 192, 3))

@@ -72,17 +72,17 @@ class PartialConv(nn.Module):
         order = [i for size in sizes for i, row in enumerate(table) if len(row) == size]
         if order != list(range(len(table))):
             raise ValueError("connection-table rows must be grouped by size in increasing order")
-        self.convs = nn.ModuleList()
-        for size in sizes:
-            rows = [row for row in table if len(row) == size]
-            index = torch.tensor([i for row in rows for i in row], dtype=torch.long)
-            self.register_buffer(f"index{len(self.convs)}", index, persistent=False)
-            self.convs.append(conv(NDIM, size * len(rows), len(rows), kernel, groups=len(rows),
-                                   bias=True, padding=0))
+        groups = [[row for row in table if len(row) == size] for size in sizes]
+        index = torch.tensor([i for rows in groups for row in rows for i in row], dtype=torch.long)
+        self.register_buffer("index", index, persistent=False)
+        self.split_sizes = [len(rows[0]) * len(rows) for rows in groups]
+        self.convs = nn.ModuleList(
+            conv(NDIM, len(rows[0]) * len(rows), len(rows), kernel, groups=len(rows), bias=True,
+                 padding=0) for rows in groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = [c(x.index_select(1, getattr(self, f"index{i}"))) for i, c in enumerate(self.convs)]
-        return torch.cat(outs, 1)
+        gathered = x.index_select(1, self.index).split(self.split_sizes, dim=1)
+        return torch.cat([c(gathered[i]) for i, c in enumerate(self.convs)], 1)
 
 
 class RBFOutput(nn.Module):

@@ -1,4 +1,4 @@
-"""The zoo's model registry: ``@register_model`` maps a name to a tiny entrypoint (timm's pattern)."""
+"""The zoo's registry: ``@register_model`` maps a name to a tiny entrypoint (timm's pattern)."""
 
 from __future__ import annotations
 

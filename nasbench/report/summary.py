@@ -1,0 +1,74 @@
+"""A short summary of a study in words, generated from its leaderboard."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nasbench.report.study import StudyData
+
+REFERENCE_BASELINE = "resnet18"  # compared against when the study trained it
+
+
+def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
+    """Plain-text sentences (callers escape them for their format)."""
+    sentences = [_counts_sentence(data)]
+    searched = board[board["family"] == "searched"]
+    if searched.empty:
+        return sentences + ["No searched architecture completed training, so there is no best network; "
+                            "the failures and their reasons are listed below."]
+    best = searched.iloc[0]
+    sentences.append(_best_sentence(best))
+    baselines = board[board["family"] == "zoo baseline"]
+    if len(baselines):
+        sentences.append(_baseline_sentence(best, _reference(baselines)))
+    return sentences
+
+
+def _counts_sentence(data: StudyData) -> str:
+    t = data.trials
+    search = t[(t["stage"] == "search") & (t["family"] == "searched")]
+    counts = search["state"].value_counts()
+    detail = ", ".join(f"{n} {state}" for state, n in counts.items()) or "none run"
+    ds = data.dataset["name"]
+    return (f"Study {data.name} sampled {len(search)} architectures on {ds} with the "
+            f"{data.config['sampler']['name']} sampler in {data.elapsed_s:,.0f} s of wall time ({detail}).")
+
+
+def _best_sentence(best: pd.Series) -> str:
+    test = (f" ({pct(best['test_acc'])} test after final training)" if pd.notna(best["test_acc"])
+            else " (it had no final training, so no test accuracy is reported)")
+    return (f"The best searched network (trial {best['number']}, {best['name']}) reaches "
+            f"{pct(best['val_acc'])} validation accuracy{test} with {count(best['params'])} parameters "
+            f"and {count(best['flops'])} FLOPs.")
+
+
+def _reference(baselines: pd.DataFrame) -> pd.Series:
+    named = baselines[baselines["name"] == REFERENCE_BASELINE]
+    return named.iloc[0] if len(named) else baselines.iloc[0]
+
+
+def _baseline_sentence(best: pd.Series, ref: pd.Series) -> str:
+    if pd.isna(best["params"]) or pd.isna(ref["params"]) or not best["params"]:
+        ratio = "compared with"
+    elif ref["params"] >= best["params"]:
+        ratio = f"{ref['params'] / best['params']:.1f}x fewer parameters than"
+    else:
+        ratio = f"{best['params'] / ref['params']:.1f}x more parameters than"
+    test = f", {pct(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
+    return (f"That is {ratio} the {ref['name']} zoo baseline ({count(ref['params'])} parameters), which reaches "
+            f"{pct(ref['val_acc'])} validation{test} under the same protocol.")
+
+
+def pct(v: object) -> str:
+    return "-" if v is None or pd.isna(v) else f"{100 * float(v):.2f}%"
+
+
+def count(v: object) -> str:
+    """1234567 -> '1.23M'; small numbers in full."""
+    if v is None or pd.isna(v):
+        return "-"
+    v = float(v)
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{v / scale:.3g}{suffix}"
+    return f"{v:.0f}"

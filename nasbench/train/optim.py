@@ -1,0 +1,44 @@
+"""The recipe's optimizer and per-step schedule (linear warm-up, then cosine to zero)."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import torch
+from torch import nn
+
+from nasbench.train.recipe import Recipe
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on weights only: norms and biases (1-D parameters) are not decayed."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim <= 1 else decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def lr_factor(step: int, warmup: int, total: int) -> float:
+    """Multiplier of the base learning rate at optimizer step ``step`` (0-based)."""
+    if step < warmup:
+        return (step + 1) / (warmup + 1)
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_optimizer(model: nn.Module, recipe: Recipe, epochs: int, steps_per_epoch: int
+                   ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """The optimizer and a scheduler to step once per optimizer step."""
+    groups = param_groups(model, recipe.weight_decay)
+    if recipe.optimizer == "sgd":
+        opt: torch.optim.Optimizer = torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum,
+                                                     nesterov=True)
+    else:
+        opt = torch.optim.AdamW(groups, lr=recipe.lr)
+    total = max(1, epochs * steps_per_epoch)
+    warmup = min(total - 1, int(recipe.warmup_epochs * steps_per_epoch))
+    # partial, not a closure: the scheduler stays picklable.
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_factor, warmup=warmup, total=total))
+    return opt, sched

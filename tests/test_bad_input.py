@@ -1,0 +1,105 @@
+"""Bad input stops before any training with one sentence naming the file/field/value, a
+non-zero exit, and no half-written study in the database."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nasbench.cli import app
+from tests.conftest import write_study
+
+NASBENCH = [sys.executable, "-m", "nasbench.cli"]
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run the CLI in-process (Typer's runner): same code path as the console script, no import cost."""
+    result = CliRunner().invoke(app, args)
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def no_study_rows(db: Path) -> bool:
+    if not db.exists():
+        return True
+    con = sqlite3.connect(db)
+    tables = {t for (t,) in con.execute("select name from sqlite_master where type='table'")}
+    return "nb_studies" not in tables or con.execute("select count(*) from nb_studies").fetchone()[0] == 0
+
+
+def one_sentence_error(stderr: str) -> str:
+    text = " ".join(stderr.split())
+    assert text.startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    return text
+
+
+@pytest.mark.parametrize("case, expect", [
+    ("missing", "study file not found"),
+    ("malformed", "not valid YAML (line"),
+    ("unknown_sampler", "unknown sampler 'annealing'"),
+    ("unknown_dataset", "unknown data set 'imagenet'"),
+    ("unknown_field", "field 'epochz': unknown field"),
+    ("bad_budget", "field 'budget"),
+    ("missing_space", "search space file"),
+    ("bad_space", "kernel sizes must be odd"),
+])
+def test_bad_study_files_stop_before_training(tmp_path, case, expect):
+    db = tmp_path / "r.db"
+    if case == "missing":
+        path = tmp_path / "nope.yaml"
+    elif case == "malformed":
+        path = tmp_path / "bad.yaml"
+        path.write_text("name: x\nbudget: {trials: 3\n  fidelity: [\n")
+    elif case == "unknown_sampler":
+        path = write_study(tmp_path, sampler="{name: annealing}")
+    elif case == "unknown_dataset":
+        path = write_study(tmp_path, data="{name: imagenet}")
+    elif case == "unknown_field":
+        path = write_study(tmp_path, epochz="3")
+    elif case == "bad_budget":
+        path = write_study(tmp_path, budget="{trials: -1}")
+    elif case == "missing_space":
+        path = write_study(tmp_path, space="no_such_space.yaml")
+    else:
+        space = tmp_path / "space.yaml"
+        space.write_text("name: bad\nstage: {kernel: [2, 3], block: [plain, residual]}\n")
+        path = write_study(tmp_path, space=str(space))
+    r = run_cli(["search", str(path), "--db", f"sqlite:///{db}"], tmp_path)
+    assert r.returncode != 0
+    msg = one_sentence_error(r.stderr)
+    assert expect in msg
+    assert (space.name if case == "bad_space" else path.name) in msg
+    assert no_study_rows(db)
+
+
+def test_unreachable_database_is_named(tmp_path):
+    # Through the real console entry point in a new process: exit code and stderr as a user sees them.
+    path = write_study(tmp_path)
+    url = "postgresql+psycopg://nasbench:secret@127.0.0.1:1/nowhere"
+    r = subprocess.run(NASBENCH + ["search", str(path), "--db", url], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode != 0
+    msg = one_sentence_error(r.stderr)
+    assert "unreachable" in msg and "127.0.0.1:1/nowhere" in msg
+    assert "secret" not in msg  # the password is masked
+
+
+def test_sqlite_folder_missing_is_named(tmp_path):
+    path = write_study(tmp_path)
+    r = run_cli(["search", str(path), "--db", f"sqlite:///{tmp_path}/no/such/dir/r.db"], tmp_path)
+    assert r.returncode != 0
+    assert "does not exist" in one_sentence_error(r.stderr)
+
+
+def test_query_and_report_name_an_unknown_study(tmp_path):
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    for args in (["query", "--study", "ghost", "--db", db], ["report", "ghost", "--db", db],
+                 ["status", "ghost", "--db", db]):
+        r = run_cli(args, tmp_path)
+        assert r.returncode != 0
+        assert "no study named 'ghost'" in one_sentence_error(r.stderr)
