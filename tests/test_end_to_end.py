@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from nasbench.search.runner import run_search
@@ -55,7 +56,7 @@ print(json.dumps({{"trials": trials, "epochs": epochs}}))
     assert [r["val_acc"] for r in rows] == sorted((r["val_acc"] for r in rows), reverse=True)
     con = sqlite3.connect(db)
     stored = sorted(v for (v,) in con.execute("select val_acc from nb_trials"))
-    assert sorted(r["val_acc"] for r in rows) == stored
+    assert sorted(r["val_acc"] for r in rows) == pytest.approx(stored, rel=1e-12)
 
     csv = subprocess.run(NASBENCH + ["query", "--study", "digits-e2e", "--format", "csv", "--db", url],
                          capture_output=True, text=True, cwd=tmp_path)

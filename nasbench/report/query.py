@@ -31,7 +31,7 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
         try:
             df = df.query(where, engine="python")
         except Exception as e:  # noqa: BLE001 — pandas raises many kinds for a bad expression
-            raise ConfigError(f"--where {where!r}: {e}.") from e
+            raise ConfigError(where_error(where, e, list(df.columns))) from e
     if sort:
         if sort not in df.columns:
             raise ConfigError(f"--sort {sort!r}: no such column; columns: {', '.join(df.columns)}.")
@@ -43,3 +43,10 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
     if missing:
         raise ConfigError(f"--columns: unknown column {missing[0]!r}; columns: {', '.join(df.columns)}.")
     return df[cols].reset_index(drop=True)
+
+
+def where_error(where: str, exc: Exception, columns: list[str]) -> str:
+    """One sentence: the expression, pandas' reason (first line), and the columns it may use."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
+    return (f"--where {where!r} is not a valid filter ({reason}); write e.g. \"params<1e5 and val_acc>0.9\" "
+            f"with the columns {', '.join(columns)}.")

@@ -54,7 +54,7 @@ class RegularizedEvolutionSampler(BaseSampler):
         return sorted(done, key=lambda t: t.number)[-self.population_size :]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
-        if trial.params:  # an enqueued trial (e.g. re-queued after a crash): leave it fixed
+        if "fixed_params" in trial.system_attrs:  # enqueued (e.g. re-queued after a crash): keep it as is
             return
         pop = self.population(study)
         if len(pop) < self.population_size:

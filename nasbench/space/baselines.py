@@ -29,9 +29,9 @@ def resnet18() -> Architecture:
 
 
 def se_resnet18() -> Architecture:
-    """ResNet-18 with squeeze-and-excitation (reduction 4, i.e. ratio 0.25) in every block."""
+    """ResNet-18 with squeeze-and-excitation in every block, reduction 16 (Hu et al., 2018)."""
     base = resnet18()
-    stages = tuple(Stage(s.block, s.depth, s.width, downsample=s.downsample, se_ratio=0.25)
+    stages = tuple(Stage(s.block, s.depth, s.width, downsample=s.downsample, se_ratio=1 / 16)
                    for s in base.stages)
     return replace(base, stages=stages)
 
