@@ -71,7 +71,7 @@ print(json.dumps({{"trials": trials, "epochs": epochs}}))
     names = [n for (n,) in con.execute("select name from nb_trials")]
     for name in names:
         assert f"`{name}`" in md
-    for header in ("rank", "architecture", "params", "FLOPs", "val acc", "training time"):
+    for header in ("rank", "params", "FLOPs", "val acc", "training cost"):
         assert header in md
 
     # Re-running the finished study trains nothing more.
