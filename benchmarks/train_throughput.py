@@ -5,22 +5,27 @@ Fashion-MNIST tensors, with the same batch size, epochs, optimizer, schedule and
 validation, on the same number of threads. Runs alternate (Lightning, bare, Lightning, ...) so
 a machine shared with other work slows both sides alike; medians are reported.
 
-* images/s: training images per second from the first training batch to the end of the last
-  epoch (validation included, as a trial does it).
+* images/s: training images per second of wall time from the first training batch to the end
+  of the last epoch (validation included, as a trial does it): medians, the median of the
+  per-pair ratios, and the best run of each side (the least disturbed by other work). Also per
+  CPU-second of the process over the same span, which other load disturbs less.
 * start-up: from the start of a trial (model built, data module set up, trainer made) to its
   first training batch, measured in the already-warm process, i.e. excluding imports.
+* per-step framework cost: the same comparison with a linear model on digits, where a step
+  costs almost nothing, so the difference is Lightning's own work per step (CPU time).
 
-Run:  python benchmarks/train_throughput.py [--epochs 2] [--repeats 3] [--threads 2]
+Run:  python benchmarks/train_throughput.py [--epochs 2] [--repeats 5] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
@@ -36,11 +41,22 @@ from nasbench.train.optim import make_optimizer
 from nasbench.train.recipe import Recipe
 from nasbench.train.run import train_network
 
+# 61K parameters, 0.87 GFLOP per batch of 128 (forward + backward): a typical small searched net.
 ARCH = Architecture(
-    stages=(Stage("plain", 1, 24, downsample="stride"), Stage("plain", 2, 48, downsample="stride"),
-            Stage("plain", 1, 64, downsample="stride")),
-    stem_width=16,
+    stages=(Stage("plain", 1, 32, downsample="stride"), Stage("plain", 2, 64, downsample="stride")),
+    stem_width=16, stem_stride=2,
 )
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What both sides share: data, split, recipe, epochs and how to build the model."""
+
+    ds: ArrayDataset
+    split: Split
+    recipe: Recipe
+    epochs: int
+    make_model: Callable[[ArrayDataset], nn.Module]
 
 
 @dataclass
@@ -49,12 +65,22 @@ class Run:
 
     startup_s: float
     train_s: float
+    cpu_s: float  # process CPU time over the same span as train_s
     images: int
+    steps: int
     val_acc: float
 
     @property
     def images_per_s(self) -> float:
         return self.images / self.train_s
+
+    @property
+    def images_per_cpu_s(self) -> float:
+        return self.images / self.cpu_s
+
+    @property
+    def cpu_us_per_step(self) -> float:
+        return self.cpu_s / self.steps * 1e6
 
 
 class FirstBatchClock:
@@ -63,63 +89,64 @@ class FirstBatchClock:
 
     def __init__(self, model: nn.Module) -> None:
         self.t: float | None = None
+        self.cpu = 0.0
         self.handle = model.register_forward_pre_hook(self._hook)
 
     def _hook(self, module: nn.Module, args: tuple) -> None:
         if module.training and self.t is None:
-            self.t = time.perf_counter()
+            self.t, self.cpu = time.perf_counter(), time.process_time()
             self.handle.remove()
 
+    def run(self, t0: float, steps: int, batch_size: int, val_acc: float) -> Run:
+        """The timings of a trial that started at ``t0`` and has just ended."""
+        t_end, cpu_end = time.perf_counter(), time.process_time()
+        assert self.t is not None, "the model never saw a training batch"
+        return Run(self.t - t0, t_end - self.t, cpu_end - self.cpu, steps * batch_size, steps, val_acc)
 
-def new_model(ds: ArrayDataset, seed: int) -> nn.Module:
+
+def seeded_model(setup: Setup, seed: int) -> nn.Module:
     torch.manual_seed(seed)
-    return build_network(ARCH, ds.in_channels, ds.num_classes, ds.ndim)
+    return setup.make_model(setup.ds)
 
 
-def lightning_trial(ds: ArrayDataset, split: Split, recipe: Recipe, epochs: int, seed: int) -> Run:
+def lightning_trial(setup: Setup, seed: int) -> Run:
     """The search worker's sequence: seed, build, data module, train_network."""
     t0 = time.perf_counter()
-    model = new_model(ds, seed)
+    model = seeded_model(setup, seed)
     clock = FirstBatchClock(model)
-    dm = TensorDataModule(ds, split, batch_size=recipe.batch_size, seed=seed)
-    result = train_network(model, dm, recipe, epochs, seed=seed, device="cpu")
-    t_end = time.perf_counter()
-    assert clock.t is not None
-    steps = len(dm.train_dataloader())
-    return Run(clock.t - t0, t_end - clock.t, epochs * steps * recipe.batch_size, result.val_acc)
+    dm = TensorDataModule(setup.ds, setup.split, batch_size=setup.recipe.batch_size, seed=seed)
+    result = train_network(model, dm, setup.recipe, setup.epochs, seed=seed, device="cpu")
+    return clock.run(t0, setup.epochs * len(dm.train_dataloader()), setup.recipe.batch_size, result.val_acc)
 
 
-def bare_trial(ds: ArrayDataset, split: Split, recipe: Recipe, epochs: int, seed: int) -> Run:
+def bare_trial(setup: Setup, seed: int) -> Run:
     """A hand-written loop over the same tensors: the speed a trial could reach without Lightning."""
     t0 = time.perf_counter()
-    model = new_model(ds, seed)
+    model = seeded_model(setup, seed)
     clock = FirstBatchClock(model)
-    dm = TensorDataModule(ds, split, batch_size=recipe.batch_size, seed=seed)
+    dm = TensorDataModule(setup.ds, setup.split, batch_size=setup.recipe.batch_size, seed=seed)
     dm.setup("fit")
     x, y = dm.tensors["train"]
-    xv, yv = dm.tensors["val"]
-    steps = len(y) // recipe.batch_size
-    opt, sched = make_optimizer(model, recipe, epochs, steps)
+    b = setup.recipe.batch_size
+    steps = len(y) // b
+    opt, sched = make_optimizer(model, setup.recipe, setup.epochs, steps)
     gen = torch.Generator().manual_seed(seed)
     val_acc = 0.0
-    for _ in range(epochs):
+    for _ in range(setup.epochs):
         model.train()
         order = torch.randperm(len(y), generator=gen)
         loss_sum = torch.zeros(())
         for i in range(steps):
-            idx = order[i * recipe.batch_size : (i + 1) * recipe.batch_size]
-            xb, yb = x.index_select(0, idx), y.index_select(0, idx)
-            loss = F.cross_entropy(model(xb), yb)
+            idx = order[i * b : (i + 1) * b]
+            loss = F.cross_entropy(model(x.index_select(0, idx)), y.index_select(0, idx))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-            loss_sum += loss.detach() * len(yb)
-        val_acc = validate(model, xv, yv, dm.eval_batch_size)
+            loss_sum += loss.detach() * b
+        val_acc = validate(model, *dm.tensors["val"], dm.eval_batch_size)
         float(loss_sum)  # the epoch's train loss, read once as a trial does
-    t_end = time.perf_counter()
-    assert clock.t is not None
-    return Run(clock.t - t0, t_end - clock.t, epochs * steps * recipe.batch_size, val_acc)
+    return clock.run(t0, setup.epochs * steps, b, val_acc)
 
 
 def validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
@@ -135,50 +162,85 @@ def validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return int(correct) / len(y)
 
 
+SIDES: dict[str, Callable[[Setup, int], Run]] = {"lightning": lightning_trial, "bare": bare_trial}
+
+
+def alternate(setup: Setup, repeats: int, show: bool) -> dict[str, list[Run]]:
+    """One warm-up trial per side on a sliver of the data, then ``repeats`` alternating pairs."""
+    sp = setup.split
+    # The warm-up pays first-call costs (lazy imports, allocator, kernel selection), so every
+    # timed trial is a later trial in a warm process.
+    sliver = replace(sp, train=sp.train[: 8 * setup.recipe.batch_size], val=sp.val[:256])
+    for trial in SIDES.values():
+        trial(replace(setup, split=sliver, epochs=1), 0)
+    runs: dict[str, list[Run]] = {name: [] for name in SIDES}
+    for rep in range(repeats):
+        for name, trial in SIDES.items():
+            r = trial(setup, 0)
+            runs[name].append(r)
+            if show:
+                print(f"  {rep + 1} {name:9s} images/s={r.images_per_s:6.0f}  per CPU-s={r.images_per_cpu_s:6.0f}  "
+                      f"startup={r.startup_s:.3f}s  train={r.train_s:.2f}s  val_acc={r.val_acc:.4f}", flush=True)
+    return runs
+
+
 def median(runs: list[Run], key: Callable[[Run], float]) -> float:
     return statistics.median(key(r) for r in runs)
+
+
+def throughput(args: argparse.Namespace) -> None:
+    ds = load_dataset("fashion_mnist")
+    split = make_split(ds, val_size=0.1, seed=0)
+    if args.train_fraction < 1:
+        split = replace(split, train=split.train_subset(args.train_fraction))
+    setup = Setup(ds, split, Recipe(batch_size=args.batch_size), args.epochs,
+                  lambda d: build_network(ARCH, d.in_channels, d.num_classes, d.ndim))
+    params = sum(p.numel() for p in seeded_model(setup, 0).parameters())
+    print(f"model: {ARCH.summary()}  params={params:,}")
+    print(f"data: fashion_mnist train={len(split.train)} val={len(split.val)}, batch={args.batch_size}, "
+          f"epochs={args.epochs}, {args.repeats} pairs")
+    runs = alternate(setup, args.repeats, show=True)
+    ips = {n: median(rs, lambda r: r.images_per_s) for n, rs in runs.items()}
+    ipc = {n: median(rs, lambda r: r.images_per_cpu_s) for n, rs in runs.items()}
+    start = {n: median(rs, lambda r: r.startup_s) for n, rs in runs.items()}
+    pairs = [a.images_per_s / b.images_per_s for a, b in zip(runs["lightning"], runs["bare"])]
+    print(f"median images/s: lightning {ips['lightning']:.0f}, bare {ips['bare']:.0f}; "
+          f"ratio {ips['lightning'] / ips['bare']:.3f}")
+    print(f"ratio per pair: {', '.join(f'{q:.2f}' for q in pairs)}; median {statistics.median(pairs):.3f}")
+    best = {n: max(r.images_per_s for r in rs) for n, rs in runs.items()}
+    print(f"best images/s (least disturbed run): lightning {best['lightning']:.0f}, bare {best['bare']:.0f}; "
+          f"ratio {best['lightning'] / best['bare']:.3f}")
+    print(f"median images per CPU-second: lightning {ipc['lightning']:.0f}, bare {ipc['bare']:.0f}; "
+          f"ratio {ipc['lightning'] / ipc['bare']:.3f}")
+    print(f"median start-up to first batch: lightning {start['lightning']:.3f}s, bare {start['bare']:.3f}s")
+
+
+def step_overhead(repeats: int) -> None:
+    ds = load_dataset("digits")
+    setup = Setup(ds, make_split(ds, seed=0), Recipe(batch_size=16), 3,
+                  lambda d: nn.Sequential(nn.Flatten(), nn.Linear(64, d.num_classes)))
+    runs = alternate(setup, repeats, show=False)
+    us = {n: median(rs, lambda r: r.cpu_us_per_step) for n, rs in runs.items()}
+    print(f"per-step CPU time, linear model on digits: lightning {us['lightning']:.0f} us, "
+          f"bare {us['bare']:.0f} us; Lightning's own cost {us['lightning'] - us['bare']:.0f} us per step")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=3, help="timed runs per side (after one warm-up each)")
+    ap.add_argument("--repeats", type=int, default=5, help="timed pairs (after one warm-up per side)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--train-fraction", type=float, default=1.0)
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    ds = load_dataset("fashion_mnist")
-    split = make_split(ds, val_size=0.1, seed=0)
-    if args.train_fraction < 1:
-        split = Split(split.train_subset(args.train_fraction), split.val, split.test, split.test_is_official,
-                      split.seed)
-    recipe = Recipe(batch_size=args.batch_size)
-    params = sum(p.numel() for p in new_model(ds, 0).parameters())
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}; python {platform.python_version()}")
-    print(f"model: {ARCH.summary()}  params={params:,}")
-    print(f"data: fashion_mnist train={len(split.train)} val={len(split.val)}, batch={args.batch_size}, "
-          f"epochs={args.epochs}")
-
-    sides = {"lightning": lightning_trial, "bare": bare_trial}
-    for fn in sides.values():  # warm-up: first-call costs (allocator, kernels, lazy imports)
-        fn(ds, split, recipe, 1, 0)
-    runs: dict[str, list[Run]] = {name: [] for name in sides}
-    for rep in range(args.repeats):
-        for name, fn in sides.items():
-            r = fn(ds, split, recipe, args.epochs, 0)
-            runs[name].append(r)
-            print(f"  {rep + 1} {name:9s} images/s={r.images_per_s:8.0f}  startup={r.startup_s:.3f}s  "
-                  f"train={r.train_s:.2f}s  val_acc={r.val_acc:.4f}", flush=True)
-
-    ips = {n: median(rs, lambda r: r.images_per_s) for n, rs in runs.items()}
-    start = {n: median(rs, lambda r: r.startup_s) for n, rs in runs.items()}
-    ratios = [a.images_per_s / b.images_per_s for a, b in zip(runs["lightning"], runs["bare"])]
-    print(f"median images/s: lightning {ips['lightning']:.0f}, bare {ips['bare']:.0f}; "
-          f"ratio {ips['lightning'] / ips['bare']:.3f} (per pair: {', '.join(f'{q:.3f}' for q in ratios)})")
-    print(f"median start-up to first batch: lightning {start['lightning']:.3f}s, bare {start['bare']:.3f}s")
+    print(f"machine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+          f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.2f}")
+    throughput(args)
+    step_overhead(max(args.repeats, 3))
+    assert torch.get_num_threads() == args.threads, "a trial changed the thread count"
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine)")
 
 
 if __name__ == "__main__":

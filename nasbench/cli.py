@@ -9,17 +9,20 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from nasbench.bench.commands import app as bench_app
+from nasbench.bench.commands import proxies
+from nasbench.console import DbOption, console, fail
 from nasbench.errors import NasbenchError
+from nasbench.report.commands import export as export_cmd
+from nasbench.report.commands import report as report_cmd
+from nasbench.search.commands import baseline
+from nasbench.space.commands import app as space_app
+from nasbench.zoo.commands import app as zoo_app
 
 app = typer.Typer(help="Neural architecture search and benchmarking for convolutional networks.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
-
-DbOption = Annotated[Optional[str], typer.Option("--db", help="Results database URL (default: $NASBENCH_DB or sqlite:///nasbench.db).")]
 
 
 class Format(str, Enum):
@@ -29,23 +32,19 @@ class Format(str, Enum):
     parquet = "parquet"
 
 
-def fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
-
-
 @app.command()
 def search(
     study_file: Annotated[Path, typer.Argument(help="Study file (YAML).")],
     db: DbOption = None,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join an existing Ray cluster (e.g. 127.0.0.1:6379).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the study (re-running the same command does this too).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the study and refuse to start a new one (re-running without it continues too).")] = False,
 ) -> None:
     """Run (or resume) the search a study file describes."""
     from nasbench.search.runner import run_search
 
     try:
-        out = run_search(str(study_file), db_url=db, ray_address=ray_address, console=console, shutdown_ray=True)
+        out = run_search(str(study_file), db_url=db, ray_address=ray_address, console=console,
+                         shutdown_ray=True, resume=resume)
     except NasbenchError as e:
         fail(str(e))
         return
@@ -96,7 +95,7 @@ def query(
     db: DbOption = None,
 ) -> None:
     """Query trials from the results database."""
-    from nasbench.report.query import DEFAULT_COLUMNS, select_trials
+    from nasbench.report.query import select_trials
 
     try:
         df = select_trials(db, study=study, state=state, where=where, family=family, stage=stage, sort=sort,
@@ -140,27 +139,6 @@ def _cell(v) -> str:
 
 
 @app.command()
-def report(
-    study: Annotated[Optional[str], typer.Argument(help="Study name.")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = Path("reports"),
-    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: md, html.")] = "md",
-    db: DbOption = None,
-) -> None:
-    """Write the leaderboard report of a study."""
-    from nasbench.report.leaderboard import write_report
-
-    if not study:
-        fail("give a study name (see `nasbench query` for the studies in the database).")
-    try:
-        paths = write_report(db, study, out, formats=[f.strip() for f in fmt.split(",") if f.strip()])
-    except NasbenchError as e:
-        fail(str(e))
-        return
-    for p in paths:
-        console.print(f"wrote {p}")
-
-
-@app.command()
 def doctor(db: DbOption = None) -> None:
     """Versions, CPUs/GPUs Ray sees, data sets found, and the database in use."""
     from nasbench.report.doctor import diagnose
@@ -170,6 +148,16 @@ def doctor(db: DbOption = None) -> None:
     for key, value in info.items():
         table.add_row(key, value if isinstance(value, str) else json.dumps(value))
     console.print(table)
+
+
+# Each part owns its commands; the top-level app mounts them.
+app.command("report")(report_cmd)
+app.command("export")(export_cmd)
+app.command()(baseline)
+app.command("proxies")(proxies)
+app.add_typer(bench_app, name="bench")
+app.add_typer(zoo_app, name="zoo")
+app.add_typer(space_app, name="space")
 
 
 def main() -> None:

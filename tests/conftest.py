@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -17,9 +16,9 @@ def ray_local():
     """A real embedded Ray with this machine's CPUs; the search runner reuses it."""
     import ray
 
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    from nasbench.search.runner import start_ray
+
+    start_ray(None)
     yield ray
     ray.shutdown()
 

@@ -28,12 +28,14 @@ def conv(ndim: int, in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, d
 
 
 def norm(name: str, ndim: int, channels: int) -> nn.Module:
-    """``batch`` or ``group`` normalisation (GroupNorm with up to 32 groups dividing channels)."""
+    """``batch`` or ``group`` normalisation (GroupNorm: up to 32 groups of at least 2 channels)."""
     _check_ndim(ndim)
     if name == "batch":
         return _BATCHNORM[ndim](channels)
     if name == "group":
-        groups = next(g for g in (32, 16, 8, 4, 2, 1) if channels % g == 0)
+        # One channel per group would normalise a single value on a 1-position feature map:
+        # a constant output, and an error from torch at batch 1.
+        groups = next(g for g in (32, 16, 8, 4, 2, 1) if channels % g == 0 and (channels // g >= 2 or g == 1))
         return nn.GroupNorm(groups, channels)
     if name == "none":
         return nn.Identity()

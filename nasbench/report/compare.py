@@ -22,7 +22,7 @@ def write_comparison(db_url: str | None, studies: list[str], out: Path,
     check_formats(formats)
     if len(set(studies)) < 2:
         raise ConfigError(f"--compare {' '.join(studies)!r}: give at least two different studies.")
-    engine = open_engine(db_url, create=False)
+    engine = open_engine(db_url)
     datas = {name: load_study_data(engine, name) for name in dict.fromkeys(studies)}
     check_same_task(datas)
     table = comparison_table(datas)
@@ -79,6 +79,7 @@ def study_row(data: StudyData) -> dict:
         "best_test_acc": best["test_acc"].iloc[0] if len(best) else None,
         "best_params": best["params"].iloc[0] if len(best) else None,
         "best_name": best["name"].iloc[0] if len(best) else None,
-        "search_fidelity": f"{fid['epochs']} epochs, {fid['train_fraction']:g} of training data",
+        "search_fidelity": f"{fid['epochs']} epoch{'s' if fid['epochs'] != 1 else ''}, "
+                           f"{100 * fid['train_fraction']:g}% of training data",
         "split": f"{sp['train']}/{sp['val']}/{sp['test']}",
     }

@@ -25,13 +25,11 @@ def _ray_resources() -> dict[str, str]:
 
     out = {"torch cuda": f"{torch.cuda.is_available()} ({torch.cuda.device_count()} GPU)"}
     try:
-        import logging
-
         import ray
 
-        started = not ray.is_initialized()
-        if started:
-            ray.init(include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+        from nasbench.search.runner import start_ray
+
+        started = start_ray(None)
         res = ray.cluster_resources()
         out["ray CPUs"] = str(int(res.get("CPU", 0)))
         out["ray GPUs"] = str(int(res.get("GPU", 0)))

@@ -60,36 +60,55 @@ class ExportResult:
         return None if self.stored_test_acc is None else abs(self.retrained_test_acc - self.stored_test_acc) < 1e-9
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """The stored run an export re-creates: its seed, accuracies (when stored) and caveats."""
+
+    seed: int
+    val_acc: float | None = None
+    test_acc: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
 def export_model(db_url: str | None, study: str, trial: int | None = None, best: bool = False,
                  fmt: str = "torchscript", out_dir: Path = Path("exports")) -> ExportResult:
-    """Export trial ``trial`` of ``study`` (or, with ``best`` or no trial, its best by validation accuracy)."""
+    """Export trial ``trial`` of ``study`` (or, with ``best`` or no trial, its best by validation accuracy).
+
+    Writes ``<study>_trial<N>.pt|.onnx``, ``<study>_trial<N>.arch.json`` (the Architecture) and
+    ``<model file>.json`` (input shape, normalisation, classes, training, and the check's figures).
+    """
     if fmt not in FORMATS:
         raise ConfigError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}.")
     if best and trial is not None:
         raise ConfigError(f"--trial {trial} and --best both given; choose one.")
-    data = load_study_data(open_engine(db_url, create=False), study)
+    data = load_study_data(open_engine(db_url), study)
     row = best_trial(data) if trial is None else searched_trial(data, trial)
     fidelity_key = "final" if data.config.get("final") else "search"
-    stored = stored_run(data, int(row["number"]), fidelity_key)
-    run = retrain(data, row["arch_json"], int(stored.get("seed", row["seed"])), fidelity_key)
+    stored = stored_run(data, row, fidelity_key)
+    run = retrain(data, row["arch_json"], stored.seed, fidelity_key)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{safe_name(study)}_trial{int(row['number'])}"
-    model_path = out_dir / f"{stem}{FORMATS[fmt]}"
-    x_test, y_test = run.test
-    predict = EXPORTERS[fmt](run.model, x_test[:2], model_path)  # batch 2: 1 would fix the batch size
-    exported = predictions(predict, x_test)
-    in_memory = predictions(lambda x: run.model(x).detach().numpy(), x_test)
+    stem = out_dir / f"{safe_name(study)}_trial{int(row['number'])}"
+    model_path = Path(f"{stem}{FORMATS[fmt]}")
+    exported_acc, in_memory_acc, mismatches = verify(run, fmt, model_path)
     result = ExportResult(
         study=study, trial=int(row["number"]), format=fmt, model_path=str(model_path),
-        architecture_path=str(out_dir / f"{stem}.arch.json"), metadata_path=f"{model_path}.json",
-        fidelity=run.fidelity, retrained_val_acc=run.val_acc,
-        retrained_test_acc=accuracy(in_memory, y_test), exported_test_acc=accuracy(exported, y_test),
-        prediction_mismatches=int((exported != in_memory).sum()),
-        stored_val_acc=stored.get("val_acc"), stored_test_acc=stored.get("test_acc"), notes=stored["notes"],
+        architecture_path=f"{stem}.arch.json", metadata_path=f"{model_path}.json", fidelity=run.fidelity,
+        retrained_val_acc=run.val_acc, retrained_test_acc=in_memory_acc, exported_test_acc=exported_acc,
+        prediction_mismatches=mismatches, stored_val_acc=stored.val_acc, stored_test_acc=stored.test_acc,
+        notes=stored.notes,
     )
     Path(result.architecture_path).write_text(run.arch.to_json() + "\n", encoding="utf-8")
     Path(result.metadata_path).write_text(json.dumps(metadata(data, run, result), indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def verify(run: Retrained, fmt: str, model_path: Path) -> tuple[float, float, int]:
+    """Write the artifact, run it back over the test split: (its accuracy, in-memory accuracy, disagreements)."""
+    x_test, y_test = run.test
+    predict = EXPORTERS[fmt](run.model, x_test[:2], model_path)  # an example batch of 1 would fix the batch size
+    exported = predictions(predict, x_test)
+    in_memory = predictions(lambda x: run.model(x).detach().numpy(), x_test)
+    return accuracy(exported, y_test), accuracy(in_memory, y_test), int((exported != in_memory).sum())
 
 
 # --- which trial -------------------------------------------------------------------------------
@@ -107,6 +126,10 @@ def searched_trial(data: StudyData, number: int) -> pd.Series:
     t = data.trials
     rows = t[(t["stage"] == "search") & (t["family"] == "searched") & (t["number"] == number)]
     if rows.empty:
+        base = t[(t["family"] == "baseline") & (t["number"] == number)]
+        if len(base):
+            raise ConfigError(f"--trial {number} is the zoo baseline {base['name'].iloc[0]!r}; export rebuilds "
+                              "searched architectures only.")
         raise ConfigError(f"--trial {number}: study {data.name!r} has no searched trial with that number.")
     row = rows.iloc[0]
     if row["state"] != "complete":
@@ -114,19 +137,24 @@ def searched_trial(data: StudyData, number: int) -> pd.Series:
     return row
 
 
-def stored_run(data: StudyData, number: int, fidelity_key: str) -> dict[str, Any]:
-    """Stored accuracies of the run at the fidelity the export re-trains at (final, else search)."""
-    t = data.trials
-    stage_rows = t[(t["stage"] == fidelity_key) & (t["number"] == number) & (t["state"] == "complete")
-                   & (t["family"] == "searched")]
-    if stage_rows.empty:
-        return {"notes": [f"trial {number} had no final training stored (it was not among the top "
-                          f"{data.config['final']['top_k']}), so there is no stored test accuracy to compare."]}
-    r = stage_rows.iloc[0]
-    notes = [] if fidelity_key == "final" else [
-        "the study has no final section: re-trained at search fidelity, which stores no test accuracy."]
-    return {"val_acc": _float(r["val_acc"]), "test_acc": _float(r["test_acc"]), "seed": int(r["seed"]),
-            "notes": notes}
+def stored_run(data: StudyData, row: pd.Series, fidelity_key: str) -> StoredRun:
+    """The stored run at the fidelity the export re-trains at: the final re-training, else the search trial."""
+    t, number = data.trials, int(row["number"])
+    notes = []
+    if float(data.config.get("resources", {}).get("gpu", 0)) > 0:
+        notes.append("the study trained on GPU and the export re-trains on CPU, so figures may differ slightly.")
+    if fidelity_key == "search":
+        notes.append("the study has no final section: re-trained at search fidelity, where no test accuracy "
+                     "is stored.")
+        return StoredRun(int(row["seed"]), _float(row["val_acc"]), None, notes)
+    final = t[(t["stage"] == "final") & (t["number"] == number) & (t["state"] == "complete")
+              & (t["family"] == "searched")]
+    if final.empty:
+        notes.append(f"trial {number} had no final training stored (it was not among the top "
+                     f"{data.config['final']['top_k']}), so there is no stored test accuracy to compare.")
+        return StoredRun(int(row["seed"]), None, None, notes)
+    r = final.iloc[0]
+    return StoredRun(int(r["seed"]), _float(r["val_acc"]), _float(r["test_acc"]), notes)
 
 
 def _float(v: Any) -> float | None:
@@ -146,14 +174,16 @@ class Retrained:
     mean: list[float]
     std: list[float]
     input_shape: tuple[int, ...]
+    latency_ms: float  # batch 1, this machine, measured as the worker does before training
     class_names: list[str]
-    pixel_scale: float
+    pixel_divisor: float  # uint8 data is divided by 255 before normalisation
 
 
 def retrain(data: StudyData, arch_json: str, seed: int, fidelity_key: str) -> Retrained:
-    """Re-train an architecture with the sequence of ``nasbench.search.worker.run_trial``."""
+    """Re-train an architecture with the sequence of ``nasbench.search.worker.run_trial``, on CPU."""
     from nasbench.data.module import TensorDataModule
-    from nasbench.nn.builder import build_network
+    from nasbench.measure.runtime import latency
+    from nasbench.search.worker import build_model
     from nasbench.train.recipe import Fidelity, Recipe
     from nasbench.train.run import augment_from, train_network
 
@@ -162,19 +192,19 @@ def retrain(data: StudyData, arch_json: str, seed: int, fidelity_key: str) -> Re
     recipe = Recipe(**cfg["recipe"])
     fid = Fidelity(**(cfg["final"]["fidelity"] if fidelity_key == "final" else cfg["fidelity"]))
     with torch_threads(max(1, int(cfg.get("resources", {}).get("cpu", 1)))):
-        arch = Architecture.from_json(arch_json)
         torch.manual_seed(seed)
-        model = build_network(arch, dataset.in_channels, dataset.num_classes, dataset.ndim)
+        model, arch_resolution = build_model({"arch": arch_json}, dataset)
         dm = TensorDataModule(dataset, split, batch_size=recipe.batch_size, train_fraction=fid.train_fraction,
-                              resolution=fid.resolution or arch.resolution, augment=augment_from(recipe), seed=seed)
+                              resolution=fid.resolution or arch_resolution, augment=augment_from(recipe), seed=seed)
+        latency_ms = latency(model, dm.input_shape, batch_sizes=(1,), device="cpu").median_ms[1]
         result = train_network(model, dm, recipe, fid.epochs, seed=seed, evaluate_test=True, device="cpu")
     model.eval()
     return Retrained(
-        arch=arch, model=model, fidelity=fid.model_dump(mode="json"), seed=seed, val_acc=result.val_acc,
-        test=dm.tensors["test"], mean=dm.mean.flatten().tolist(), std=dm.std.flatten().tolist(),
-        input_shape=dm.input_shape,
+        arch=Architecture.from_json(arch_json), model=model, fidelity=fid.model_dump(mode="json"), seed=seed,
+        val_acc=result.val_acc, test=dm.tensors["test"], mean=dm.mean.flatten().tolist(),
+        std=dm.std.flatten().tolist(), input_shape=dm.input_shape, latency_ms=latency_ms,
         class_names=list(dataset.class_names) or [str(i) for i in range(dataset.num_classes)],
-        pixel_scale=1 / 255 if dataset.x.dtype == np.uint8 else 1.0,
+        pixel_divisor=255.0 if dataset.x.dtype == np.uint8 else 1.0,
     )
 
 
@@ -249,15 +279,16 @@ def metadata(data: StudyData, run: Retrained, result: ExportResult) -> dict[str,
         "architecture_summary": run.arch.summary(),
         "input": {
             "shape": ["N", *run.input_shape], "dtype": "float32",
-            "preprocessing": "x = raw * pixel_scale; resize spatial dims to shape if they differ; "
-                             "x = (x - mean[c]) / std[c] per channel c",
-            "pixel_scale": run.pixel_scale, "mean": run.mean, "std": run.std,
+            "preprocessing": "x = float32(raw) / pixel_divisor; resize spatial dims to shape if they differ "
+                             "(linear interpolation); x = (x - mean[c]) / std[c] per channel c",
+            "pixel_divisor": run.pixel_divisor, "mean": run.mean, "std": run.std,
         },
         "output": "logits, shape [N, num_classes]; the predicted class is the argmax",
         "classes": run.class_names,
         "data": {"name": data.dataset["name"], "content_sha256": data.dataset.get("content_hash"),
                  "split": data.split},
         "training": {"fidelity": run.fidelity, "recipe": data.config["recipe"], "seed": run.seed, "device": "cpu"},
+        "latency_ms_batch1": run.latency_ms,
         "check": {k: v for k, v in asdict(result).items()
                   if k.endswith("acc") or k in ("prediction_mismatches", "notes")}
                  | {"export_matches": result.export_matches, "reproduces_stored": result.reproduces_stored},

@@ -215,7 +215,8 @@ def render_comparison(datas: dict[str, StudyData], table_df: pd.DataFrame, figur
     rows = [("", [text(r["study"]), text(r["sampler"]), num(r["trials"], str(r["trials"])),
                   num(r["complete"], str(r["complete"])), num(r["failed"], str(r["failed"])),
                   num(r["wall_time_s"], fmt_seconds(r["wall_time_s"])),
-                  num(r["best_val_acc"], fmt_acc(r["best_val_acc"])), num(r["best_test_acc"], fmt_acc(r["best_test_acc"])),
+                  num(r["best_val_acc"], fmt_acc(r["best_val_acc"])),
+                  num(r["best_test_acc"], fmt_acc(r["best_test_acc"])),
                   num(r["best_params"], fmt_int(r["best_params"])), text(r["best_name"], code=True),
                   text(r["search_fidelity"]), text(r["split"])]) for _, r in table_df.iterrows()]
     body = [

@@ -40,14 +40,9 @@ def png_bytes(fig: Figure) -> bytes:
 
 def study_figures(data: StudyData, board: pd.DataFrame, documented_rows: pd.DataFrame) -> list[Plot]:
     """Every plot the study's data allows; plots with nothing to show are left out."""
-    makers = [
-        lambda: pareto(board, documented_rows),
-        lambda: best_so_far({data.name: data}, "Best so far", "best_so_far"),
-        lambda: dimension_effects(data),
-        lambda: learning_curves(data, board),
-        lambda: parallel_coordinates(data, board),
-    ]
-    return [p for p in (make() for make in makers) if p is not None]
+    figures = [pareto(board, documented_rows), best_so_far({data.name: data}, "Best so far", "best_so_far"),
+               dimension_effects(data), learning_curves(data, board), parallel_coordinates(board)]
+    return [p for p in figures if p is not None]
 
 
 # --- Pareto fronts -----------------------------------------------------------------------------
@@ -96,7 +91,9 @@ def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, 
     if len(s):
         ax.scatter(s[col], s["val_acc"], s=22, color=COLORS[0], alpha=0.7, label="searched (val)")
         fx, fy = pareto_front(s[col], s["val_acc"])
-        ax.step(fx, fy, where="post", color=COLORS[0], lw=1.2, label="Pareto front")
+        # Carried on to the costliest searched point, so a front of one point still shows as a line.
+        ax.step(np.append(fx, s[col].max()), np.append(fy, fy[-1]), where="post", color=COLORS[0], lw=1.2,
+                label="Pareto front")
     b = rows[rows["family"] == "zoo baseline"]
     if len(b):
         ax.scatter(b[col], b["val_acc"], s=48, marker="s", color=COLORS[3], label="zoo baseline (val)")
@@ -108,7 +105,7 @@ def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, 
         for r in d.itertuples():
             ax.annotate(r.name, (float(r.params), r.accuracy), fontsize=6, color="#444", xytext=(4, -8),
                         textcoords="offset points")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
 
 
 # --- best so far -------------------------------------------------------------------------------
@@ -228,6 +225,7 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> Plot | None:
                 ax.plot(curve["epoch"], curve["val_acc"], style, marker="o", ms=3, color=color,
                         label=f"#{r.rank} trial {r.number}" + (" (final)" if stage == "final" else ""))
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
@@ -254,7 +252,7 @@ def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PARALLEL_AXES, index=[f"#{r.rank}" for r in top.itertuples()])
 
 
-def parallel_coordinates(data: StudyData, board: pd.DataFrame) -> Plot | None:
+def parallel_coordinates(board: pd.DataFrame) -> Plot | None:
     table = parallel_table(board)
     if len(table) < 2:
         return None

@@ -48,5 +48,5 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
 def where_error(where: str, exc: Exception, columns: list[str]) -> str:
     """One sentence: the expression, pandas' reason (first line), and the columns it may use."""
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
-    return (f"--where {where!r} is not a valid filter ({reason}); write e.g. \"params<1e5 and val_acc>0.9\" "
-            f"with the columns {', '.join(columns)}.")
+    return (f"--where {where!r} is not a valid filter ({reason}); write one such as \"params<1e5 and val_acc>0.9\" "
+            f"over the columns {', '.join(columns)}.")

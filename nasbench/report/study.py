@@ -106,7 +106,7 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
         ("final training", f"top {final['top_k']} at {_kv(final['fidelity'])}, test measured" if final
          else "none (no test accuracy is measured for searched architectures)"),
         ("recipe", _kv(cfg["recipe"])),
-        ("seeds", f"study {cfg['seed']}, sampler {sampler.get('seed') if sampler.get('seed') is not None else cfg['seed']}, "
+        ("seeds", f"study {cfg['seed']}, sampler {_or(sampler.get('seed'), cfg['seed'])}, "
                   f"split {cfg['data'].get('split_seed')}"),
         ("budget", _kv(cfg["budget"])),
         ("sampler", sampler["name"] + (f" ({_kv(sampler['options'])})" if sampler.get("options") else "")),
@@ -130,6 +130,10 @@ def provenance_lines(data: StudyData) -> list[tuple[str, str]]:
                              f"{str(p.get('study_file_hash', ''))[:12]}; data sha256 "
                              f"{str(p.get('dataset_hash', ''))[:12]}"))
     return lines
+
+
+def _or(value: Any, default: Any) -> Any:
+    return default if value is None else value
 
 
 def _kv(d: dict[str, Any]) -> str:

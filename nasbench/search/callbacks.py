@@ -41,9 +41,10 @@ class StoreCallback(Callback):
         self.recorder.finish(trial.config["number"], state, stage=self.stage, **_fields(trial, result, state, reason))
         if state != "infeasible":  # the worker's latency check: a replacement is handed out
             self.done += 1
-        self._print(trial.config["number"], state, result, reason)
+        label = trial.config.get("zoo") or f"trial {trial.config['number']:>3}"
+        self._print(label, state, result, reason)
 
-    def _print(self, number: int, state: str, result: dict, reason: str | None) -> None:
+    def _print(self, label: str, state: str, result: dict, reason: str | None) -> None:
         elapsed = time.perf_counter() - self.t0
         of = f"/{self.total}" if self.total else ""
         best = self.recorder.best_val_acc
@@ -53,7 +54,7 @@ class StoreCallback(Callback):
         if result.get("test_acc") is not None:
             detail += f"  test_acc {result['test_acc']:.4f}"
         best_text = f"best val_acc {best:.4f}" if best is not None else "best val_acc -"
-        self.console.print(f"[{self.done}{of}] {self.stage} trial {number:>3} {state:<8} {detail}  |  "
+        self.console.print(f"[{self.done}{of}] {self.stage} {label} {state:<8} {detail}  |  "
                            f"{best_text}  |  {elapsed:6.1f}s elapsed", highlight=False, soft_wrap=True)
 
 

@@ -1,22 +1,26 @@
 """Regularised (aging) evolution, Real et al. 2019, as an Optuna sampler.
 
-Stateless between calls: each trial re-reads the study. The first ``population_size`` trials are
-random. After that, ``before_trial`` picks one parent by tournament (``sample_size`` members of
-the population, the ``population_size`` most recent feasible complete trials, best first
+Stateless between calls: each trial re-reads the study, and every random draw comes from a
+generator derived from (seed, trial number, purpose), so a resumed or copied sampler proposes
+exactly what the original would have. The first ``population_size`` trials are random. After
+that, ``before_trial`` picks one parent by tournament (``sample_size`` members of the
+population, the ``population_size`` most recent feasible complete trials; the best first
 objective wins) and one of its parameters to mutate, and stores both in the trial's system
 attributes; ``sample_independent`` then answers each parameter from the parent, re-sampling the
 chosen one to a different value. Parameters the parent never had (the mutation changed the
-space, e.g. a new stage) are sampled at random.
+space, e.g. a stage's block became inverted and now has an expansion ratio) are sampled at random.
 """
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
-from optuna.samplers import BaseSampler, RandomSampler
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
@@ -31,11 +35,10 @@ class RegularizedEvolutionSampler(BaseSampler):
         if not 1 <= sample_size <= population_size:
             raise ValueError(f"sample_size must lie in [1, population_size], got {sample_size}")
         self.population_size, self.sample_size = population_size, sample_size
-        self.seed = 0 if seed is None else seed
-        self._random = RandomSampler(seed=seed)
-
-    def reseed_rng(self) -> None:
-        self._random.reseed_rng()
+        self.seed = random.SystemRandom().randrange(2**32) if seed is None else seed
+        # (storage, trial id) -> (parent params, mutated name) as before_trial wrote them to storage:
+        # saves a storage read per parameter. Storage stays the record; a trial not here is read from it.
+        self._plans: dict[tuple[int, int], tuple[dict[str, Any] | None, str | None]] = {}
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {}
@@ -64,21 +67,38 @@ class RegularizedEvolutionSampler(BaseSampler):
         sign = 1.0 if study.directions[0] == StudyDirection.MAXIMIZE else -1.0
         parent = max(candidates, key=lambda t: sign * t.values[0])
         mutable = sorted(name for name, d in parent.distributions.items() if _choices(d) > 1)
+        mutate = rng.choice(mutable) if mutable else None
         storage = study._storage
         storage.set_trial_system_attr(trial._trial_id, PARENT_KEY, dict(parent.params))
-        if mutable:
-            storage.set_trial_system_attr(trial._trial_id, MUTATE_KEY, rng.choice(mutable))
+        if mutate is not None:
+            storage.set_trial_system_attr(trial._trial_id, MUTATE_KEY, mutate)
+        self._plans[_key(study, trial)] = (dict(parent.params), mutate)
+
+    def _plan(self, study: optuna.Study, trial: FrozenTrial) -> tuple[dict[str, Any] | None, str | None]:
+        key = _key(study, trial)
+        if key not in self._plans:
+            attrs = trial.system_attrs
+            self._plans[key] = (attrs.get(PARENT_KEY), attrs.get(MUTATE_KEY))
+        return self._plans[key]
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        parent = trial.system_attrs.get(PARENT_KEY)
+        rng = self._rng(trial, param_name)
+        parent, mutate = self._plan(study, trial)
         if parent is None or param_name not in parent:
-            return self._random.sample_independent(study, trial, param_name, param_distribution)
+            return _any_value(param_distribution, rng)
         value = parent[param_name]
-        if trial.system_attrs.get(MUTATE_KEY) == param_name or not param_distribution._contains(
-                param_distribution.to_internal_repr(value)):
-            return _other_value(param_distribution, value, self._rng(trial, param_name))
+        if mutate == param_name or not param_distribution._contains(param_distribution.to_internal_repr(value)):
+            return _other_value(param_distribution, value, rng)
         return value
+
+    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        self._plans.pop(_key(study, trial), None)
+
+
+def _key(study: optuna.Study, trial: FrozenTrial) -> tuple[int, int]:
+    return id(study._storage), trial._trial_id
 
 
 def _choices(d: BaseDistribution) -> int:
@@ -89,6 +109,19 @@ def _choices(d: BaseDistribution) -> int:
     return 2  # continuous: always mutable
 
 
+def _any_value(d: BaseDistribution, rng: random.Random) -> Any:
+    if isinstance(d, CategoricalDistribution):
+        return rng.choice(d.choices)
+    if isinstance(d, IntDistribution):
+        return rng.choice(range(d.low, d.high + 1, d.step))
+    assert isinstance(d, FloatDistribution), f"unsupported distribution {d!r}"
+    if d.log:
+        return math.exp(rng.uniform(math.log(d.low), math.log(d.high)))
+    if d.step is not None:
+        return d.low + d.step * rng.randrange(int(round((d.high - d.low) / d.step)) + 1)
+    return rng.uniform(d.low, d.high)
+
+
 def _other_value(d: BaseDistribution, current: Any, rng: random.Random) -> Any:
     """A value of ``d`` different from ``current`` when there is one."""
     if isinstance(d, CategoricalDistribution):
@@ -97,7 +130,7 @@ def _other_value(d: BaseDistribution, current: Any, rng: random.Random) -> Any:
     if isinstance(d, IntDistribution):
         values = [v for v in range(d.low, d.high + 1, d.step) if v != current] or [d.low]
         return rng.choice(values)
-    return rng.uniform(d.low, d.high)
+    return _any_value(d, rng)
 
 
 def _constraint_values(t: FrozenTrial) -> list[float]:

@@ -1,4 +1,4 @@
-"""Where a result came from: package versions, git revision, host."""
+"""Where a result came from: package versions, git revisions, data and study-file hashes, host."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def collect(study_file: str, study_file_hash: str, dataset_hash: str) -> dict[st
     return {
         "packages": package_versions(),
         "python": platform.python_version(),
-        "git_revision": git_revision(Path(study_file).resolve().parent),
+        "git_revision": git_revision(Path(study_file).resolve().parent),  # the user's project
+        "nasbench_revision": git_revision(Path(__file__).resolve().parent),  # a source checkout of nasbench
         "study_file": study_file,
         "study_file_hash": study_file_hash,
         "dataset_hash": dataset_hash,

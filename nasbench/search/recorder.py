@@ -17,8 +17,8 @@ from nasbench.store.models import StudyRow
 class StudyRecorder:
     """Writes one study's trials; counts consecutive failures for the stop rule.
 
-    Wall time is added to the study as trials finish (not only at the end), so a driver killed
-    mid-search has its time counted against the time budget when the study resumes.
+    Wall time is added to the study as search trials finish (not only at the end), so a driver
+    killed mid-search has its time counted against the time budget when the study resumes.
     """
 
     def __init__(self, engine: Engine, study: StudyRow, provenance: dict[str, Any]) -> None:
@@ -68,7 +68,8 @@ class StudyRecorder:
                 return
             records.finish_trial(s, row, state, **fields)
             val = row.val_acc
-            self._add_elapsed(s, "running")
+            if stage == "search":  # the time budget is the search's
+                self._add_elapsed(s, "running")
         self.finished += 1
         if state == "failed":
             self.consecutive_failures += 1
@@ -76,6 +77,14 @@ class StudyRecorder:
             self.consecutive_failures = 0
         if val is not None and state == "complete" and (self.best_val_acc is None or val > self.best_val_acc):
             self.best_val_acc = val
+
+    def interrupt_running(self, stage: str, reason: str) -> int:
+        """Close the rows of ``stage`` still running (Tune stops live trials without callbacks)."""
+        with session_scope(self.engine) as s:
+            rows = records.running_trials(s, self._study(s), stage)
+            for row in rows:
+                records.finish_trial(s, row, "interrupted", failure_reason=reason)
+            return len(rows)
 
     def close(self, status: str) -> None:
         """Add the wall time not yet counted and set the study's status."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from nasbench.train.recipe import Fidelity
 
 # Parts of a study file that may change between runs of the same study (budget can grow).
 MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures")
+STOPPED_WHILE_RUNNING = "the search stopped (time budget or failure limit) while this trial ran"
 
 
 @dataclass
@@ -105,11 +107,14 @@ def comparable(config: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in config.items() if k not in MUTABLE_FIELDS}
 
 
-def get_or_create_study(p: Prepared) -> StudyRow:
+def get_or_create_study(p: Prepared, must_exist: bool = False) -> StudyRow:
     cfg, path = p.config, p.loaded.path
     config_json = cfg.model_dump(mode="json")
     with session_scope(p.engine) as s:
         row = records.get_study(s, cfg.name)
+        if row is None and must_exist:
+            raise ConfigError(f"{path}: --resume: study '{cfg.name}' is not in {mask_url(p.db_url)}; "
+                              "run without --resume to start it.")
         if row is not None:
             if comparable(row.config_json) != comparable(config_json):
                 raise ConfigError(
@@ -161,10 +166,11 @@ def requeue_interrupted(engine: Engine, study_row: StudyRow, study: optuna.Study
     for t in trials.values():
         if t.state != TrialState.RUNNING:
             continue
+        study._storage.set_trial_user_attr(t._trial_id, "interrupted", "the driver stopped while this trial ran")
         study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-        study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-        # A row already infeasible (rejected just before the crash) needs no second try.
-        if t.params and row_states.get(t.number, "interrupted") == "interrupted":
+        # Only trials that were training run again; one asked but not yet started (no row) or
+        # rejected as infeasible just before the crash needs no second try.
+        if t.params and row_states.get(t.number) == "interrupted":
             study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number}, skip_if_exists=False)
             requeued += 1
     return requeued
@@ -204,15 +210,34 @@ def start_ray(address: str | None) -> bool:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # The legacy reporter with verbose=0 prints nothing; our callback shows progress instead.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    if address is not None:
+        check_reachable(address)
     try:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False,
-                 configure_logging=True)
+        # "local" starts a fresh embedded Ray; plain None would join any cluster a `ray start`
+        # left on this machine (Ray remembers it in /tmp/ray), even a dead one.
+        # A local Ray binds to loopback: the machine's outward address may not route back to
+        # itself (seen on CI), and an embedded Ray needs no other node to reach it.
+        local = {"_node_ip_address": "127.0.0.1"} if address is None else {}
+        ray.init(address=address or "local", include_dashboard=False, logging_level=logging.ERROR,
+                 log_to_driver=False, configure_logging=True, **local)
     except (ConnectionError, RuntimeError, ValueError) as e:
         if address is None:
             raise
         raise ConfigError(f"--ray-address {address}: cannot join a Ray cluster there ({_first_line(e)}); "
                           "start one with `ray start --head` or check the address.") from e
     return True
+
+
+def check_reachable(address: str) -> None:
+    """Refuse a ``host:port`` nobody listens on at once: Ray itself would keep retrying for minutes."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as e:
+        raise ConfigError(f"--ray-address {address}: cannot join a Ray cluster there ({e.strerror or e}); "
+                          "start one with `ray start --head` or check the address.") from e
 
 
 def _first_line(e: Exception) -> str:
@@ -240,14 +265,20 @@ def max_concurrency(resources: dict[str, float]) -> int:
 
 
 def run_search(study_path: str, db_url: str | None = None, ray_address: str | None = None,
-               console: Console | None = None, shutdown_ray: bool = False) -> SearchOutcome:
-    """Run (or resume) the study in ``study_path`` until its budget is spent."""
+               console: Console | None = None, shutdown_ray: bool = False,
+               resume: bool = False) -> SearchOutcome:
+    """Run (or resume) the study in ``study_path`` until its budget is spent.
+
+    Re-running a study always continues it; ``resume=True`` also insists that it exists.
+    """
     console = console or Console()
     t_start = time.perf_counter()
+    if ray_address is not None:
+        check_reachable(ray_address)  # before the database is touched
     p = prepare(study_path, db_url)
     started = start_ray(ray_address)
     try:
-        outcome = _search(p, console)
+        outcome = _search(p, console, resume)
     finally:
         if started and shutdown_ray:
             import ray
@@ -257,9 +288,9 @@ def run_search(study_path: str, db_url: str | None = None, ray_address: str | No
     return outcome
 
 
-def _search(p: Prepared, console: Console) -> SearchOutcome:
+def _search(p: Prepared, console: Console, resume: bool = False) -> SearchOutcome:
     cfg = p.config
-    study_row = get_or_create_study(p)
+    study_row = get_or_create_study(p, must_exist=resume)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=cfg.name, storage=optuna_storage(p.db_url), sampler=p.sampler,
                                 directions=cfg.directions, load_if_exists=True)
@@ -326,6 +357,7 @@ def run_jobs(w: Workload, searcher: Any, recorder: StudyRecorder, fidelity: Fide
                                       verbose=0, log_to_file=False),
         )
         tuner.fit()
+    recorder.interrupt_running(stage, STOPPED_WHILE_RUNNING)
 
 
 def make_scheduler(cfg: StudyConfig) -> Any:
@@ -353,10 +385,11 @@ def _tune(p: Prepared, study: optuna.Study, recorder: StudyRecorder, trials_left
     cfg = p.config
     searcher = OptunaNasSearcher(study, p.loaded.space, p.shape, recorder, cfg.objectives, cfg.constraints,
                                  cfg.fidelity.model_dump(mode="json"), cfg.fidelity.epochs, cfg.seed,
-                                 cfg.fidelity.resolution, budget=trials_left)
+                                 cfg.fidelity.resolution, budget=trials_left, max_slow=cfg.max_consecutive_failures)
     done = (cfg.budget.trials - trials_left) if trials_left is not None else 0
     run_jobs(p, searcher, recorder, cfg.fidelity, evaluate_test=False, console=console, stage="search",
              total=cfg.budget.trials, already_done=done, time_left=time_left, scheduler=make_scheduler(cfg))
+    searcher.abandon(STOPPED_WHILE_RUNNING)
     if searcher.stopped_reason:
         console.print(f"[red]search stopped: {searcher.stopped_reason}[/red]")
         return searcher.stopped_reason

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from collections.abc import Callable
 from typing import Any
-
-import warnings
 
 import optuna
 
@@ -40,7 +40,9 @@ def create_sampler(name: str, seed: int, options: dict[str, Any], space: SpaceSp
                           f"{', '.join(sampler_names())}.")
     try:
         return _SAMPLERS[name](seed=seed, space=space, n_objectives=n_objectives, **options)
-    except TypeError as e:
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as e:  # an unknown option, or a value the sampler refuses
         raise ConfigError(f"field 'sampler.options': {e}.") from e
 
 
@@ -74,6 +76,8 @@ def _cmaes(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int
         )
     if n_objectives > 1:
         raise ConfigError("sampler cmaes is single-objective; use nsga2 for several objectives.")
+    if importlib.util.find_spec("cmaes") is None:
+        raise ConfigError("sampler cmaes needs the Python package cmaes (pip install cmaes).")
     return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=n_startup_trials,
                                         warn_independent_sampling=False)
 

@@ -7,6 +7,9 @@ to Optuna as complete with the worst objective values and a positive constraint,
 that read constraints (TPE, GP, NSGA-II) and evolution learn to avoid them. Finished trials are
 told to Optuna as complete, pruned (stopped early by the scheduler) or failed.
 
+Learning curves go to the results store only (``nb_epochs``); Optuna gets each trial's final
+values, which is all its samplers read, and Tune's scheduler does the early stopping.
+
 The trial budget is kept here rather than in Tune's ``num_samples``: a trial the worker finds
 too slow for the latency constraint is infeasible and must not use up the budget, so the
 searcher hands out a replacement and finishes only when the budget's trials have trained.
@@ -14,7 +17,6 @@ searcher hands out a replacement and finishes only when the budget's trials have
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,13 +89,14 @@ class OptunaNasSearcher(Searcher):
     def __init__(self, study: optuna.Study, space: SpaceSpec, shape: DataShape, recorder: StudyRecorder,
                  objectives: list[str], constraints: dict[str, float], fidelity: dict[str, Any],
                  epochs: int, seed: int, resolution: int | None, budget: int | None,
-                 max_infeasible: int = 500) -> None:
+                 max_infeasible: int = 500, max_slow: int = 5) -> None:
         super().__init__(metric="val_acc", mode="max")
         self.study, self.space, self.shape, self.recorder = study, space, shape, recorder
         self.objectives, self.constraints = objectives, constraints
         self.fidelity, self.epochs, self.seed, self.resolution = fidelity, epochs, seed, resolution
-        self.budget, self.max_infeasible = budget, max_infeasible
+        self.budget, self.max_infeasible, self.max_slow = budget, max_infeasible, max_slow
         self.counted = 0  # handed-out trials that count towards the budget
+        self.slow_streak = 0  # trials in a row the worker found over the latency constraint
         self.trials: dict[str, tuple[optuna.Trial, dict[str, float]]] = {}
         self.stopped_reason: str | None = None
 
@@ -102,6 +105,8 @@ class OptunaNasSearcher(Searcher):
         return {k: v for k, v in self.__dict__.items() if k not in ("study", "trials")}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self.stopped_reason:
+            return Searcher.FINISHED
         if self.budget is not None and self.counted >= self.budget:
             # Running trials may still turn out infeasible in the worker and need a replacement.
             return None if self.trials else Searcher.FINISHED
@@ -138,21 +143,19 @@ class OptunaNasSearcher(Searcher):
                 return measures, f"{key} {measures[key]:,.0f} exceeds the constraint {limit:,.0f}"
         return measures, None
 
-    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
-        if trial_id not in self.trials or len(self.objectives) > 1:
-            return
-        val = result.get("val_acc")
-        if val is not None and math.isfinite(val) and not result.get("final_report"):
-            self.trials[trial_id][0].report(float(val), int(result.get("epoch", 0)))
-
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.trials:
             return
         ot, measures = self.trials.pop(trial_id)
         state, reason = outcome(result, error, self.epochs)
+        self.slow_streak = self.slow_streak + 1 if state == "infeasible" else 0
         if state == "infeasible":
             self.counted -= 1
             tell_infeasible(self.study, ot, self.objectives, reason or "infeasible")
+            if self.slow_streak >= self.max_slow:
+                self.stopped_reason = (f"{self.slow_streak} candidates in a row, measured on the workers, "
+                                       f"exceeded the latency constraint (last: {reason}); relax it or "
+                                       "choose a space of smaller networks")
         elif state == "pruned":
             self.study.tell(ot, state=TrialState.PRUNED)
         elif state == "complete":
@@ -162,6 +165,13 @@ class OptunaNasSearcher(Searcher):
         else:
             ot.set_user_attr("failure" if state == "failed" else "interrupted", reason)
             self.study.tell(ot, state=TrialState.FAIL)
+
+    def abandon(self, reason: str) -> None:
+        """Fail in Optuna the trials Tune stopped without telling the searcher (end of budget, failure limit)."""
+        for ot, _ in self.trials.values():
+            ot.set_user_attr("interrupted", reason)
+            self.study.tell(ot, state=TrialState.FAIL)
+        self.trials.clear()
 
 
 @dataclass(frozen=True)

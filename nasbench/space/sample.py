@@ -164,14 +164,16 @@ def infeasibility(arch: Architecture, input_size: tuple[int, ...]) -> str | None
 
 
 def _kernel_misfit(i: int, stage: Stage, size: int) -> str | None:
-    """A dilation that only reaches padding, or that a 1-wide kernel cannot use."""
+    """A dilated kernel whose outer taps never see the feature map, or that a 1-wide kernel
+    cannot use. Undilated kernels are left alone: a 3x3 on a 1x1 map is the usual last stage."""
     if stage.dilation == 1:
         return None
     if stage.kernel == 1:
         return (f"stage s{i}: dilation {stage.dilation} has no effect on a kernel of size 1 "
                 "(the same network as dilation 1)")
-    reach = stage.kernel + (stage.kernel - 1) * (stage.dilation - 1)
-    if reach > size:
-        return (f"stage s{i}: kernel {stage.kernel} with dilation {stage.dilation} spans {reach} "
-                f"positions, more than its {size}-wide feature map")
+    offset = (stage.kernel - 1) // 2 * stage.dilation
+    if offset >= size:
+        return (f"stage s{i}: kernel {stage.kernel} with dilation {stage.dilation} puts its outer taps "
+                f"{offset} positions from the centre, but its feature map is only {size} wide: they "
+                "only ever see padding")
     return None

@@ -4,7 +4,7 @@ Every choice is a list of values (a scalar means a fixed choice). ``stage`` give
 every stage; ``stages`` overrides them per stage position; ``shared`` names stage fields sampled
 once for all stages (e.g. one kernel size everywhere) instead of per stage. ``width_mult``
 scales the stem's and every stage's width (rounded to a multiple of 4); the head's width is
-absolute. See ``search_spaces/full.yaml`` for every field with a comment.
+absolute. ``search_spaces/full.yaml`` uses every field and documents each in its header.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from nasbench.errors import ConfigError
 from nasbench.nn.blocks import make_divisible
@@ -136,7 +137,7 @@ class StemChoices(_Strict):
 
     @field_validator("width", "kernel", "stride")
     @classmethod
-    def _values(cls, v: list[int], info: Any) -> list[int]:
+    def _values(cls, v: list[int], info: ValidationInfo) -> list[int]:
         _distinct(v)
         return _odd(v) if info.field_name == "kernel" else _positive(v)
 
@@ -199,8 +200,11 @@ class SpaceSpec(_Strict):
     @field_validator("activation")
     @classmethod
     def _act(cls, v: list[str]) -> list[str]:
-        _check_members(v, ACTIVATIONS + tuple(ACTIVATION_ALIASES), "activation")
-        return _distinct([ACTIVATION_ALIASES.get(a, a) for a in v])
+        _check_members(_distinct(v), ACTIVATIONS + tuple(ACTIVATION_ALIASES), "activation")
+        named = [ACTIVATION_ALIASES.get(a, a) for a in v]
+        if len(set(named)) != len(named):
+            raise ValueError(f"lists one activation under two names (swish is silu): {v}")
+        return named
 
     @field_validator("norm")
     @classmethod

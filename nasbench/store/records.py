@@ -73,6 +73,11 @@ def trial_by_number(s: Session, study: StudyRow, number: int, stage: str = "sear
                                            TrialRow.stage == stage))
 
 
+def running_trials(s: Session, study: StudyRow, stage: str = "search") -> list[TrialRow]:
+    return list(s.scalars(select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.stage == stage,
+                                                 TrialRow.state == "running")))
+
+
 def add_epoch(s: Session, trial: TrialRow, m: dict[str, Any]) -> None:
     s.add(EpochRow(
         trial_id=trial.trial_id, epoch=int(m["epoch"]), train_loss=finite(m.get("train_loss")),
@@ -107,7 +112,20 @@ TRIAL_COLUMNS = ["study", "number", "stage", "family", "name", "state", "params"
 
 
 def load_trials(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:
-    """All trials (optionally of one study) as a DataFrame, one row per trial."""
+    """All trials (optionally of one study) as a DataFrame, one row per trial.
+
+    ``engine_or_url`` is an Engine or a database URL (None: $NASBENCH_DB or sqlite:///nasbench.db).
+    Columns: ``TRIAL_COLUMNS`` plus ``trial_id``, ``fidelity`` and ``metrics`` (dicts). ``stage`` is
+    ``search`` or ``final`` (the re-training of the top architectures, the only searched runs with
+    ``test_acc``); ``family`` is ``searched`` or ``baseline`` (zoo networks).
+
+    Example::
+
+        >>> from nasbench.store import load_trials
+        >>> df = load_trials("sqlite:///nasbench.db", study="quickstart")
+        >>> done = df[(df.stage == "search") & (df.state == "complete")]
+        >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
+    """
     from nasbench.store.db import open_engine, session_scope
 
     engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)

@@ -37,6 +37,7 @@ class ClassificationModule(pl.LightningModule):
                  seed: int = 0, on_epoch: Callable[[dict[str, float]], None] | None = None) -> None:
         super().__init__()
         self.model = model
+        self.automatic_optimization = False  # see _optimise
         self.recipe, self.epochs, self.steps_per_epoch = recipe, epochs, steps_per_epoch
         self.on_epoch = on_epoch  # receives each epoch's metrics (e.g. to report them to Ray Tune)
         self.rng = np.random.default_rng(seed)  # mixup/cutmix draws
@@ -48,13 +49,26 @@ class ClassificationModule(pl.LightningModule):
         self._t_epoch = 0.0
         self._t_train_end: float | None = None
 
+    def __setattr__(self, name: str, value: object) -> None:
+        # Lightning records which hook runs by setting plain attributes on the module dozens of
+        # times per step; nn.Module's checks for parameters and submodules are wasted on those.
+        if name in self.__dict__ and isinstance(value, (str, int, float, type(None))):
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
     # --- training ------------------------------------------------------------------------
-    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
-        x, y = batch
-        x, y_b, lam = self._mix(x, y)
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        loss = self._loss(*batch)
+        self._check_divergence(loss)
+        self._optimise(loss)
+
+    def _loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The batch's loss (mixed labels when mixup/cutmix is on); accumulated for the epoch."""
+        x, y_b, lam = mix_batch(x, y, self.recipe.mixup_alpha, self.recipe.cutmix_alpha, self.rng)
         logits = self.model(x)
         ls = self.recipe.label_smoothing
         loss = F.cross_entropy(logits, y, label_smoothing=ls)
@@ -63,38 +77,28 @@ class ClassificationModule(pl.LightningModule):
         detached = loss.detach() * len(y)
         self._train_loss_sum = detached if self._train_loss_sum is None else self._train_loss_sum + detached
         self._train_count += len(y)
-        self._check_divergence(loss)
         return loss
 
-    def _mix(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, float]:
-        """Mixup or cutmix (one of them per batch when both are on): mixed inputs, the partner
-        labels and the weight ``lam`` of the original labels."""
-        r = self.recipe
-        use_mixup, use_cutmix = r.mixup_alpha > 0, r.cutmix_alpha > 0
-        if not (use_mixup or use_cutmix):
-            return x, y, 1.0
-        perm = torch.randperm(len(y), device=x.device)
-        if use_cutmix and (not use_mixup or self.rng.random() < 0.5):
-            lam = float(self.rng.beta(r.cutmix_alpha, r.cutmix_alpha))
-            box = (slice(None), slice(None), *_cut_box(x.shape[2:], lam, self.rng))
-            x = x.clone()
-            x[box] = x[box][perm]
-            # The box may be clipped at the border: weight labels by the area actually pasted.
-            lam = 1.0 - x[box][0, 0].numel() / math.prod(x.shape[2:])
-        else:
-            lam = float(self.rng.beta(r.mixup_alpha, r.mixup_alpha))
-            x = torch.lerp(x[perm], x, lam)  # lam * x + (1 - lam) * x[perm]
-        return x, y[perm], lam
+    def _optimise(self, loss: torch.Tensor) -> None:
+        # Written out (Lightning's manual optimization) rather than left to Lightning: that spares
+        # its closure and five hook calls per step, about a quarter of its measured per-step
+        # cost on the CPU (benchmarks/RESULTS.md, training protocol).
+        opt = self.optimizers()
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        if self.recipe.grad_clip is not None:
+            self.clip_gradients(opt, gradient_clip_val=self.recipe.grad_clip, gradient_clip_algorithm="norm")
+        opt.step()
+        self.lr_schedulers().step()
 
     def _check_divergence(self, loss: torch.Tensor) -> None:
-        on_cpu = loss.device.type == "cpu"
-        if not on_cpu and self.global_step % DIVERGENCE_CHECK_EVERY:
+        if loss.device.type != "cpu" and self.global_step % DIVERGENCE_CHECK_EVERY:
             return
-        if not torch.isfinite(loss):
+        value = loss.item()
+        if not math.isfinite(value):
             raise DivergenceError(
-                f"training loss became {float(loss)} at step {self.global_step + 1} "
-                f"(epoch {self.current_epoch + 1}); lower the learning rate (lr={self.recipe.lr:g}) "
-                f"or set grad_clip")
+                f"training loss became {value} at step {self.global_step + 1} (epoch {self.current_epoch + 1}); "
+                f"lower the learning rate (lr={self.recipe.lr:g}) or set grad_clip")
 
     def on_train_epoch_start(self) -> None:
         self._train_loss_sum, self._train_count = None, 0
@@ -165,7 +169,32 @@ class ClassificationModule(pl.LightningModule):
     # --- optimisation --------------------------------------------------------------------
     def configure_optimizers(self) -> dict:
         opt, sched = make_optimizer(self.model, self.recipe, self.epochs, self.steps_per_epoch)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return {"optimizer": opt, "lr_scheduler": sched}  # stepped once per optimizer step, in _optimise
+
+
+def mix_batch(x: torch.Tensor, y: torch.Tensor, mixup_alpha: float, cutmix_alpha: float,
+              rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Mixup or cutmix (one of them per batch, at even odds, when both are on).
+
+    Returns the mixed inputs, the partner labels and ``lam``, the weight of the original labels
+    ``y`` in the loss. The partner of each sample is another sample of the batch (a random
+    permutation from torch's generator); ``lam`` comes from ``rng``. Any dimensionality.
+    """
+    use_mixup, use_cutmix = mixup_alpha > 0, cutmix_alpha > 0
+    if not (use_mixup or use_cutmix):
+        return x, y, 1.0
+    perm = torch.randperm(len(y), device=x.device)
+    if use_cutmix and (not use_mixup or rng.random() < 0.5):
+        target_lam = float(rng.beta(cutmix_alpha, cutmix_alpha))
+        box = (slice(None), slice(None), *_cut_box(x.shape[2:], target_lam, rng))
+        x = x.clone()
+        x[box] = x[box][perm]
+        # The box may be clipped at the border: weight labels by the area actually pasted.
+        lam = 1.0 - x[box][0, 0].numel() / math.prod(x.shape[2:])
+    else:
+        lam = float(rng.beta(mixup_alpha, mixup_alpha))
+        x = torch.lerp(x[perm], x, lam)  # lam * x + (1 - lam) * x[perm]
+    return x, y[perm], lam
 
 
 def _cut_box(spatial: torch.Size, lam: float, rng: np.random.Generator) -> tuple[slice, ...]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+# A learning rate that suits each optimizer when the study gives none: SGD needs one an order
+# of magnitude larger than AdamW's.
+DEFAULT_LR = {"adamw": 3e-3, "sgd": 5e-2}
 
 
 class Recipe(BaseModel):
@@ -13,7 +17,7 @@ class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     optimizer: Literal["adamw", "sgd"] = "adamw"
-    lr: float = Field(3e-3, gt=0)
+    lr: float = Field(DEFAULT_LR["adamw"], gt=0)  # default: DEFAULT_LR of the optimizer
     weight_decay: float = Field(5e-4, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1)  # sgd only (Nesterov)
     warmup_epochs: float = Field(0.5, ge=0)
@@ -24,6 +28,13 @@ class Recipe(BaseModel):
     batch_size: int = Field(128, gt=0)
     crop_padding: int = Field(0, ge=0)
     flip: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_lr(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "lr" not in data and data.get("optimizer") in DEFAULT_LR:
+            return {**data, "lr": DEFAULT_LR[data["optimizer"]]}
+        return data
 
 
 class Fidelity(BaseModel):

@@ -84,7 +84,6 @@ def train_network(model: nn.Module, dm: TensorDataModule, recipe: Recipe, epochs
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        gradient_clip_val=recipe.grad_clip,
         deterministic=False,
         use_distributed_sampler=False,
     )

@@ -5,22 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from nasbench.console import console, fail
 from nasbench.errors import NasbenchError
 from nasbench.zoo.registry import list_models
 from nasbench.zoo.summary import summarize
 
 app = typer.Typer(help="The zoo of documented architectures (LeNet-5 ... ConvNeXt).",
                   no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str) -> None:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
 
 
 def _int(value: int | None) -> str:
@@ -55,7 +48,7 @@ def show(name: Annotated[str, typer.Argument(help="Zoo network name (see `zoo li
     try:
         s = summarize(name)
     except NasbenchError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     c, h, w = s.native_input
     doc: dict[str, Any] = s.documented or {}

@@ -1,0 +1,74 @@
+"""Replay speed (samplers x seeds x queries on the shipped MNIST-1D benchmark) and proxy cost.
+
+Replay: every sampler replays the shipped benchmark ``--seeds`` times with a budget of
+``--trials`` trials (repeats charged, as ``bench replay`` does by default), one torch thread.
+Wall time is reported per sampler (sum over its seeds, and the median seed). The GP sampler is
+far slower than the others (its acquisition optimisation runs per trial), so ``--gp-seeds`` can
+time fewer of its seeds; its 20-seed figure is then that median times 20, marked extrapolated.
+
+Proxies: every zero-cost proxy (and the params/FLOPs baselines) for each of the benchmark's
+architectures on one batch of 64 MNIST-1D training signals, one thread; seconds per architecture
+(median and max), and the proxies' Kendall tau / Spearman rho against validation accuracy.
+
+Run:  python benchmarks/replay_speed.py [--seeds 20] [--trials 200] [--gp-seeds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+
+import torch
+
+from nasbench.bench.proxy_eval import benchmark_target, score_proxies
+from nasbench.bench.replay import Budget, replay
+from nasbench.bench.table import load_benchmark
+
+SAMPLERS = ("random", "tpe", "evolution", "nsga2", "gp")
+
+
+def time_sampler(name: str, seeds: int, trials: int) -> list[float]:
+    bench = load_benchmark("mnist1d_tiny")
+    walls = []
+    for seed in range(seeds):
+        t0 = time.perf_counter()
+        run = replay(bench, name, seed, Budget(trials=trials))
+        walls.append(time.perf_counter() - t0)
+        assert len(run.entry) == trials
+    return walls
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--trials", type=int, default=200)
+    parser.add_argument("--gp-seeds", type=int, default=20)
+    parser.add_argument("--skip-proxies", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared), "
+          f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}")
+    total = 0.0
+    for name in SAMPLERS:
+        seeds = args.gp_seeds if name == "gp" else args.seeds
+        walls = time_sampler(name, seeds, args.trials)
+        median = statistics.median(walls)
+        full = sum(walls) if seeds == args.seeds else median * args.seeds
+        total += full
+        note = "" if seeds == args.seeds else f" (extrapolated from {seeds} seeds)"
+        print(f"replay {name:9s}: {args.seeds} seeds x {args.trials} trials = {full:7.1f} s{note}; "
+              f"median seed {median:.2f} s")
+    print(f"replay total: {total:.1f} s for {len(SAMPLERS)} samplers x {args.seeds} seeds x {args.trials} trials")
+    if args.skip_proxies:
+        return
+    result = score_proxies(benchmark_target("mnist1d_tiny"), batch_size=64, threads=1)
+    seconds = result.scores["seconds"]
+    print(f"proxies: {len(seconds)} architectures, median {seconds.median():.3f} s, max {seconds.max():.3f} s "
+          "per architecture (all 7 proxies)")
+    print(result.correlations.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    main()

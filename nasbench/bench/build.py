@@ -1,0 +1,273 @@
+"""``bench build``: train a space's architectures at several epoch budgets into the database.
+
+Every listed budget is a separate training run (the cosine schedule depends on the total number
+of epochs, so the accuracy after 3 of 9 epochs is not the accuracy of a 3-epoch run); each run
+keeps its whole learning curve. Run seed k (0..K-1) seeds weight initialisation and batch order;
+every architecture gets the same K seeds, and one fixed split (``split_seed``).
+
+Resumable: the architectures and every finished run are in the database, so re-running the
+same command trains only what is missing; a larger ``n`` extends the benchmark. A run that failed
+(e.g. diverged) is finished too, with its reason, and is not retried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from nasbench.bench.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
+from nasbench.bench.selection import candidates
+from nasbench.bench.threads import torch_threads
+from nasbench.data import load_dataset
+from nasbench.data.dataset import ArrayDataset
+from nasbench.data.module import TensorDataModule
+from nasbench.data.split import Split, make_split
+from nasbench.errors import ConfigError
+from nasbench.measure.runtime import latency
+from nasbench.nn.builder import build_network
+from nasbench.search import provenance
+from nasbench.space.architecture import Architecture
+from nasbench.space.preview import figures, input_size
+from nasbench.space.sample import infeasibility
+from nasbench.space.spec import SpaceSpec, load_space
+from nasbench.store import records
+from nasbench.store.db import open_engine, session_scope
+from nasbench.train.recipe import Recipe
+from nasbench.train.run import augment_from, train_network
+
+Progress = Callable[[int, int, str], None]  # (runs done, runs in all, what was just done)
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """What to build; every field but ``n`` must match when a benchmark is resumed."""
+
+    name: str
+    space_file: str
+    data: str
+    n: int
+    budgets: tuple[int, ...] = (1, 3, 9)
+    seeds: int = 1
+    data_options: dict[str, Any] = field(default_factory=dict)
+    val_size: float = 0.1
+    test_size: float = 0.2
+    split_seed: int = 0
+    sample_seed: int = 0
+    recipe: Recipe = Recipe()
+    threads: int = 1
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError(f"--n must be at least 1, got {self.n}.")
+        if not self.budgets or any(e < 1 for e in self.budgets):
+            raise ConfigError(f"--epochs must list positive epoch budgets, got {list(self.budgets)}.")
+        if len(set(self.budgets)) != len(self.budgets):
+            raise ConfigError(f"--epochs lists a budget twice: {list(self.budgets)}.")
+        if self.seeds < 1:
+            raise ConfigError(f"--seeds must be at least 1, got {self.seeds}.")
+        if self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {self.threads}.")
+        object.__setattr__(self, "budgets", tuple(sorted(self.budgets)))
+
+
+@dataclass
+class BuildOutcome:
+    name: str
+    architectures: int = 0  # feasible architectures in the benchmark
+    infeasible: int = 0
+    trained: int = 0  # runs trained by this call
+    skipped: int = 0  # runs already finished before this call
+    failed: int = 0  # runs of this call that failed
+    exhaustive: bool = False  # the benchmark holds every architecture of the space
+    wall_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Selected:
+    bench_arch_id: int
+    arch: Architecture
+
+
+def parse_budgets(text: str) -> tuple[int, ...]:
+    """``"1,3,9"`` -> ``(1, 3, 9)``."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"--epochs {text!r}: give comma-separated whole numbers, e.g. 1,3,9.") from None
+
+
+def build_benchmark(cfg: BuildConfig, db_url: str | None = None, progress: Progress | None = None) -> BuildOutcome:
+    """Build (or resume) benchmark ``cfg.name`` in the database at ``db_url``."""
+    t0 = time.perf_counter()
+    space = load_space(cfg.space_file)
+    dataset = load_dataset(cfg.data, **cfg.data_options)
+    if dataset.ndim not in space.ndim:
+        raise ConfigError(f"data set {cfg.data} is {dataset.ndim}D but space {space.name} allows only "
+                          f"ndim {space.ndim}.")
+    split = make_split(dataset, cfg.val_size, cfg.test_size, cfg.split_seed)
+    engine = open_engine(db_url)
+    outcome = BuildOutcome(cfg.name)
+    with torch_threads(cfg.threads):
+        selected = _select(engine, cfg, space, dataset, split, outcome)
+        _train_missing(engine, cfg, selected, dataset, split, outcome, progress)
+    outcome.wall_s = time.perf_counter() - t0
+    return outcome
+
+
+# --- the benchmark row and its architectures ------------------------------------------------
+def _settings(cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDataset, split: Split) -> dict[str, Any]:
+    return {
+        "space_json": space.model_dump(mode="json"),
+        "data_json": {"name": cfg.data, "options": cfg.data_options, "val_size": cfg.val_size,
+                      "test_size": cfg.test_size, "split_seed": cfg.split_seed},
+        "dataset_json": dataset.describe(),
+        "split_json": {**split.sizes(), "test_is_official": split.test_is_official},
+        "recipe_json": cfg.recipe.model_dump(mode="json"),
+        "budgets_json": list(cfg.budgets),
+        "seeds": cfg.seeds,
+        "sample_seed": cfg.sample_seed,
+        "threads": cfg.threads,
+    }
+
+
+_OPTION_OF = {"space_json": "--space", "data_json": "--data", "dataset_json": "--data (its content)",
+              "split_json": "the split", "recipe_json": "the recipe", "budgets_json": "--epochs",
+              "seeds": "--seeds", "sample_seed": "--sample-seed", "threads": "--threads"}
+
+
+def _benchmark_row(s: Session, cfg: BuildConfig, settings: dict[str, Any]) -> BenchmarkRow:
+    """The benchmark's row, created on first build; a resumed build must match its settings."""
+    row = s.scalar(select(BenchmarkRow).where(BenchmarkRow.name == cfg.name))
+    if row is None:
+        row = BenchmarkRow(name=cfg.name, provenance_json=_provenance(settings["dataset_json"]), **settings)
+        s.add(row)
+        s.flush()
+        return row
+    for key, value in settings.items():
+        if getattr(row, key) != value:
+            raise ConfigError(f"benchmark {cfg.name!r} was built with a different {_OPTION_OF[key]}; "
+                              "resume it with the same settings or choose another --name.")
+    return row
+
+
+def _provenance(dataset_json: dict[str, Any]) -> dict[str, Any]:
+    return {"packages": provenance.package_versions(), "git_revision": provenance.git_revision(),
+            "dataset_hash": dataset_json["content_hash"]}
+
+
+def _select(engine: Engine, cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDataset, split: Split,
+            outcome: BuildOutcome) -> list[_Selected]:
+    """Walk the space in selection order until ``n`` feasible architectures are recorded."""
+    shape = (dataset.in_channels, *dataset.input_size)
+    order, cardinality = candidates(space, cfg.sample_seed)
+    selected: list[_Selected] = []
+    with session_scope(engine) as s:
+        bench = _benchmark_row(s, cfg, _settings(cfg, space, dataset, split))
+        bench.cardinality = cardinality
+        known = {row.architecture.digest: row for row in bench.archs}
+        exhausted = True
+        for position, arch in enumerate(order):
+            if len(selected) == cfg.n:
+                exhausted = False
+                break
+            row = known.get(arch.digest()) or _new_arch_row(s, bench, position, arch, shape, dataset.num_classes)
+            if row.infeasible_reason is None:
+                selected.append(_Selected(row.bench_arch_id, arch))
+            else:
+                outcome.infeasible += 1
+    outcome.architectures = len(selected)
+    outcome.exhaustive = exhausted and cardinality is not None
+    return selected
+
+
+def _new_arch_row(s: Session, bench: BenchmarkRow, position: int, arch: Architecture,
+                  shape: tuple[int, ...], num_classes: int) -> BenchArchRow:
+    reason = infeasibility(arch, input_size(arch, shape))
+    row = BenchArchRow(benchmark_id=bench.benchmark_id, position=position, infeasible_reason=reason,
+                       architecture_id=records.architecture_row(s, arch).architecture_id)
+    if reason is None:
+        try:
+            row.params, row.flops = figures(arch, shape, num_classes)
+            row.latency_ms = _latency_ms(arch, shape, num_classes)
+        except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible, not a crash
+            row.infeasible_reason = f"cannot be built: {_first_line(exc)}"
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _latency_ms(arch: Architecture, shape: tuple[int, ...], num_classes: int) -> float:
+    """Median CPU latency of one sample (batch 1), 5 warm-up and 20 timed passes."""
+    torch.manual_seed(0)
+    model = build_network(arch, shape[0], num_classes, len(shape) - 1)
+    sized = (shape[0], *input_size(arch, shape))
+    return latency(model, sized, (1,), warmup=5, repeats=20, device="cpu").median_ms[1]
+
+
+# --- training ---------------------------------------------------------------------------------
+def _finished(engine: Engine, ids: list[int]) -> set[tuple[int, int, int]]:
+    with session_scope(engine) as s:
+        rows = s.execute(select(BenchRunRow.bench_arch_id, BenchRunRow.epochs, BenchRunRow.seed)
+                         .where(BenchRunRow.bench_arch_id.in_(ids)))
+        return {tuple(r) for r in rows}
+
+
+def _train_missing(engine: Engine, cfg: BuildConfig, selected: list[_Selected], dataset: ArrayDataset,
+                   split: Split, outcome: BuildOutcome, progress: Progress | None) -> None:
+    done = _finished(engine, [sel.bench_arch_id for sel in selected])
+    total = len(selected) * len(cfg.budgets) * cfg.seeds
+    count = 0
+    for sel in selected:
+        for epochs in cfg.budgets:
+            for seed in range(cfg.seeds):
+                count += 1
+                label = f"{sel.arch.summary()} | {epochs} epochs | seed {seed}"
+                if (sel.bench_arch_id, epochs, seed) in done:
+                    outcome.skipped += 1
+                else:
+                    run = train_run(sel.arch, dataset, split, cfg.recipe, epochs, seed, cfg.device)
+                    run.bench_arch_id = sel.bench_arch_id
+                    with session_scope(engine) as s:
+                        s.add(run)
+                    outcome.trained += 1
+                    outcome.failed += run.state == "failed"
+                if progress is not None:
+                    progress(count, total, label)
+
+
+def train_run(arch: Architecture, dataset: ArrayDataset, split: Split, recipe: Recipe, epochs: int,
+              seed: int, device: str = "cpu") -> BenchRunRow:
+    """Train ``arch`` once (test set evaluated) and return the unsaved run with its curve."""
+    t0 = time.perf_counter()
+    try:
+        torch.manual_seed(seed)
+        model = build_network(arch, dataset.in_channels, dataset.num_classes, dataset.ndim)
+        dm = TensorDataModule(dataset, split, batch_size=recipe.batch_size, resolution=arch.resolution,
+                              augment=augment_from(recipe), seed=seed)
+        result = train_network(model, dm, recipe, epochs, seed=seed, evaluate_test=True, device=device)
+    except Exception as exc:  # noqa: BLE001 — a run's failure is data: recorded with its reason
+        return BenchRunRow(epochs=epochs, seed=seed, state="failed", failure_reason=_first_line(exc),
+                           train_time_s=time.perf_counter() - t0, finished_at=records.now())
+    run = BenchRunRow(
+        epochs=epochs, seed=seed, state="complete", val_acc=records.finite(result.val_acc),
+        val_loss=records.finite(result.val_loss), test_acc=records.finite(result.test_acc),
+        test_loss=records.finite(result.test_loss), train_time_s=result.train_time_s,
+        eval_time_s=time.perf_counter() - t0 - result.train_time_s, finished_at=records.now(),
+    )
+    run.curve = [BenchCurveRow(epoch=int(m["epoch"]), train_loss=records.finite(m.get("train_loss")),
+                               val_loss=records.finite(m.get("val_loss")), val_acc=records.finite(m.get("val_acc")),
+                               epoch_time_s=records.finite(m.get("epoch_time_s")))
+                 for m in result.history]
+    return run
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")

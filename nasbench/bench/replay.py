@@ -1,0 +1,238 @@
+"""Replay a sampler against a tabular benchmark: a search where a query replaces training.
+
+One replay is an Optuna study (in-memory storage) with the sampler from ``create_sampler``,
+asking define-by-run over the benchmark's own space through ``sample_architecture``, as a real
+search does. For each asked architecture:
+
+- infeasible for the benchmark's data (or recorded infeasible at build time): told to the sampler
+  as the worst value with a violated constraint, as the search runner does; it costs no time and
+  is not a trial;
+- otherwise the table answers with the stored validation accuracy at the chosen epoch budget (the
+  mean over the stored seeds), and the simulated clock advances by the stored training time. If
+  the benchmark lacks the architecture (it holds a sample of a larger space), the nearest entry
+  answers (see ``nasbench.bench.table``); ``exact`` records which.
+
+An architecture asked again is, by default, charged again (a search that does not remember
+what it trained retrains it). With ``dedup=True`` a repeat is answered from memory: the sampler
+is told the known value, and it costs neither time nor a trial.
+
+Budgets: ``trials`` counts the trials above; ``seconds`` is simulated time, and a trial counts
+only if it finishes within it (the replay stops at the first one that would not). After each
+trial the incumbent is the architecture with the best validation accuracy so far (the earliest
+on ties); its test accuracy is what the search would report, and its regret is the table's best
+test accuracy (at the same budget) minus it. Test accuracy is never used to select.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from nasbench.bench.table import Benchmark
+from nasbench.bench.threads import torch_threads
+from nasbench.errors import ConfigError
+from nasbench.search.config import parse_duration
+from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler
+from nasbench.space.sample import sample_architecture
+
+MAX_IDLE_ASKS = 1000  # asks in a row that yield no trial (infeasible, or repeats with dedup)
+WORST_VAL_ACC = 0.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long one replay searches: trials, simulated seconds, or both (whichever ends first)."""
+
+    trials: int | None = None
+    seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.trials is None and self.seconds is None:
+            raise ConfigError("--budget: give a number of trials (200trials), a time (3600s, 1h) or both.")
+        if (self.trials is not None and self.trials < 1) or (self.seconds is not None and self.seconds <= 0):
+            raise ConfigError(f"--budget must be positive, got {self.describe()}.")
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        """``200trials``, ``3600s``, ``1h``, or both comma-separated (``200trials,1h``)."""
+        trials, seconds = None, None
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            m = re.fullmatch(r"(\d+)\s*trials?", part)
+            if m:
+                trials = int(m.group(1))
+                continue
+            try:
+                seconds = parse_duration(part)
+            except ValueError:
+                raise ConfigError(f"--budget {text!r}: write e.g. 200trials, 3600s, 30m or 1h.") from None
+        return cls(trials, seconds)
+
+    def describe(self) -> str:
+        parts = ([f"{self.trials} trials"] if self.trials is not None else []) + \
+                ([f"{self.seconds:g} s simulated"] if self.seconds is not None else [])
+        return " or ".join(parts)
+
+
+@dataclass
+class ReplayRun:
+    """One sampler, one seed, one benchmark: a record per trial."""
+
+    benchmark: str
+    sampler: str
+    seed: int
+    oracle_test_acc: float  # best test accuracy in the table, at the replayed budget
+    entry: list[int] = field(default_factory=list)
+    exact: list[bool] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    time_s: list[float] = field(default_factory=list)  # simulated clock when the trial finished
+    best_test_acc: list[float] = field(default_factory=list)  # of the best-by-validation so far
+    asks: int = 0
+    infeasible: int = 0
+    repeats: int = 0  # asks of an architecture already evaluated (charged again unless dedup)
+    stopped: str = ""
+    wall_s: float = 0.0
+
+    @property
+    def regret(self) -> np.ndarray:
+        return self.oracle_test_acc - np.asarray(self.best_test_acc, dtype=float)
+
+    def frame(self) -> pd.DataFrame:
+        n = len(self.entry)
+        return pd.DataFrame({
+            "benchmark": [self.benchmark] * n, "sampler": [self.sampler] * n, "seed": [self.seed] * n,
+            "trial": np.arange(1, n + 1), "entry": self.entry, "exact": self.exact, "val_acc": self.val_acc,
+            "test_acc": self.test_acc, "time_s": self.time_s, "best_test_acc": self.best_test_acc,
+            "regret": self.regret,
+        })
+
+
+@contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Optuna's per-trial log lines and experimental warnings off for the replay."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(level)
+
+
+class _Incumbent:
+    """Best validation accuracy so far and the test accuracy of that architecture."""
+
+    def __init__(self) -> None:
+        self.val, self.test = -math.inf, math.nan
+
+    def offer(self, val: float, test: float) -> None:
+        if math.isfinite(val) and val > self.val:
+            self.val, self.test = val, test
+
+
+def replay(bench: Benchmark, sampler: str, seed: int, budget: Budget, options: dict[str, Any] | None = None,
+           epochs: int | None = None, dedup: bool = False, threads: int = 1) -> ReplayRun:
+    """Search ``bench`` with ``sampler`` (seeded) until ``budget`` is spent; deterministic per seed.
+
+    ``threads``: torch CPU threads for model-based samplers (GP computes with torch)."""
+    col = bench.column(epochs)
+    val, test, cost = bench.val_acc[:, col], bench.test_acc[:, col], bench.train_time_s[:, col]
+    run = ReplayRun(bench.name, sampler, seed, float(np.nanmax(test)))
+    t0 = time.perf_counter()
+    with _quiet_optuna(), torch_threads(threads):
+        study = optuna.create_study(direction="maximize",
+                                    sampler=create_sampler(sampler, seed, options or {}, bench.space, 1))
+        _search(bench, study, run, budget, dedup, val, test, cost)
+    run.wall_s = time.perf_counter() - t0
+    return run
+
+
+def _search(bench: Benchmark, study: optuna.Study, run: ReplayRun, budget: Budget, dedup: bool,
+            val: np.ndarray, test: np.ndarray, cost: np.ndarray) -> None:
+    clock, idle, seen, best = 0.0, 0, set(), _Incumbent()
+    while budget.trials is None or len(run.entry) < budget.trials:
+        if idle >= MAX_IDLE_ASKS:
+            run.stopped = f"{MAX_IDLE_ASKS} asks in a row gave nothing new to evaluate"
+            return
+        if dedup and len(seen) == len(bench):
+            run.stopped = "every architecture of the table was evaluated"
+            return
+        trial = study.ask()
+        run.asks += 1
+        arch = sample_architecture(trial, bench.space)
+        reason = bench.infeasibility(arch)
+        if reason is not None:
+            run.infeasible += 1
+            idle += 1
+            _tell_infeasible(study, trial, reason)
+            continue
+        i, exact = bench.lookup(arch)
+        repeat = i in seen
+        run.repeats += repeat
+        if dedup and repeat:
+            idle += 1
+            _tell(study, trial, val[i])
+            continue
+        if budget.seconds is not None and clock + cost[i] > budget.seconds:
+            run.stopped = "time budget spent"
+            return
+        clock += float(cost[i])
+        idle = 0
+        seen.add(i)
+        _tell(study, trial, val[i])
+        best.offer(float(val[i]), float(test[i]))
+        _record(run, i, exact, float(val[i]), float(test[i]), clock, best.test)
+    run.stopped = "trial budget spent"
+
+
+def _record(run: ReplayRun, i: int, exact: bool, val: float, test: float, clock: float, best_test: float) -> None:
+    run.entry.append(i)
+    run.exact.append(exact)
+    run.val_acc.append(val)
+    run.test_acc.append(test)
+    run.time_s.append(clock)
+    run.best_test_acc.append(best_test)
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
+    if not math.isfinite(value):  # the stored training failed
+        study.tell(trial, state=TrialState.FAIL)
+        return
+    trial.set_constraint(CONSTRAINT_KEY, 0.0)
+    study.tell(trial, float(value))
+
+
+def _tell_infeasible(study: optuna.Study, trial: optuna.Trial, reason: str) -> None:
+    trial.set_user_attr("infeasible", reason)
+    trial.set_constraint(CONSTRAINT_KEY, 1.0)
+    study.tell(trial, WORST_VAL_ACC)
+
+
+def replay_all(benches: Sequence[Benchmark], samplers: Sequence[str], seeds: int, budget: Budget,
+               options: dict[str, dict[str, Any]] | None = None, epochs: int | None = None,
+               dedup: bool = False, threads: int = 1,
+               progress: Callable[[ReplayRun], None] | None = None) -> list[ReplayRun]:
+    """Every benchmark x sampler x seed (seeds 0..seeds-1)."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}.")
+    runs = []
+    for bench in benches:
+        for sampler in samplers:
+            for seed in range(seeds):
+                run = replay(bench, sampler, seed, budget, (options or {}).get(sampler), epochs, dedup, threads)
+                runs.append(run)
+                if progress is not None:
+                    progress(run)
+    return runs

@@ -1,0 +1,33 @@
+"""Typer commands of the search package, mounted by ``nasbench.cli``: parse, call, print."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from nasbench.console import DbOption, console, fail
+from nasbench.errors import NasbenchError
+
+
+def baseline(
+    study: Annotated[str, typer.Argument(help="Study name in the database, or its study file.")],
+    models: Annotated[str, typer.Option("--models", help="Comma-separated zoo names, e.g. resnet18,mobilenet_v2 "
+                                                          "(see `nasbench zoo list`).")],
+    db: DbOption = None,
+    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join an existing Ray cluster.")] = None,
+) -> None:
+    """Train zoo networks under a study's protocol (data, split, fidelity, recipe, seed) as baselines."""
+    from nasbench.search.baseline import run_baseline
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    try:
+        out = run_baseline(study, names, db_url=db, ray_address=ray_address, console=console, shutdown_ray=True)
+    except NasbenchError as e:
+        fail(str(e))
+    if out.skipped:
+        console.print(f"already complete, skipped: {', '.join(out.skipped)}")
+    summary = ", ".join(f"{m} {out.states.get(m, '?')}" for m in names)
+    console.print(f"study {out.study} baselines: {summary}; wall time {out.wall_s:.1f}s")
+    if any(out.states.get(m) != "complete" for m in names):
+        raise typer.Exit(1)

@@ -1,0 +1,104 @@
+"""The bench commands as a user runs them: `nasbench bench build|export|replay` and `nasbench proxies`."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nasbench.bench.commands import app, proxies
+from nasbench.bench.proxies import PROXIES
+
+cli = typer.Typer()
+cli.add_typer(app, name="bench")
+cli.command("proxies")(proxies)
+runner = CliRunner()
+
+
+def test_replay_of_the_shipped_benchmark_writes_the_report(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["bench", "replay", "mnist1d_tiny", "--samplers", "random,evolution", "--seeds", "3",
+                                 "--budget", "30trials", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "random" in result.output and "evolution" in result.output and "6 replays" in result.output
+    ranking = pd.read_csv(tmp_path / "ranking.csv")
+    assert sorted(ranking["sampler"]) == ["evolution", "random"] and set(ranking["seeds"]) == {3}
+    assert (tmp_path / "replay.html").is_file() and (tmp_path / "replay.md").is_file()
+
+
+def test_replay_with_a_time_budget_and_a_lower_epoch_budget(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["bench", "replay", "mnist1d_tiny", "--samplers", "random", "--seeds", "2",
+                                 "--budget", "60s", "--epochs", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    final = pd.read_csv(tmp_path / "final_regret.csv")
+    assert (final["time_s"] <= 60).all() and (final["stopped"] == "time budget spent").all()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["bench", "replay", "mnist1d_tiny", "--budget", "soon"], "--budget"),
+    (["bench", "replay", "mnist1d_tiny", "--samplers", "annealing", "--seeds", "1"], "annealing"),
+    (["bench", "replay", "mnist1d_tiny", "--epochs", "5", "--seeds", "1"], "--epochs 5"),
+    (["bench", "build", "--space", "nowhere.yaml", "--data", "mnist1d", "--n", "2"], "nowhere.yaml"),
+    (["bench", "build", "--space", "nowhere.yaml", "--data", "mnist1d", "--n", "2", "--epochs", "1,x"], "--epochs"),
+])
+def test_bad_input_exits_2_naming_the_value(args: list[str], message: str, tmp_path: Path) -> None:
+    result = runner.invoke(cli, args + (["--out", str(tmp_path)] if "replay" in args else []))
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_unknown_benchmark_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["bench", "replay", "nope", "--db", f"sqlite:///{tmp_path / 'x.db'}",
+                                 "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_proxies_on_the_shipped_benchmark_print_tau_for_each_proxy(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["proxies", "mnist1d_tiny", "--n", "16", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    corr = pd.read_csv(tmp_path / "mnist1d_tiny_proxy_correlations.csv")
+    assert corr["proxy"].tolist() == list(PROXIES) and (corr["n"] + corr["dropped"] == 16).all()
+    lines = result.output.splitlines()
+    for name, tau in zip(corr["proxy"], corr["tau"]):
+        row = next(line for line in lines if f" {name} " in line)
+        assert (f"{tau:.3f}" if math.isfinite(tau) else "nan") in row
+    assert "higher = predicted better" in result.output
+    scores = pd.read_csv(tmp_path / "mnist1d_tiny_proxy_scores.csv")
+    assert len(scores) == 16 and scores["val_acc"].between(0, 1).all()
+
+
+def test_proxies_of_a_study_rebuild_its_trials_from_the_database(tmp_path: Path) -> None:
+    from nasbench.bench.selection import enumerate_space
+    from nasbench.bench.table import SHIPPED_DIR
+    from nasbench.space.spec import load_space
+    from nasbench.store import records
+    from nasbench.store.db import open_engine, session_scope
+    from nasbench.store.models import StudyRow
+
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    archs = enumerate_space(load_space(SHIPPED_DIR / "mnist1d_tiny_space.yaml"))[:6]
+    with session_scope(open_engine(url)) as s:  # the rows a finished search leaves behind
+        study = StudyRow(name="s1", config_json={"data": {"name": "mnist1d", "options": {}, "val_size": 0.1,
+                                                          "test_size": 0.2, "split_seed": 0},
+                                                 "fidelity": {"epochs": 3, "resolution": None}},
+                         space_json={}, dataset_json={}, split_json={})
+        s.add(study)
+        s.flush()
+        for number, arch in enumerate(archs):
+            trial = records.start_trial(s, study, number, arch.summary(), {"epochs": 3}, 0, arch)
+            records.finish_trial(s, trial, "complete", val_acc=0.5 + 0.05 * number)
+        failed = records.start_trial(s, study, 99, "x", {"epochs": 3}, 0, archs[0])
+        records.finish_trial(s, failed, "failed", failure_reason="diverged")
+    result = runner.invoke(cli, ["proxies", "s1", "--db", url, "--k", "3", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "study s1" in result.output
+    scores = pd.read_csv(tmp_path / "s1_proxy_scores.csv")
+    assert len(scores) == 6 and sorted(scores["val_acc"]) == pytest.approx([0.5 + 0.05 * i for i in range(6)])
+
+
+def test_proxies_of_an_unknown_name_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["proxies", "nothing", "--db", f"sqlite:///{tmp_path / 'r.db'}"])
+    assert result.exit_code == 2 and "nothing" in result.output

@@ -1,0 +1,47 @@
+"""The replay report: data files a user can load, Markdown, and a self-contained, escaped HTML page."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nasbench.bench.replay import Budget, replay_all
+from nasbench.bench.report import ReplaySettings, write_replay_report
+from tests.bench.synthetic import synthetic_benchmark
+
+VALUES = [0.50 + 0.02 * v for v in np.random.default_rng(7).permutation(20)]
+
+
+def test_report_writes_data_markdown_and_self_contained_html(tmp_path: Path) -> None:
+    benches = [synthetic_benchmark(VALUES, name="<script>alert(1)</script>"),
+               synthetic_benchmark(VALUES[::-1], name="plain & simple")]
+    budget = Budget(trials=8)
+    runs = replay_all(benches, ["random", "evolution"], 3, budget)
+    settings = ReplaySettings(("random", "evolution"), 3, budget, None, False, {})
+    paths = write_replay_report(runs, benches, settings, tmp_path)
+    names = {p.name for p in paths}
+    assert {"replay.md", "replay.html", "replay.json", "ranking.csv", "leaderboard.csv", "regret_vs_trials.csv",
+            "regret_vs_time.csv", "replay_trials.csv", "final_regret.csv"} <= names
+
+    trials = pd.read_csv(tmp_path / "replay_trials.csv")
+    assert len(trials) == 2 * 2 * 3 * 8
+    board = pd.read_csv(tmp_path / "leaderboard.csv")
+    assert set(board["sampler"]) == {"random", "evolution"}
+    assert {"rank:plain & simple", "regret:<script>alert(1)</script>"} <= set(board.columns)
+    summary = json.loads((tmp_path / "replay.json").read_text())
+    assert summary["settings"]["budget_trials"] == 8 and len(summary["ranking"]) == 4
+
+    page = (tmp_path / "replay.html").read_text()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "plain &amp; simple" in page
+    sources = re.findall(r"src='([^']*)'", page)
+    assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert "http" not in page  # opens without a network
+
+    md = (tmp_path / "replay.md").read_text()
+    assert "## Leaderboard" in md and md.count("![") == 4
+    assert all((tmp_path / link).is_file() for link in re.findall(r"\]\((plots/[^)]+)\)", md))

@@ -1,0 +1,97 @@
+"""``nasbench baseline``: zoo networks trained under a study's protocol, stored beside its trials."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from rich.console import Console
+from typer.testing import CliRunner
+
+from nasbench.errors import ConfigError
+from nasbench.search.baseline import run_baseline
+from nasbench.search.commands import baseline
+from nasbench.search.runner import get_or_create_study, prepare
+from nasbench.store import load_epochs, load_trials
+from tests.search.helpers import quick_study, search
+
+MODELS = ["resnet18", "mobilenet_v3_small"]
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, ray_local):
+    """A finished one-trial study whose final fidelity (2 epochs on 20%) differs from its search's."""
+    folder = tmp_path_factory.mktemp("baseline")
+    url = f"sqlite:///{folder / 'results.db'}"
+    study = quick_study(folder, "with-baselines", budget="{trials: 1}",
+                        final="{top_k: 0, fidelity: {epochs: 2, train_fraction: 0.2}}")
+    search(study, url)
+    return url, study
+
+
+def quiet() -> Console:
+    return Console(file=open("/dev/null", "w"))
+
+
+def test_baselines_are_trained_under_the_study_protocol_and_stored(searched):
+    url, study = searched
+    out = run_baseline("with-baselines", MODELS, db_url=url, console=quiet())
+    assert out.trained == MODELS and out.states == {m: "complete" for m in MODELS}
+
+    df = load_trials(url, "with-baselines")
+    base = df[df["family"] == "baseline"].set_index("name")
+    assert sorted(base.index) == sorted(MODELS)
+    assert (base["stage"] == "final").all() and (base["number"] < 0).all() and base["number"].is_unique
+    assert base["test_acc"].between(0, 1).all() and base["val_acc"].between(0, 1).all()
+    assert (base["epochs_run"] == 2).all() and base["latency_ms"].gt(0).all()
+    # Params and FLOPs as measured on the study's inputs (digits: 1x8x8, 10 classes).
+    assert base.loc["resnet18", "params"] == 11_172_810 and base.loc["resnet18", "flops"] == 69_289_984
+    assert base.loc["mobilenet_v3_small", "params"] < base.loc["resnet18", "params"]
+    searched_fid = df[df["family"] == "searched"].iloc[0]["fidelity"]
+    assert base.iloc[0]["fidelity"] == {"epochs": 2, "train_fraction": 0.2, "resolution": None} != searched_fid
+    assert set(load_epochs(url, "with-baselines")["name"]) >= set(MODELS)
+
+    # Re-running skips what is complete and adds only the new model, numbered after the others.
+    again = run_baseline(str(study), ["resnet18", "mobilenet_v2"], db_url=url, console=quiet())
+    assert again.skipped == ["resnet18"] and again.trained == ["mobilenet_v2"]
+    numbers = load_trials(url, "with-baselines").query("family == 'baseline'").set_index("name")["number"]
+    assert numbers["mobilenet_v2"] == min(base["number"]) - 1
+    assert numbers["resnet18"] == base.loc["resnet18", "number"]
+
+
+@pytest.mark.parametrize("models, message", [
+    (["resnet19"], "unknown zoo model 'resnet19'; choose one of: alexnet"),
+    (["lenet5"], "zoo model 'lenet5' cannot take the study's 1x8x8 inputs"),
+    ([], "--models: give at least one zoo model name"),
+])
+def test_bad_models_are_refused_before_training(searched, models, message):
+    url, _ = searched
+    before = len(load_trials(url, "with-baselines"))
+    with pytest.raises(ConfigError, match=message):
+        run_baseline("with-baselines", models, db_url=url, console=quiet())
+    assert len(load_trials(url, "with-baselines")) == before
+
+
+def test_unknown_study_names_the_studies(searched):
+    url, _ = searched
+    with pytest.raises(ConfigError, match="no study named 'nope' in the database; studies: with-baselines"):
+        run_baseline("nope", ["resnet18"], db_url=url, console=quiet())
+
+
+def test_one_dimensional_data_is_refused(tmp_path):
+    # The study exists in the database (created, never run): nothing is trained either way.
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    get_or_create_study(prepare(str(quick_study(tmp_path, "signals", data="{name: mnist1d}")), url))
+    with pytest.raises(ConfigError, match="zoo model 'resnet18' is 2D-only, but the study's data set is 1D"):
+        run_baseline("signals", ["resnet18"], db_url=url, console=quiet())
+
+
+def test_cli_command_reports_and_exits(searched):
+    url, _ = searched
+    app = typer.Typer()
+    app.command()(baseline)
+    app.command("noop")(lambda: None)  # two commands, so `baseline` is a sub-command as in nasbench
+    ok = CliRunner().invoke(app, ["baseline", "with-baselines", "--models", "resnet18", "--db", url])
+    assert ok.exit_code == 0, ok.output
+    assert "already complete, skipped: resnet18" in ok.output and "resnet18 complete" in ok.output
+    bad = CliRunner().invoke(app, ["baseline", "with-baselines", "--models", "lenet5", "--db", url])
+    assert bad.exit_code == 2 and "cannot take the study's 1x8x8 inputs" in bad.output

@@ -1,0 +1,64 @@
+"""Every sampler by name: a short real search on digits, plus what each sampler promises."""
+
+from __future__ import annotations
+
+import pytest
+
+from nasbench.errors import ConfigError
+from nasbench.search.evolution import PARENT_KEY
+from nasbench.search.runner import prepare
+from nasbench.search.samplers import sampler_names
+from tests.search.helpers import numeric_space, optuna_study, quick_study, search
+
+SAMPLERS = {
+    "random": "{name: random}",
+    "tpe": "{name: tpe, options: {n_startup_trials: 2}}",
+    "gp": "{name: gp, options: {n_startup_trials: 2}}",
+    "cmaes": "{name: cmaes}",
+    "nsga2": "{name: nsga2, options: {population_size: 2}}",
+    "evolution": "{name: evolution, options: {population_size: 2, sample_size: 2}}",
+}
+
+
+def test_every_registered_sampler_is_tested():
+    assert sorted(SAMPLERS) == sampler_names()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLERS))
+def test_short_search_with_each_sampler(tmp_path, sqlite_url, ray_local, name):
+    trials = 4 if name == "evolution" else 3
+    overrides = {"sampler": SAMPLERS[name], "budget": f"{{trials: {trials}}}"}
+    if name == "cmaes":
+        overrides["space"] = numeric_space(tmp_path)
+    if name == "nsga2":
+        overrides["objectives"] = "[val_acc, params]"
+    out, df = search(quick_study(tmp_path, f"sampler-{name}", **overrides), sqlite_url)
+
+    assert out.stopped_reason is None
+    searched = df[df["stage"] == "search"]
+    assert (searched["state"] == "complete").sum() == trials
+    assert searched[searched["state"] == "complete"]["val_acc"].between(0.05, 1).all()
+    finished = [t for t in optuna_study(sqlite_url, out.study).trials if t.state.is_finished()]
+    assert {t.number for t in finished} >= set(searched["number"])
+    if name == "evolution":
+        # Two trials run at once; when the fourth is asked two have finished, so the population
+        # (size 2) is full and the fourth is a mutation of a stored parent.
+        last = optuna_study(sqlite_url, out.study).trials[3]
+        assert PARENT_KEY in last.system_attrs
+
+
+def test_cmaes_refuses_a_space_with_string_choices(tmp_path):
+    path = quick_study(tmp_path, sampler="{name: cmaes}")
+    with pytest.raises(ConfigError, match=r"sampler cmaes needs a numeric space, but field 'stages\[0\]\.block'"):
+        prepare(str(path), f"sqlite:///{tmp_path / 'x.db'}")
+    assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0
+
+
+@pytest.mark.parametrize("sampler, message", [
+    ("{name: annealing}", "unknown sampler 'annealing'; choose one of: cmaes, evolution, gp, nsga2, random, tpe"),
+    ("{name: evolution, options: {population_size: 1}}", "field 'sampler.options': population_size must be >= 2"),
+    ("{name: tpe, options: {warmup: 3}}", "field 'sampler.options'"),
+])
+def test_bad_sampler_settings_are_named(tmp_path, sampler, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        prepare(str(quick_study(tmp_path, sampler=sampler)), f"sqlite:///{tmp_path / 'x.db'}")
