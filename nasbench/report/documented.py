@@ -13,11 +13,14 @@ from importlib import resources
 
 import pandas as pd
 
-# Published benchmark tables per data set: (file, title, accuracy column, note column).
+# Published benchmark tables per data set: (file, title, accuracy column, note column, note label).
 DATASET_TABLES = {
     "fashion_mnist": ("fashion_mnist_documented.csv",
                       "Fashion-MNIST benchmark table (published test accuracy, from the data set's README)",
-                      "fashion_test_accuracy", "preprocessing"),
+                      "fashion_test_accuracy", "preprocessing", "preprocessing"),
+    "mnist1d": ("mnist1d_documented.csv",
+                "MNIST-1D baselines (published test accuracy, Greydanus 2020, on the default 4000/1000 split)",
+                "mnist1d_test_accuracy", "note", "source"),
 }
 CLASSICS_FILE = "documented_architectures.csv"
 CLASSICS_TITLE = ("The documented classics on ImageNet (context only: another task, 1000 classes at 224x224; "
@@ -49,14 +52,14 @@ def dataset_rows(dataset: str) -> tuple[str | None, pd.DataFrame]:
     """The published benchmark table of ``dataset`` (title, rows), or (None, empty) when none is shipped."""
     if dataset not in DATASET_TABLES:
         return None, pd.DataFrame(columns=COLUMNS)
-    file, title, acc_col, note_col = DATASET_TABLES[dataset]
+    file, title, acc_col, note_col, note_label = DATASET_TABLES[dataset]
     df = reference_csv(file)
     notes = df[note_col].fillna("").astype(str)
     rows = pd.DataFrame({
         "name": df.iloc[:, 0].astype(str),
         "params": df["params"].astype("Int64"),
         "accuracy": df[acc_col].astype(float),
-        "figure": [f"test accuracy {100 * a:.2f}%" + (f" (preprocessing: {n})" if n else "")
+        "figure": [f"test accuracy {100 * a:.2f}%" + (f" ({note_label}: {n})" if n else "")
                    for a, n in zip(df[acc_col], notes)],
         "source": file,
     })

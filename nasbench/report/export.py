@@ -150,8 +150,8 @@ def stored_run(data: StudyData, row: pd.Series, fidelity_key: str) -> StoredRun:
     final = t[(t["stage"] == "final") & (t["number"] == number) & (t["state"] == "complete")
               & (t["family"] == "searched")]
     if final.empty:
-        notes.append(f"trial {number} had no final training stored (it was not among the top "
-                     f"{data.config['final']['top_k']}), so there is no stored test accuracy to compare.")
+        notes.append(f"trial {number} had no final training stored (it was not selected for "
+                     "final training), so there is no stored test accuracy to compare.")
         return StoredRun(int(row["seed"]), None, None, notes)
     r = final.iloc[0]
     return StoredRun(int(r["seed"]), _float(r["val_acc"]), _float(r["test_acc"]), notes)

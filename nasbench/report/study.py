@@ -103,7 +103,7 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
                   f"({'official test set' if sp.get('test_is_official') else 'test carved from the data'}; "
                   f"split seed {sp.get('split_seed', cfg['data'].get('split_seed'))})"),
         ("search fidelity", _kv(cfg["fidelity"])),
-        ("final training", f"top {final['top_k']} at {_kv(final['fidelity'])}, test measured" if final
+        ("final training", f"top {final['top_k']}{_within(final)} at {_kv(final['fidelity'])}, test measured" if final
          else "none (no test accuracy is measured for searched architectures)"),
         ("recipe", _kv(cfg["recipe"])),
         ("seeds", f"study {cfg['seed']}, sampler {_or(sampler.get('seed'), cfg['seed'])}, "
@@ -142,3 +142,8 @@ def _kv(d: dict[str, Any]) -> str:
 
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _within(final: dict) -> str:
+    bounds = final.get("best_within") or {}
+    return "".join(f" + the best with {k} ≤ {v:,.0f}" for k, v in bounds.items())

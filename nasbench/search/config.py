@@ -62,9 +62,48 @@ class ResourcesConfig(_Strict):
     gpu: float = Field(0, ge=0)  # per trial; "auto" handled by the runner (1 when GPUs exist)
 
 
+CONSTRAINABLE = ("params", "flops", "latency_ms")
+
+
 class FinalConfig(_Strict):
     top_k: int = Field(3, ge=0)
     fidelity: Fidelity = Fidelity(epochs=10)
+    # Also re-train the best (by validation) architecture within each bound, e.g. {params: 100000}:
+    # a small network the top-k would leave out.
+    best_within: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("best_within")
+    @classmethod
+    def _bounds(cls, v: dict[str, float]) -> dict[str, float]:
+        for k in v:
+            if k not in CONSTRAINABLE:
+                raise ValueError(f"unknown bound {k!r}; choose from {', '.join(CONSTRAINABLE)}")
+        return v
+
+
+class PrefilterConfig(_Strict):
+    """Score ``sample`` random feasible architectures with a zero-cost proxy at initialisation and
+    evaluate the best ``keep`` of them first (they count against the budget like any trial)."""
+
+    proxy: str = "synflow"
+    sample: int = Field(1000, gt=0)
+    keep: int = Field(50, gt=0)
+    batch_size: int = Field(64, ge=2)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, v: str) -> str:
+        from nasbench.bench.proxies import PROXIES
+
+        if v not in PROXIES:
+            raise ValueError(f"unknown proxy {v!r}; choose from {', '.join(PROXIES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _keep(self) -> PrefilterConfig:
+        if self.keep > self.sample:
+            raise ValueError(f"keep ({self.keep}) is more than sample ({self.sample})")
+        return self
 
 
 class StudyConfig(_Strict):
@@ -84,6 +123,7 @@ class StudyConfig(_Strict):
     seed: int = 0
     max_consecutive_failures: int = Field(5, gt=0)
     final: FinalConfig | None = None
+    prefilter: PrefilterConfig | None = None
 
     @field_validator("name")
     @classmethod
@@ -107,8 +147,8 @@ class StudyConfig(_Strict):
     @classmethod
     def _constraints(cls, v: dict[str, float]) -> dict[str, float]:
         for k in v:
-            if k not in ("params", "flops", "latency_ms"):
-                raise ValueError(f"unknown constraint {k!r}; choose from params, flops, latency_ms")
+            if k not in CONSTRAINABLE:
+                raise ValueError(f"unknown constraint {k!r}; choose from {', '.join(CONSTRAINABLE)}")
         return v
 
     @property

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
+import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from sqlalchemy import Engine, select
@@ -28,6 +29,7 @@ from nasbench.data.split import Split, make_split
 from nasbench.errors import ConfigError
 from nasbench.search import provenance
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
+from nasbench.search.prefilter import apply_prefilter
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.samplers import create_sampler
 from nasbench.search.searcher import DataShape, Job, measure_on_meta
@@ -86,7 +88,7 @@ def prepare(study_path: str, db_url: str | None = None) -> Prepared:
     try:
         sampler = create_sampler(cfg.sampler.name, cfg.sampler.seed if cfg.sampler.seed is not None else cfg.seed,
                                  cfg.sampler.options, space, n_objectives=len(cfg.objectives))
-        dataset = load_dataset(cfg.data.name, **cfg.data.options)
+        dataset, split = load_data(cfg)
     except ConfigError as e:
         raise ConfigError(f"{study_path}: {e}") from e
     if len(cfg.objectives) > 1 and cfg.scheduler.name != "none":
@@ -95,7 +97,6 @@ def prepare(study_path: str, db_url: str | None = None) -> Prepared:
     if cfg.scheduler.name != "none" and cfg.scheduler.grace_period > cfg.fidelity.epochs:
         raise ConfigError(f"{study_path}: field 'scheduler.grace_period': {cfg.scheduler.grace_period} is more "
                           f"than the {cfg.fidelity.epochs} epochs of a trial.")
-    dataset, split = load_data(cfg)
     if dataset.ndim not in space.ndim:
         raise ConfigError(f"{study_path}: data set {cfg.data.name} is {dataset.ndim}D but space "
                           f"{space.name} allows only ndim {space.ndim}.")
@@ -104,7 +105,8 @@ def prepare(study_path: str, db_url: str | None = None) -> Prepared:
 
 
 def comparable(config: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in config.items() if k not in MUTABLE_FIELDS}
+    # Fields a newer version added (None when unused) do not make an older study different.
+    return {k: v for k, v in config.items() if k not in MUTABLE_FIELDS and v is not None}
 
 
 def get_or_create_study(p: Prepared, must_exist: bool = False) -> StudyRow:
@@ -210,22 +212,36 @@ def start_ray(address: str | None) -> bool:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     # The legacy reporter with verbose=0 prints nothing; our callback shows progress instead.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    if address is not None:
-        check_reachable(address)
+    if address is None:
+        _start_local_ray()
+        return True
+    check_reachable(address)
     try:
-        # "local" starts a fresh embedded Ray; plain None would join any cluster a `ray start`
-        # left on this machine (Ray remembers it in /tmp/ray), even a dead one.
-        # A local Ray binds to loopback: the machine's outward address may not route back to
-        # itself (seen on CI), and an embedded Ray needs no other node to reach it.
-        local = {"_node_ip_address": "127.0.0.1"} if address is None else {}
-        ray.init(address=address or "local", include_dashboard=False, logging_level=logging.ERROR,
-                 log_to_driver=False, configure_logging=True, **local)
+        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR,
+                 log_to_driver=False, configure_logging=True)
     except (ConnectionError, RuntimeError, ValueError) as e:
-        if address is None:
-            raise
         raise ConfigError(f"--ray-address {address}: cannot join a Ray cluster there ({_first_line(e)}); "
                           "start one with `ray start --head` or check the address.") from e
     return True
+
+
+def _start_local_ray(attempts: int = 2) -> None:
+    """Start a fresh embedded Ray; retry once, since a loaded machine can miss Ray's start-up timeout.
+
+    "local" starts a new instance: plain None would join any cluster a `ray start` left on this
+    machine (Ray remembers it in /tmp/ray), even a dead one.
+    """
+    import ray
+
+    for attempt in range(attempts):
+        try:
+            ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR,
+                     log_to_driver=False, configure_logging=True)
+            return
+        except ConnectionError:
+            ray.shutdown()
+            if attempt == attempts - 1:
+                raise
 
 
 def check_reachable(address: str) -> None:
@@ -294,6 +310,11 @@ def _search(p: Prepared, console: Console, resume: bool = False) -> SearchOutcom
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=cfg.name, storage=optuna_storage(p.db_url), sampler=p.sampler,
                                 directions=cfg.directions, load_if_exists=True)
+    if cfg.prefilter is not None and not study.trials:
+        pf = cfg.prefilter
+        console.print(f"pre-filter: scoring {pf.sample} random architectures with {pf.proxy} at initialisation")
+        kept = apply_prefilter(cfg, p.loaded.space, p.shape, study)
+        console.print(f"pre-filter: the best {kept} by {pf.proxy} are evaluated first")
     requeued = requeue_interrupted(p.engine, study_row, study)
     trials_left, time_left = remaining_budget(p, study_row)
     prov = provenance.collect(p.loaded.path, p.loaded.file_hash, p.dataset.content_hash())
@@ -307,7 +328,7 @@ def _search(p: Prepared, console: Console, resume: bool = False) -> SearchOutcom
             outcome.stopped_reason = _tune(p, study, recorder, trials_left, time_left, console)
         else:
             console.print(f"study {cfg.name}: search budget already spent")
-        if cfg.final and cfg.final.top_k > 0 and outcome.stopped_reason is None:
+        if cfg.final and (cfg.final.top_k > 0 or cfg.final.best_within) and outcome.stopped_reason is None:
             _final(p, recorder, console)
     finally:
         recorder.close("stopped" if outcome.stopped_reason else "finished")
@@ -401,6 +422,20 @@ def _tune(p: Prepared, study: optuna.Study, recorder: StudyRecorder, trials_left
     return None
 
 
+def final_selection(searched: pd.DataFrame, top_k: int, best_within: dict[str, float]) -> pd.DataFrame:
+    """The top-k distinct architectures by validation accuracy, then the best within each bound.
+
+    ``searched`` is sorted best first; rows without the bounded figure (e.g. no latency) never qualify.
+    """
+    distinct = searched.drop_duplicates("digest")
+    picked = distinct.head(top_k)
+    for key, bound in best_within.items():
+        within = distinct[distinct[key].notna() & (distinct[key] <= bound)].head(1)
+        if len(within) and within["digest"].iloc[0] not in set(picked["digest"]):
+            picked = pd.concat([picked, within])
+    return picked
+
+
 def _final(p: Prepared, recorder: StudyRecorder, console: Console) -> None:
     """Re-train the top-k searched architectures (by validation accuracy) at final fidelity, with test."""
     from nasbench.search.searcher import ListSearcher
@@ -409,7 +444,7 @@ def _final(p: Prepared, recorder: StudyRecorder, console: Console) -> None:
     df = records.load_trials(p.engine, cfg.name)
     searched = df[(df["stage"] == "search") & (df["state"] == "complete")].sort_values(
         ["val_acc", "number"], ascending=[False, True])
-    top = searched.drop_duplicates("digest").head(cfg.final.top_k)
+    top = final_selection(searched, cfg.final.top_k, cfg.final.best_within)
     finals = set(df[(df["stage"] == "final") & (df["state"] == "complete")]["number"])
     fidelity = cfg.final.fidelity
     jobs = []
@@ -421,7 +456,8 @@ def _final(p: Prepared, recorder: StudyRecorder, console: Console) -> None:
         jobs.append(Job(int(r.number), arch.summary(), params, flops, arch=arch))
     if not jobs:
         return
-    console.print(f"final training of the top {len(top)} architectures at {fidelity.epochs} epochs "
+    console.print(f"final training of {len(top)} architectures (top {cfg.final.top_k} by validation"
+                  f"{', best within ' + str(cfg.final.best_within) if cfg.final.best_within else ''}) at {fidelity.epochs} epochs "
                   "(test accuracy measured)")
     searcher = ListSearcher(jobs, recorder, cfg.seed, fidelity.model_dump(mode="json"))
     run_jobs(p, searcher, recorder, fidelity, evaluate_test=True, console=console, stage="final", total=len(jobs))

@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
-import torch
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
 
-from nasbench.measure.counts import count_flops, count_params
-from nasbench.nn.builder import build_network
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.samplers import CONSTRAINT_KEY
 from nasbench.space.architecture import Architecture
+from nasbench.space.preview import count_figures
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
 
@@ -52,9 +50,24 @@ class DataShape:
 
 def measure_on_meta(arch: Architecture, shape: DataShape, resolution: int | None) -> tuple[int, int]:
     """Exact params and FLOPs (batch 1) without allocating weights."""
-    with torch.device("meta"):
-        model = build_network(arch, shape.in_channels, shape.num_classes, shape.ndim)
-    return count_params(model), count_flops(model, (1, shape.in_channels, *shape.spatial(resolution)))
+    return count_figures(arch, shape.in_channels, shape.spatial(resolution), shape.num_classes)
+
+
+def check_candidate(arch: Architecture, shape: DataShape, resolution: int | None,
+                    constraints: dict[str, float]) -> tuple[dict[str, float], str | None]:
+    """Params and FLOPs of ``arch``, and why it cannot be trained (None if it can)."""
+    reason = infeasibility(arch, shape.spatial(resolution))
+    if reason is not None:
+        return {}, reason
+    try:
+        params, flops = measure_on_meta(arch, shape, resolution)
+    except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible, not a crash
+        return {}, f"cannot be built: {exc}"
+    measures = {"params": params, "flops": flops}
+    for key, limit in constraints.items():
+        if key in measures and measures[key] > limit:
+            return measures, f"{key} {measures[key]:,.0f} exceeds the constraint {limit:,.0f}"
+    return measures, None
 
 
 def outcome(result: dict[str, Any] | None, error: bool, epochs: int) -> tuple[str, str | None]:
@@ -113,7 +126,8 @@ class OptunaNasSearcher(Searcher):
         for _ in range(self.max_infeasible):
             ot = self.study.ask()
             arch = sample_architecture(ot, self.space)
-            measures, reason = self._check(arch)
+            measures, reason = check_candidate(arch, self.shape, self.resolution or arch.resolution,
+                                               self.constraints)
             if reason is None:
                 self.recorder.start(ot.number, arch.summary(), self.seed, self.fidelity, measures["params"],
                                     measures["flops"], arch=arch)
@@ -126,22 +140,6 @@ class OptunaNasSearcher(Searcher):
         self.stopped_reason = (f"{self.max_infeasible} samples in a row were infeasible; "
                                "the space or the constraints leave nothing to train")
         return Searcher.FINISHED
-
-    def _check(self, arch: Architecture) -> tuple[dict[str, float], str | None]:
-        """Params and FLOPs of ``arch``, and why it cannot be trained (None if it can)."""
-        resolution = self.resolution or arch.resolution
-        reason = infeasibility(arch, self.shape.spatial(resolution))
-        if reason is not None:
-            return {}, reason
-        try:
-            params, flops = measure_on_meta(arch, self.shape, resolution)
-        except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible, not a crash
-            return {}, f"cannot be built: {exc}"
-        measures = {"params": params, "flops": flops}
-        for key, limit in self.constraints.items():
-            if key in measures and measures[key] > limit:
-                return measures, f"{key} {measures[key]:,.0f} exceeds the constraint {limit:,.0f}"
-        return measures, None
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.trials:

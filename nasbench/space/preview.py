@@ -65,7 +65,12 @@ _ZERO_FLOP_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNor
 
 def figures(arch: Architecture, input_shape: tuple[int, ...], num_classes: int = 10) -> tuple[int, int]:
     """Exact params and FLOPs of one sample (FlopCounterMode: a multiply-add is 2 FLOPs)."""
-    channels, ndim = input_shape[0], len(input_shape) - 1
+    return count_figures(arch, input_shape[0], input_size(arch, input_shape), num_classes)
+
+
+def count_figures(arch: Architecture, channels: int, spatial: tuple[int, ...], num_classes: int) -> tuple[int, int]:
+    """Exact params and FLOPs of one sample of size ``spatial``, counted without allocating weights."""
+    ndim = len(spatial)
     with torch.device("meta"):
         model = build_network(arch, channels, num_classes, ndim)
     params = count_params(model)
@@ -75,7 +80,7 @@ def figures(arch: Architecture, input_shape: tuple[int, ...], num_classes: int =
     # same shapes, so the same count. The tests check it against count_flops of the real network.
     _strip_zero_flop_layers(model)
     with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model.eval()(torch.empty((1, channels, *input_size(arch, input_shape)), device="meta"))
+        model.eval()(torch.empty((1, channels, *spatial), device="meta"))
     return params, int(counter.get_total_flops())
 
 
