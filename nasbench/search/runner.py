@@ -411,6 +411,8 @@ def _tune(p: Prepared, study: optuna.Study, recorder: StudyRecorder, trials_left
     run_jobs(p, searcher, recorder, cfg.fidelity, evaluate_test=False, console=console, stage="search",
              total=cfg.budget.trials, already_done=done, time_left=time_left, scheduler=make_scheduler(cfg))
     searcher.abandon(STOPPED_WHILE_RUNNING)
+    if searcher.finished_note:
+        console.print(f"search finished early: {searcher.finished_note}")
     if searcher.stopped_reason:
         console.print(f"[red]search stopped: {searcher.stopped_reason}[/red]")
         return searcher.stopped_reason

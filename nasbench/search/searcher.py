@@ -98,40 +98,101 @@ def tell_infeasible(study: optuna.Study, ot: optuna.Trial, objectives: list[str]
     study.tell(ot, [WORST[o] for o in objectives])
 
 
+@dataclass(frozen=True)
+class Known:
+    """What became of an architecture already handed out in this study (at the study's fidelity)."""
+
+    number: int
+    state: str  # running, complete, pruned or infeasible
+    values: list[float] | None = None  # objective values, when complete
+
+
+Evaluated = dict[str, Known]  # architecture digest -> its first evaluation
+
+
+def objective_values(values: dict[str, Any], objectives: list[str]) -> list[float]:
+    return [float(values[o]) if values.get(o) is not None else WORST[o] for o in objectives]
+
+
+def evaluated_in_store(recorder: StudyRecorder, objectives: list[str]) -> Evaluated:
+    """Completed and pruned search trials of the study (a resumed search must not repeat them)."""
+    from nasbench.store import records
+
+    df = records.load_trials(recorder.engine, recorder.study_name)
+    df = df[(df["stage"] == "search") & df["state"].isin(["complete", "pruned"])].sort_values("number")
+    out: Evaluated = {}
+    for row in df.to_dict("records"):
+        if row["digest"] and row["digest"] not in out:
+            values = objective_values(row, objectives) if row["state"] == "complete" else None
+            out[row["digest"]] = Known(int(row["number"]), row["state"], values)
+    return out
+
+
+def tell_known(study: optuna.Study, ot: optuna.Trial, known: Known, objectives: list[str]) -> None:
+    """Tell Optuna a repeated architecture's outcome without training it again."""
+    ot.set_user_attr("duplicate_of", known.number)
+    if known.state == "complete":
+        ot.set_constraint(CONSTRAINT_KEY, 0.0)
+        study.tell(ot, known.values)
+    elif known.state == "pruned":
+        study.tell(ot, state=TrialState.PRUNED)
+    elif known.state == "infeasible":
+        tell_infeasible(study, ot, objectives, f"same architecture as trial {known.number}")
+    else:  # still running: its result is not known yet
+        study.tell(ot, state=TrialState.FAIL)
+
+
 class OptunaNasSearcher(Searcher):
     def __init__(self, study: optuna.Study, space: SpaceSpec, shape: DataShape, recorder: StudyRecorder,
                  objectives: list[str], constraints: dict[str, float], fidelity: dict[str, Any],
                  epochs: int, seed: int, resolution: int | None, budget: int | None,
-                 max_infeasible: int = 500, max_slow: int = 5) -> None:
+                 max_infeasible: int = 500, max_slow: int = 5, max_duplicates: int = 50) -> None:
         super().__init__(metric="val_acc", mode="max")
         self.study, self.space, self.shape, self.recorder = study, space, shape, recorder
         self.objectives, self.constraints = objectives, constraints
         self.fidelity, self.epochs, self.seed, self.resolution = fidelity, epochs, seed, resolution
         self.budget, self.max_infeasible, self.max_slow = budget, max_infeasible, max_slow
+        self.max_duplicates = max_duplicates
         self.counted = 0  # handed-out trials that count towards the budget
         self.slow_streak = 0  # trials in a row the worker found over the latency constraint
         self.trials: dict[str, tuple[optuna.Trial, dict[str, float]]] = {}
+        self.digests: dict[str, str] = {}  # Tune trial id -> architecture digest
+        self.evaluated: Evaluated | None = None  # loaded from the store on first use
         self.stopped_reason: str | None = None
+        self.finished_note: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its searcher for its own records; the Optuna study lives in the database.
-        return {k: v for k, v in self.__dict__.items() if k not in ("study", "trials")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("study", "trials", "evaluated")}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
-        if self.stopped_reason:
+        if self.stopped_reason or self.finished_note:
             return Searcher.FINISHED
         if self.budget is not None and self.counted >= self.budget:
             # Running trials may still turn out infeasible in the worker and need a replacement.
             return None if self.trials else Searcher.FINISHED
+        evaluated = self._evaluated()
+        duplicates = 0
         for _ in range(self.max_infeasible):
             ot = self.study.ask()
             arch = sample_architecture(ot, self.space)
+            known = evaluated.get(arch.digest())
+            if known is not None:
+                # Training an architecture twice at one fidelity teaches nothing: the sampler gets the
+                # stored outcome instead, and nothing is trained or counted.
+                tell_known(self.study, ot, known, self.objectives)
+                duplicates += 1
+                if duplicates >= self.max_duplicates:
+                    return self._exhausted()
+                continue
             measures, reason = check_candidate(arch, self.shape, self.resolution or arch.resolution,
                                                self.constraints)
             if reason is None:
                 self.recorder.start(ot.number, arch.summary(), self.seed, self.fidelity, measures["params"],
                                     measures["flops"], arch=arch)
                 self.trials[trial_id] = (ot, measures)
+                self.digests[trial_id] = arch.digest()
+                evaluated[arch.digest()] = Known(ot.number, "running")
                 self.counted += 1
                 return {"arch": arch.to_json(), "number": ot.number, "seed": self.seed}
             self.recorder.infeasible(ot.number, arch, self.seed, self.fidelity, reason,
@@ -141,11 +202,25 @@ class OptunaNasSearcher(Searcher):
                                "the space or the constraints leave nothing to train")
         return Searcher.FINISHED
 
+    def _exhausted(self) -> dict[str, Any] | None:
+        if self.trials:
+            return None  # wait: the running trials' results will move the sampler elsewhere
+        # Not a failure: the search ends normally (and the final stage runs) with this note.
+        self.finished_note = (f"the sampler proposed {self.max_duplicates} already evaluated architectures "
+                              "in a row: the space looks exhausted")
+        return Searcher.FINISHED
+
+    def _evaluated(self) -> Evaluated:
+        if self.evaluated is None:
+            self.evaluated = evaluated_in_store(self.recorder, self.objectives)
+        return self.evaluated
+
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.trials:
             return
         ot, measures = self.trials.pop(trial_id)
         state, reason = outcome(result, error, self.epochs)
+        self._remember(self.digests.pop(trial_id), ot.number, state, measures, result)
         self.slow_streak = self.slow_streak + 1 if state == "infeasible" else 0
         if state == "infeasible":
             self.counted -= 1
@@ -159,10 +234,21 @@ class OptunaNasSearcher(Searcher):
         elif state == "complete":
             ot.set_constraint(CONSTRAINT_KEY, 0.0)
             values = {**measures, "val_acc": float(result["val_acc"]), "latency_ms": result.get("latency_ms")}
-            self.study.tell(ot, [values[o] if values.get(o) is not None else WORST[o] for o in self.objectives])
+            self.study.tell(ot, objective_values(values, self.objectives))
         else:
             ot.set_user_attr("failure" if state == "failed" else "interrupted", reason)
             self.study.tell(ot, state=TrialState.FAIL)
+
+    def _remember(self, digest: str, number: int, state: str, measures: dict[str, float],
+                  result: dict[str, Any] | None) -> None:
+        evaluated = self._evaluated()
+        if state == "complete":
+            values = {**measures, "val_acc": float(result["val_acc"]), "latency_ms": result.get("latency_ms")}
+            evaluated[digest] = Known(number, "complete", objective_values(values, self.objectives))
+        elif state in ("pruned", "infeasible"):
+            evaluated[digest] = Known(number, state)
+        else:
+            evaluated.pop(digest, None)  # a failure may be transient (memory): the architecture may return
 
     def abandon(self, reason: str) -> None:
         """Fail in Optuna the trials Tune stopped without telling the searcher (end of budget, failure limit)."""
