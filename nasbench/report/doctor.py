@@ -50,7 +50,12 @@ def _datasets() -> str:
         except Exception:  # noqa: BLE001
             found.append(f"{name} (not found)")
             continue
-        if ds is None:
+        if name == "mnist1d":
+            import importlib.util
+
+            have = importlib.util.find_spec("mnist1d") is not None
+            found.append("mnist1d (generated locally)" if have else "mnist1d (package mnist1d not installed)")
+        elif ds is None:
             found.append(f"{name} (needs a path)" if name in ("cifar10", "image_folder", "npz") else name)
         else:
             found.append(f"{name} ({len(ds.y)}+{len(ds.y_test) if ds.y_test is not None else 0} at {ds.source})")
