@@ -72,8 +72,13 @@ def status(study: Annotated[str, typer.Argument(help="Study name.")], db: DbOpti
     console.print(table)
     if st["best"]:
         console.print(f"best: trial {st['best']['number']} val_acc {st['best']['val_acc']:.4f}  {st['best']['name']}")
+    if st["infeasible"]:
+        it = Table("candidates", "reason (first example)", title="infeasible: rejected before training")
+        for k in st["infeasible"]:
+            it.add_row(str(k.count), f"trial {k.example_number}: {k.example_reason}")
+        console.print(it)
     if st["failures"]:
-        ft = Table("trial", "state", "reason", title="failed / infeasible / interrupted")
+        ft = Table("trial", "state", "reason", title="failed / interrupted")
         for f in st["failures"]:
             ft.add_row(str(f["number"]), f["state"], f["reason"] or "")
         console.print(ft)

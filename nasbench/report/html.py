@@ -171,6 +171,13 @@ def failures_section(data: StudyData) -> str:
     counts = state_counts(data)
     rows = [("", [text(stage), text(state), num(n, str(n))]) for (stage, state), n in sorted(counts.items())]
     out = table([("stage", "stage"), ("state", "state"), ("trials", "trials")], rows) if rows else "<p>No trials.</p>"
+    kinds = data.infeasible
+    if kinds:
+        krows = [("", [num(k.count, str(k.count)), text(f"trial {k.example_number}: {k.example_reason}")])
+                 for k in kinds]
+        out += (f"<p>Rejected before training as infeasible (not trained, not counted against a trial "
+                f"budget): {sum(k.count for k in kinds)}.</p>"
+                + table([("candidates", "candidates"), ("reason", "reason (first example)")], krows))
     bad = data.failures
     if bad.empty:
         return out + "<p>No trial failed.</p>"

@@ -58,6 +58,13 @@ def failure_lines(data: StudyData) -> list[str]:
     counts = state_counts(data)
     lines = ["Trials: " + ("; ".join(f"{stage} {state}: {n}" for (stage, state), n in sorted(counts.items()))
                           or "none") + ".", ""]
+    kinds = data.infeasible
+    if kinds:
+        lines += [f"Rejected before training as infeasible (not trained, not counted against a trial budget): "
+                  f"{sum(k.count for k in kinds)}.", "",
+                  "| candidates | reason (first example) |", "|---:|---|"]
+        lines += [f"| {k.count} | trial {k.example_number}: {md_text(k.example_reason)} |" for k in kinds]
+        lines.append("")
     bad = data.failures
     if bad.empty:
         return lines + ["No trial failed."]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasbench.errors import ConfigError
+from nasbench.report.study import infeasible_kinds
 from nasbench.store import load_trials, open_engine, session_scope
 from nasbench.store.records import get_study, study_names
 
@@ -21,7 +22,8 @@ def study_status(db_url: str | None, study: str) -> dict[str, Any]:
     info["counts"] = df.groupby(["stage", "state"]).size().to_dict() if len(df) else {}
     done = df[(df["stage"] == "search") & (df["state"] == "complete")].sort_values("val_acc", ascending=False)
     info["best"] = done.iloc[0][["number", "val_acc", "name"]].to_dict() if len(done) else None
-    bad = df[df["state"].isin(["failed", "infeasible", "interrupted"])]
+    bad = df[df["state"].isin(["failed", "interrupted"])]
     info["failures"] = [{"number": int(r.number), "state": r.state, "reason": r.failure_reason}
                         for r in bad.itertuples()]
+    info["infeasible"] = infeasible_kinds(df) if len(df) else []
     return info

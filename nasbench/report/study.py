@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +52,37 @@ class StudyData:
 
     @property
     def failures(self) -> pd.DataFrame:
+        """Trials that trained and failed or were interrupted (infeasible ones: ``infeasible_kinds``)."""
         t = self.trials
-        return t[t["state"].isin(["failed", "infeasible", "interrupted"])]
+        return t[t["state"].isin(["failed", "interrupted"])]
+
+    @property
+    def infeasible(self) -> list[InfeasibleKind]:
+        return infeasible_kinds(self.trials)
+
+
+@dataclass(frozen=True)
+class InfeasibleKind:
+    """Candidates rejected before training for one kind of reason (the figures aside)."""
+
+    kind: str
+    count: int
+    example_number: int
+    example_reason: str
+
+
+def infeasible_kinds(trials: pd.DataFrame) -> list[InfeasibleKind]:
+    """Infeasible trials grouped by their reason with the numbers taken out, most frequent first.
+
+    A constrained search may reject hundreds of candidates; one line per kind keeps reports readable.
+    """
+    bad = trials[trials["state"] == "infeasible"].sort_values("number")
+    groups: dict[str, list] = {}
+    for r in bad.itertuples():
+        reason = str(r.failure_reason or "infeasible")
+        groups.setdefault(re.sub(r"\d[\d,.]*", "N", reason), []).append((int(r.number), reason))
+    kinds = [InfeasibleKind(k, len(v), v[0][0], v[0][1]) for k, v in groups.items()]
+    return sorted(kinds, key=lambda k: (-k.count, k.example_number))
 
 
 def load_study_data(engine: Engine, study: str) -> StudyData:

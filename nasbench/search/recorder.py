@@ -28,6 +28,8 @@ class StudyRecorder:
         self.finished = 0
         self.best_val_acc: float | None = None
         self._clock = time.perf_counter()
+        with session_scope(engine) as s:
+            self._study(s).status = "running"  # `nasbench status` shows a live search as such
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray Tune pickles its configuration (searcher, callbacks) for its own records; the live
