@@ -23,11 +23,18 @@ from nasbench.measure.counts import count_flops, count_params
 from nasbench.search import provenance
 from nasbench.search.config import StudyConfig, load_study
 from nasbench.search.recorder import StudyRecorder
-from nasbench.search.runner import Workload, check_reachable, load_data, run_jobs, start_ray
+from nasbench.search.runner import (
+    Workload,
+    check_reachable,
+    load_data,
+    run_jobs,
+    start_ray,
+)
 from nasbench.search.searcher import DataShape, Job, ListSearcher
 from nasbench.store import records
 from nasbench.store.db import default_url, open_engine, session_scope
 from nasbench.store.models import StudyRow, TrialRow
+from nasbench.train.recipe import Fidelity
 
 STAGE, FAMILY = "final", "baseline"
 
@@ -65,10 +72,10 @@ def measure_zoo(name: str, shape: DataShape, resolution: int | None) -> tuple[in
                           f"({first}); pick another model or raise the fidelity's resolution.") from e
 
 
-def baseline_numbers(rows: dict[str, TrialRow], names: list[str]) -> dict[str, int]:
-    """Each name's trial number: its existing row's, else the next free negative number."""
+def baseline_numbers(rows: dict[str, TrialRow], names: list[str], low: int = 0) -> dict[str, int]:
+    """Each name's trial number: its existing row's, else the next free negative number below ``low``."""
     numbers = {n: rows[n].number for n in names if n in rows}
-    low = min([r.number for r in rows.values()] + [0])
+    low = min([r.number for r in rows.values()] + [low])
     for n in names:
         if n not in numbers:
             low -= 1
@@ -76,9 +83,24 @@ def baseline_numbers(rows: dict[str, TrialRow], names: list[str]) -> dict[str, i
     return numbers
 
 
+def baseline_fidelity(cfg: StudyConfig, which: str | None) -> Fidelity:
+    """The study's final fidelity (default when it has one) or its search fidelity."""
+    if which not in (None, "final", "search"):
+        raise ConfigError(f"--fidelity {which!r}: choose final or search.")
+    if which == "final" and cfg.final is None:
+        raise ConfigError(f"--fidelity final: study {cfg.name!r} has no final training; use --fidelity search.")
+    return cfg.final.fidelity if cfg.final and which != "search" else cfg.fidelity
+
+
 def run_baseline(study: str, models: list[str], db_url: str | None = None, ray_address: str | None = None,
-                 console: Console | None = None, shutdown_ray: bool = False) -> BaselineOutcome:
-    """Train the zoo networks ``models`` under study ``study``'s protocol (a name or a study file)."""
+                 console: Console | None = None, shutdown_ray: bool = False,
+                 fidelity: str | None = None) -> BaselineOutcome:
+    """Train the zoo networks ``models`` under study ``study``'s protocol (a name or a study file).
+
+    ``fidelity``: ``final`` (the study's final training; the default when it has one) or ``search``
+    (the budget each searched candidate got: the affordable comparison for networks too large to
+    train at final fidelity on the machine at hand). A model is trained once per fidelity.
+    """
     console = console or Console()
     t0 = time.perf_counter()
     if not models:
@@ -93,31 +115,32 @@ def run_baseline(study: str, models: list[str], db_url: str | None = None, ray_a
         if row is None:
             raise ConfigError(f"no study named {name!r} in the database; studies: "
                               f"{', '.join(records.study_names(s)) or 'none'} (run `nasbench search` first).")
-        existing = {r.name: r for r in s.scalars(select(TrialRow).where(
-            TrialRow.study_id == row.study_id, TrialRow.family == FAMILY, TrialRow.stage == STAGE))}
+        all_rows = list(s.scalars(select(TrialRow).where(
+            TrialRow.study_id == row.study_id, TrialRow.family == FAMILY, TrialRow.stage == STAGE)))
     cfg = StudyConfig.model_validate(row.config_json)
+    fid = baseline_fidelity(cfg, fidelity)
+    existing = {r.name: r for r in all_rows if r.fidelity_json == fid.model_dump(mode="json")}
     dataset, split = load_data(cfg)
     if dataset.content_hash() != row.dataset_json.get("content_hash"):
         raise ConfigError(f"the data set {cfg.data.name} differs from the one study {name!r} was run on "
                           "(content hash changed); baselines would not be comparable.")
     w = Workload(cfg, dataset, split, engine, url)
-    fidelity = cfg.final.fidelity if cfg.final else cfg.fidelity
-    measured = {m: measure_zoo(m, w.shape, fidelity.resolution) for m in dict.fromkeys(models)}
+    measured = {m: measure_zoo(m, w.shape, fid.resolution) for m in dict.fromkeys(models)}
     out = BaselineOutcome(study=name)
     out.skipped = [m for m in measured if m in existing and existing[m].state == "complete"]
     todo = [m for m in measured if m not in out.skipped]
-    numbers = baseline_numbers(existing, list(measured))
+    numbers = baseline_numbers(existing, list(measured), low=min([r.number for r in all_rows] + [0]))
     if todo:
         started = start_ray(ray_address)
         try:
-            _train(w, row, todo, numbers, measured, fidelity, console)
+            _train(w, row, todo, numbers, measured, fid, console)
         finally:
             if started and shutdown_ray:
                 import ray
 
                 ray.shutdown()
     out.trained = todo
-    out.states = _states(w, row, list(measured))
+    out.states = _states(w, row, {m: numbers[m] for m in measured})
     out.wall_s = time.perf_counter() - t0
     return out
 
@@ -134,8 +157,8 @@ def _train(w: Workload, row: StudyRow, todo: list[str], numbers: dict[str, int],
     run_jobs(w, searcher, recorder, fidelity, evaluate_test=True, console=console, stage=STAGE, total=len(jobs))
 
 
-def _states(w: Workload, row: StudyRow, names: list[str]) -> dict[str, str]:
+def _states(w: Workload, row: StudyRow, numbers: dict[str, int]) -> dict[str, str]:
     with session_scope(w.engine) as s:
         rows = s.scalars(select(TrialRow).where(TrialRow.study_id == row.study_id, TrialRow.family == FAMILY,
-                                                TrialRow.stage == STAGE, TrialRow.name.in_(names)))
+                                                TrialRow.stage == STAGE, TrialRow.number.in_(numbers.values())))
         return {r.name: r.state for r in rows}

@@ -14,6 +14,9 @@ def baseline(
     study: Annotated[str, typer.Argument(help="Study name in the database, or its study file.")],
     models: Annotated[str, typer.Option("--models", help="Comma-separated zoo names, e.g. resnet18,mobilenet_v2 "
                                                           "(see `nasbench zoo list`).")],
+    fidelity: Annotated[Optional[str], typer.Option(
+        "--fidelity", help="final (the study's final training, the default when it has one) or search "
+                           "(the budget each searched candidate got).")] = None,
     db: DbOption = None,
     ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join an existing Ray cluster.")] = None,
 ) -> None:
@@ -22,7 +25,8 @@ def baseline(
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     try:
-        out = run_baseline(study, names, db_url=db, ray_address=ray_address, console=console, shutdown_ray=True)
+        out = run_baseline(study, names, db_url=db, ray_address=ray_address, console=console, shutdown_ray=True,
+                           fidelity=fidelity)
     except NasbenchError as e:
         fail(str(e))
     if out.skipped:

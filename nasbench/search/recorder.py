@@ -28,8 +28,6 @@ class StudyRecorder:
         self.finished = 0
         self.best_val_acc: float | None = None
         self._clock = time.perf_counter()
-        with session_scope(engine) as s:
-            self._study(s).status = "running"  # `nasbench status` shows a live search as such
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray Tune pickles its configuration (searcher, callbacks) for its own records; the live
@@ -87,6 +85,11 @@ class StudyRecorder:
             for row in rows:
                 records.finish_trial(s, row, "interrupted", failure_reason=reason)
             return len(rows)
+
+    def mark_running(self) -> None:
+        """Show a live search as such in `nasbench status` before its first trial ends."""
+        with session_scope(self.engine) as s:
+            self._study(s).status = "running"
 
     def close(self, status: str) -> None:
         """Add the wall time not yet counted and set the study's status."""

@@ -320,6 +320,7 @@ def _search(p: Prepared, console: Console, resume: bool = False) -> SearchOutcom
     prov = provenance.collect(p.loaded.path, p.loaded.file_hash, p.dataset.content_hash())
     prov["seed"] = cfg.seed
     recorder = StudyRecorder(p.engine, study_row, prov)
+    recorder.mark_running()
     outcome = SearchOutcome(study=cfg.name)
     if requeued:
         console.print(f"resuming study {cfg.name}: {requeued} interrupted trial(s) re-queued")

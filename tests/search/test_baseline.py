@@ -95,3 +95,20 @@ def test_cli_command_reports_and_exits(searched):
     assert "already complete, skipped: resnet18" in ok.output and "resnet18 complete" in ok.output
     bad = CliRunner().invoke(app, ["baseline", "with-baselines", "--models", "lenet5", "--db", url])
     assert bad.exit_code == 2 and "cannot take the study's 1x8x8 inputs" in bad.output
+
+
+def test_search_fidelity_baselines_get_each_candidates_budget_and_are_kept_apart(searched):
+    url, _ = searched
+    out = run_baseline("with-baselines", ["resnet18"], db_url=url, console=quiet(), fidelity="search")
+    assert out.trained == ["resnet18"] and out.states == {"resnet18": "complete"}
+    df = load_trials(url, "with-baselines")
+    searched_fid = df[df["family"] == "searched"].iloc[0]["fidelity"]
+    rows = df[(df["family"] == "baseline") & (df["name"] == "resnet18")]
+    at_search = rows[rows["fidelity"].apply(lambda f: f == searched_fid)]
+    assert len(at_search) == 1 and at_search.iloc[0]["epochs_run"] == 1
+    assert rows["number"].is_unique  # beside the final-fidelity run, not over it
+
+    again = run_baseline("with-baselines", ["resnet18"], db_url=url, console=quiet(), fidelity="search")
+    assert again.skipped == ["resnet18"] and again.trained == []
+    with pytest.raises(ConfigError, match="--fidelity 'medium': choose final or search"):
+        run_baseline("with-baselines", ["resnet18"], db_url=url, console=quiet(), fidelity="medium")
