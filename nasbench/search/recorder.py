@@ -28,6 +28,7 @@ class StudyRecorder:
         self.finished = 0
         self.best_val_acc: float | None = None
         self._clock = time.perf_counter()
+        self.started: set[tuple[str, int]] = set()  # (stage, number) of the trials this run started
 
     def __getstate__(self) -> dict[str, Any]:
         # Ray Tune pickles its configuration (searcher, callbacks) for its own records; the live
@@ -42,6 +43,7 @@ class StudyRecorder:
         with session_scope(self.engine) as s:
             records.start_trial(s, self._study(s), number, name, fidelity, seed, arch=arch, family=family,
                                 stage=stage, provenance=self.provenance, params=params, flops=flops)
+        self.started.add((stage, number))
 
     def infeasible(self, number: int, arch: Architecture, seed: int, fidelity: dict, reason: str,
                    params: int | None = None, flops: int | None = None) -> None:
@@ -79,9 +81,10 @@ class StudyRecorder:
             self.best_val_acc = val
 
     def interrupt_running(self, stage: str, reason: str) -> int:
-        """Close the rows of ``stage`` still running (Tune stops live trials without callbacks)."""
+        """Close the rows of ``stage`` this recorder started that still run (Tune stops live trials
+        without callbacks). Rows another process is training (a concurrent `nasbench baseline`) stay."""
         with session_scope(self.engine) as s:
-            rows = records.running_trials(s, self._study(s), stage)
+            rows = [r for r in records.running_trials(s, self._study(s), stage) if (stage, r.number) in self.started]
             for row in rows:
                 records.finish_trial(s, row, "interrupted", failure_reason=reason)
             return len(rows)
