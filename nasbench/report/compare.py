@@ -8,7 +8,13 @@ import pandas as pd
 
 from nasbench.errors import ConfigError
 from nasbench.report import html, markdown, plots
-from nasbench.report.leaderboard import check_formats, leaderboard, safe_name, write_pngs, write_text
+from nasbench.report.leaderboard import (
+    check_formats,
+    leaderboard,
+    safe_name,
+    write_pngs,
+    write_text,
+)
 from nasbench.report.study import StudyData, load_study_data
 from nasbench.store import open_engine
 

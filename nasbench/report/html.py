@@ -14,9 +14,24 @@ from html import escape
 import pandas as pd
 
 from nasbench.report import documented
-from nasbench.report.format import fmt_acc, fmt_float, fmt_int, fmt_seconds, missing, training_cost, training_seconds
+from nasbench.report.format import (
+    fmt_acc,
+    fmt_float,
+    fmt_int,
+    fmt_seconds,
+    missing,
+    training_cost,
+    training_seconds,
+)
 from nasbench.report.plots import Plot
-from nasbench.report.study import StudyData, protocol, provenance_lines, state_counts, utc_now
+from nasbench.report.study import (
+    StudyData,
+    protocol,
+    provenance_lines,
+    state_counts,
+    utc_now,
+)
+from nasbench.report.targets import check_targets, describe
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1300px;
@@ -29,6 +44,7 @@ th{background:#f4f4f4}
 table.sortable th{cursor:pointer;user-select:none}
 table.sortable th[aria-sort=ascending]::after{content:" \\25B2"}
 table.sortable th[aria-sort=descending]::after{content:" \\25BC"}
+li.missed{color:#a00;font-weight:bold}
 tr.documented td{background:#fafafa;color:#555;font-style:italic}
 tr.baseline td{background:#fff6f0}
 code{font-size:.92em}
@@ -167,6 +183,15 @@ def documented_tables(docs: documented.Documented) -> str:
     return "".join(parts)
 
 
+def targets_section(data: StudyData) -> str:
+    checks = check_targets(data)
+    if not checks:
+        return ""
+    items = "".join(f'<li class="{"met" if c.met else "missed"}">{esc(describe(c))}</li>' for c in checks)
+    return ("<h2>Targets</h2><p>Checked on final test accuracy; each network is chosen by validation "
+            f"accuracy.</p><ul>{items}</ul>")
+
+
 def failures_section(data: StudyData) -> str:
     counts = state_counts(data)
     rows = [("", [text(stage), text(state), num(n, str(n))]) for (stage, state), n in sorted(counts.items())]
@@ -196,6 +221,7 @@ def render_study(data: StudyData, board: pd.DataFrame, docs: documented.Document
         f"<h1>Leaderboard: {esc(data.name)}</h1>",
         f"<p>Generated {esc(utc_now())} from the results database.</p>",
         '<div class="summary">' + "".join(f"<p>{esc(s)}</p>" for s in summary) + "</div>",
+        targets_section(data),
         "<h2>Leaderboard (measured here)</h2>",
         "<p>Ranked by <b>validation</b> accuracy; test accuracy is measured only for final evaluations "
         "(the re-training of the top architectures, and zoo baselines). Click a header to sort.</p>",

@@ -5,9 +5,24 @@ from __future__ import annotations
 import pandas as pd
 
 from nasbench.report.documented import Documented
-from nasbench.report.format import fmt_acc, fmt_float, fmt_int, fmt_seconds, md_code, md_text, training_cost
+from nasbench.report.format import (
+    fmt_acc,
+    fmt_float,
+    fmt_int,
+    fmt_seconds,
+    md_code,
+    md_text,
+    training_cost,
+)
 from nasbench.report.plots import Plot
-from nasbench.report.study import StudyData, protocol, provenance_lines, state_counts, utc_now
+from nasbench.report.study import (
+    StudyData,
+    protocol,
+    provenance_lines,
+    state_counts,
+    utc_now,
+)
+from nasbench.report.targets import check_targets, describe
 
 
 def render_study(data: StudyData, board: pd.DataFrame, docs: Documented, figures: list[tuple[Plot, str]],
@@ -15,6 +30,10 @@ def render_study(data: StudyData, board: pd.DataFrame, docs: Documented, figures
     """``figures``: each plot with the relative path of its PNG file."""
     lines = [f"# Leaderboard: {md_text(data.name)}", "", f"Generated {utc_now()} from the results database.", ""]
     lines += [" ".join(md_text(s) for s in summary), ""]
+    checks = check_targets(data)
+    if checks:
+        lines += ["## Targets", "", "Checked on final test accuracy; each network is chosen by validation accuracy.", ""]
+        lines += [f"- {md_text(describe(c))}" for c in checks] + [""]
     lines += ["## Leaderboard (measured here)", "",
               "Ranked by **validation** accuracy; test accuracy is measured only for final evaluations "
               "(the re-training of the top architectures, and zoo baselines).", ""]

@@ -17,7 +17,7 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
                   columns: list[str] | None = None) -> pd.DataFrame:
     df = load_trials(db_url, study=study)
     if study is not None and df.empty:
-        from nasbench.store.db import session_scope, open_engine
+        from nasbench.store.db import open_engine, session_scope
         from nasbench.store.records import study_names
 
         with session_scope(open_engine(db_url)) as s:

@@ -20,7 +20,8 @@ def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
     sentences.append(_best_sentence(best))
     baselines = board[board["family"] == "zoo baseline"]
     if len(baselines):
-        sentences.append(_baseline_sentence(best, _reference(baselines)))
+        ref = _reference(baselines)
+        sentences.append(_baseline_sentence(best, ref, _fidelity_words(data, ref)))
     return sentences
 
 
@@ -47,7 +48,21 @@ def _reference(baselines: pd.DataFrame) -> pd.Series:
     return named.iloc[0] if len(named) else baselines.iloc[0]
 
 
-def _baseline_sentence(best: pd.Series, ref: pd.Series) -> str:
+def _fidelity_words(data: StudyData, ref: pd.Series) -> str:
+    """Which of the study's budgets the baseline was trained at, in words."""
+    t = data.trials
+    rows = t[(t["family"] == "baseline") & (t["number"] == ref["number"])]
+    fidelity = rows.iloc[0]["fidelity"] if len(rows) else None
+    final = (data.config.get("final") or {}).get("fidelity")
+    if fidelity is not None and fidelity == final:
+        return "under the same protocol at the final training's budget"
+    if fidelity is not None and fidelity == data.config.get("fidelity"):
+        return ("under the same protocol at the search's budget (each searched candidate's; compare it with "
+                "the searched networks' validation accuracy at search fidelity)")
+    return "under the same protocol"
+
+
+def _baseline_sentence(best: pd.Series, ref: pd.Series, protocol: str = "under the same protocol") -> str:
     if pd.isna(best["params"]) or pd.isna(ref["params"]) or not best["params"]:
         ratio = "compared with"
     elif ref["params"] >= best["params"]:
@@ -56,7 +71,7 @@ def _baseline_sentence(best: pd.Series, ref: pd.Series) -> str:
         ratio = f"{best['params'] / ref['params']:.1f}x more parameters than"
     test = f", {pct(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
     return (f"That is {ratio} the {ref['name']} zoo baseline ({count(ref['params'])} parameters), which reaches "
-            f"{pct(ref['val_acc'])} validation{test} under the same protocol.")
+            f"{pct(ref['val_acc'])} validation{test} {protocol}.")
 
 
 def pct(v: object) -> str:

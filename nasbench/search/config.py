@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from nasbench.errors import ConfigError
 from nasbench.space.spec import SpaceSpec, first_error, load_space
@@ -106,6 +113,16 @@ class PrefilterConfig(_Strict):
         return self
 
 
+class TargetConfig(_Strict):
+    """A result the study aims for, checked in its report on final test accuracy: the network chosen
+    (by validation, among the finally trained ones within the bounds) must reach ``test_acc``."""
+
+    name: str
+    test_acc: float = Field(gt=0, le=1)  # at least
+    params: float | None = Field(None, gt=0)  # at most
+    flops: float | None = Field(None, gt=0)  # at most
+
+
 class StudyConfig(_Strict):
     """A validated study file."""
 
@@ -124,6 +141,7 @@ class StudyConfig(_Strict):
     max_consecutive_failures: int = Field(5, gt=0)
     final: FinalConfig | None = None
     prefilter: PrefilterConfig | None = None
+    targets: list[TargetConfig] = Field(default_factory=list)
 
     @field_validator("name")
     @classmethod

@@ -40,7 +40,7 @@ from nasbench.store.models import StudyRow, TrialRow
 from nasbench.train.recipe import Fidelity
 
 # Parts of a study file that may change between runs of the same study (budget can grow).
-MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures")
+MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets")
 STOPPED_WHILE_RUNNING = "the search stopped (time budget or failure limit) while this trial ran"
 
 

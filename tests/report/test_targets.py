@@ -1,0 +1,40 @@
+"""Study targets are checked on test accuracy of the network chosen by validation, never by test."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from nasbench.report.study import StudyData
+from nasbench.report.targets import check_targets, describe
+
+
+def study(targets: list[dict]) -> StudyData:
+    rows = [  # number, stage, params, flops, val_acc, test_acc
+        (1, "final", 90_000, 1e6, 0.93, 0.920),
+        (2, "final", 95_000, 1e6, 0.91, 0.940),  # the better test score, the worse validation
+        (3, "final", 200_000, 5e6, 0.95, 0.935),
+        (4, "search", 50_000, 1e6, 0.99, None),  # searched only: no final training, never chosen
+    ]
+    trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": "complete", "name": f"net{n}",
+                            "params": p, "flops": f, "val_acc": v, "test_acc": t} for n, st, p, f, v, t in rows])
+    return StudyData(name="s", config={"targets": targets}, dataset={}, split={}, elapsed_s=0.0, status="finished",
+                     study_file=None, trials=trials, epochs=pd.DataFrame(), provenance=[])
+
+
+def test_each_target_takes_the_best_validated_final_network_within_its_bounds():
+    small, best, tiny = check_targets(study([
+        {"name": "small", "test_acc": 0.925, "params": 100_000},
+        {"name": "best", "test_acc": 0.93},
+        {"name": "tiny", "test_acc": 0.5, "flops": 10},
+    ]))
+    assert (small.number, small.test_acc, small.met) == (1, 0.92, False)  # not trial 2, despite its test score
+    assert (best.number, best.test_acc, best.met) == (3, 0.935, True)
+    assert tiny.number is None and not tiny.met
+    assert describe(small) == ("small (test accuracy ≥ 92.50%, params ≤ 100,000): NOT MET — trial 1 (90,000 params), "
+                               "chosen by validation, reaches 92.00% test.")
+    assert "): met — trial 3" in describe(best)
+    assert "NOT MET — no network within the bounds had a final training" in describe(tiny)
+
+
+def test_no_targets_no_checks():
+    assert check_targets(study([])) == []
