@@ -42,7 +42,19 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
     missing = [c for c in cols if c not in df.columns]
     if missing:
         raise ConfigError(f"--columns: unknown column {missing[0]!r}; columns: {', '.join(df.columns)}.")
-    return df[cols].reset_index(drop=True)
+    return _whole_numbers(df[cols].reset_index(drop=True))
+
+
+COUNT_COLUMNS = ("number", "params", "flops", "epochs_run")
+
+
+def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """Counts stay integers in every format (a missing value, e.g. an infeasible trial's, made them floats)."""
+    df = df.copy()
+    for c in COUNT_COLUMNS:
+        if c in df.columns and df[c].dtype.kind == "f" and (df[c].dropna() % 1 == 0).all():
+            df[c] = df[c].astype("Int64")
+    return df
 
 
 def where_error(where: str, exc: Exception, columns: list[str]) -> str:

@@ -23,3 +23,14 @@ def test_bad_where_is_one_sentence(studies: Studies, where: str, reason: str):
     assert msg.startswith(f"--where {where!r} is not a valid filter ({reason}")
     assert "\n" not in msg and msg.endswith(".") and msg.count(". ") == 0
     assert "val_acc" in msg  # names the columns it may use
+
+
+def test_counts_stay_integers_when_infeasible_rows_leave_them_missing():
+    import pandas as pd
+
+    from nasbench.report.query import _whole_numbers
+
+    df = _whole_numbers(pd.DataFrame({"number": [1.0, 2.0], "params": [62630.0, float("nan")],
+                                      "val_acc": [0.99, float("nan")]}))
+    assert df.to_csv(index=False).splitlines() == ["number,params,val_acc", "1,62630,0.99", "2,,"]
+    assert str(df["val_acc"].dtype) == "float64"
