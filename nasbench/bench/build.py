@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from nasbench.bench.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
 from nasbench.bench.selection import candidates
-from nasbench.bench.threads import torch_threads
 from nasbench.data import load_dataset
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.module import TensorDataModule
@@ -40,6 +39,7 @@ from nasbench.store import records
 from nasbench.store.db import open_engine, session_scope
 from nasbench.train.recipe import Recipe
 from nasbench.train.run import augment_from, train_network
+from nasbench.train.threads import torch_threads
 
 Progress = Callable[[int, int, str], None]  # (runs done, runs in all, what was just done)
 

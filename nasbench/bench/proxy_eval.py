@@ -22,8 +22,12 @@ import torch
 
 from nasbench.bench.correlation import proxy_correlations
 from nasbench.bench.proxies import PROXIES, compute_proxies, get_proxy
-from nasbench.bench.table import SHIPPED_DIR, benchmark_names, load_benchmark, shipped_benchmarks
-from nasbench.bench.threads import torch_threads
+from nasbench.bench.table import (
+    SHIPPED_DIR,
+    benchmark_names,
+    load_benchmark,
+    shipped_benchmarks,
+)
 from nasbench.data import load_dataset
 from nasbench.data.module import TensorDataModule
 from nasbench.data.split import make_split
@@ -32,6 +36,7 @@ from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture
 from nasbench.store import load_trials, open_engine, session_scope
 from nasbench.store.records import get_study, study_names
+from nasbench.train.threads import torch_threads
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,11 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from nasbench.bench.table import Benchmark
-from nasbench.bench.threads import torch_threads
 from nasbench.errors import ConfigError
 from nasbench.search.config import parse_duration
 from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler
 from nasbench.space.sample import sample_architecture
+from nasbench.train.threads import torch_threads
 
 MAX_IDLE_ASKS = 1000  # asks in a row that yield no trial (infeasible, or repeats with dedup)
 WORST_VAL_ACC = 0.0

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from nasbench.report.leaderboard import leaderboard, safe_name
 from nasbench.report.study import StudyData, load_study_data
 from nasbench.space.architecture import Architecture
 from nasbench.store import open_engine
+from nasbench.train.threads import torch_threads
 
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
 EVAL_BATCH = 1024
@@ -220,17 +220,6 @@ def load_data(data: StudyData):
         raise DataError(f"data set {d['name']!r} now has content sha256 {dataset.content_hash()[:12]}, but study "
                         f"{data.name!r} ran on {stored_hash[:12]}; its accuracy cannot be reproduced on other data.")
     return dataset, make_split(dataset, d["val_size"], d["test_size"], d["split_seed"])
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` intra-op threads (as the trial did), restoring the caller's setting after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 # --- exporters: each writes the artifact and returns a predictor that runs the written file ------
