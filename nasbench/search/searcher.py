@@ -104,7 +104,6 @@ class Known:
 
     number: int
     state: str  # running, complete, pruned or infeasible
-    values: list[float] | None = None  # objective values, when complete
 
 
 Evaluated = dict[str, Known]  # architecture digest -> its first evaluation
@@ -114,7 +113,7 @@ def objective_values(values: dict[str, Any], objectives: list[str]) -> list[floa
     return [float(values[o]) if values.get(o) is not None else WORST[o] for o in objectives]
 
 
-def evaluated_in_store(recorder: StudyRecorder, objectives: list[str]) -> Evaluated:
+def evaluated_in_store(recorder: StudyRecorder) -> Evaluated:
     """Completed and pruned search trials of the study (a resumed search must not repeat them)."""
     from nasbench.store import records
 
@@ -123,23 +122,16 @@ def evaluated_in_store(recorder: StudyRecorder, objectives: list[str]) -> Evalua
     out: Evaluated = {}
     for row in df.to_dict("records"):
         if row["digest"] and row["digest"] not in out:
-            values = objective_values(row, objectives) if row["state"] == "complete" else None
-            out[row["digest"]] = Known(int(row["number"]), row["state"], values)
+            out[row["digest"]] = Known(int(row["number"]), row["state"])
     return out
 
 
-def tell_known(study: optuna.Study, ot: optuna.Trial, known: Known, objectives: list[str]) -> None:
-    """Tell Optuna a repeated architecture's outcome without training it again."""
+def tell_known(study: optuna.Study, ot: optuna.Trial, known: Known) -> None:
+    """Close a repeated proposal without training it again. Optuna already holds the first
+    evaluation, so the repeat is failed (samplers skip failed trials) rather than told the same
+    values: the study keeps one completed trial per architecture, as the store does."""
     ot.set_user_attr("duplicate_of", known.number)
-    if known.state == "complete":
-        ot.set_constraint(CONSTRAINT_KEY, 0.0)
-        study.tell(ot, known.values)
-    elif known.state == "pruned":
-        study.tell(ot, state=TrialState.PRUNED)
-    elif known.state == "infeasible":
-        tell_infeasible(study, ot, objectives, f"same architecture as trial {known.number}")
-    else:  # still running: its result is not known yet
-        study.tell(ot, state=TrialState.FAIL)
+    study.tell(ot, state=TrialState.FAIL)
 
 
 class OptunaNasSearcher(Searcher):
@@ -178,9 +170,9 @@ class OptunaNasSearcher(Searcher):
             arch = sample_architecture(ot, self.space)
             known = evaluated.get(arch.digest())
             if known is not None:
-                # Training an architecture twice at one fidelity teaches nothing: the sampler gets the
-                # stored outcome instead, and nothing is trained or counted.
-                tell_known(self.study, ot, known, self.objectives)
+                # Training an architecture twice at one fidelity teaches nothing: its first evaluation
+                # stands, and nothing is trained or counted.
+                tell_known(self.study, ot, known)
                 duplicates += 1
                 if duplicates >= self.max_duplicates:
                     return self._exhausted()
@@ -212,7 +204,7 @@ class OptunaNasSearcher(Searcher):
 
     def _evaluated(self) -> Evaluated:
         if self.evaluated is None:
-            self.evaluated = evaluated_in_store(self.recorder, self.objectives)
+            self.evaluated = evaluated_in_store(self.recorder)
         return self.evaluated
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
@@ -243,8 +235,7 @@ class OptunaNasSearcher(Searcher):
                   result: dict[str, Any] | None) -> None:
         evaluated = self._evaluated()
         if state == "complete":
-            values = {**measures, "val_acc": float(result["val_acc"]), "latency_ms": result.get("latency_ms")}
-            evaluated[digest] = Known(number, "complete", objective_values(values, self.objectives))
+            evaluated[digest] = Known(number, "complete")
         elif state in ("pruned", "infeasible"):
             evaluated[digest] = Known(number, state)
         else:
