@@ -29,12 +29,17 @@ def dataset_names() -> list[str]:
     return sorted(_LOADERS)
 
 
-def load_dataset(name: str, **options: Any) -> ArrayDataset:
-    """Load a registered data set; unknown names list the valid ones."""
+def loader(name: str) -> Loader:
+    """The loader registered as ``name``; unknown names list the valid ones."""
     _import_loaders()
     if name not in _LOADERS:
         raise ConfigError(f"unknown data set {name!r}; choose one of: {', '.join(sorted(_LOADERS))}.")
-    return _LOADERS[name](**options)
+    return _LOADERS[name]
+
+
+def load_dataset(name: str, **options: Any) -> ArrayDataset:
+    """Load a registered data set; unknown names list the valid ones."""
+    return loader(name)(**options)
 
 
 def _import_loaders() -> None:

@@ -1,0 +1,201 @@
+"""The evaluator: one way in from a candidate network to a typed result.
+
+``ScratchEvaluator.evaluate(candidate, fidelity, seed)`` builds the candidate (a searched
+``Architecture`` or a zoo network), measures its latency, trains it from scratch with the
+study's recipe on the study's data, and returns an ``Evaluation``. The search worker, zoo
+baselines, export, tabular benchmarks and the final re-training all go through it; nothing
+else trains a network.
+
+The ``Evaluator`` protocol is the seam where other ways of scoring a candidate plug in (a
+weight-sharing supernet, a tabular lookup, a zero-cost proxy), as in NNI's and Archai's
+evaluator/strategy split: the search, the store and the reports do not care which one scored a
+candidate, but every ``Evaluation`` says (``kind``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from nasbench.core.enums import EvaluatorKind
+from nasbench.data.spec import DataShape, Task
+from nasbench.space.architecture import Architecture
+from nasbench.train.recipe import Fidelity, Recipe
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from nasbench.data.module import TensorDataModule
+
+
+class Infeasible(Exception):  # noqa: N818 — an outcome, not a programming error
+    """The candidate cannot be trained as the study asks (e.g. slower than its latency constraint)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What is evaluated: a searched architecture or a zoo network, by name."""
+
+    arch: Architecture | None = None
+    zoo: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.arch is None) == (self.zoo is None):
+            raise ValueError("a candidate is either an architecture or a zoo network name")
+
+    @property
+    def name(self) -> str:
+        return self.arch.summary() if self.arch is not None else str(self.zoo)
+
+    @property
+    def resolution(self) -> int | None:
+        """The input size the candidate asks for (an architecture's resolution choice)."""
+        return self.arch.resolution if self.arch is not None else None
+
+    def build(self, shape: DataShape) -> nn.Module:
+        if self.arch is not None:
+            from nasbench.nn.builder import build_network
+
+            return build_network(self.arch, shape.in_channels, shape.num_classes, shape.ndim)
+        from nasbench.zoo import create_model
+
+        return create_model(str(self.zoo), num_classes=shape.num_classes, in_channels=shape.in_channels,
+                            small_input=True)
+
+
+@dataclass(frozen=True)
+class EpochMetrics:
+    """One epoch of one training: losses, validation accuracy and speed."""
+
+    epoch: int
+    train_loss: float | None = None
+    val_loss: float | None = None
+    val_acc: float | None = None
+    epoch_time_s: float | None = None
+    train_samples_per_s: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EpochMetrics:
+        return cls(epoch=int(d["epoch"]), **{k: _finite(d.get(k)) for k in _EPOCH_FLOATS})
+
+
+_EPOCH_FLOATS = ("train_loss", "val_loss", "val_acc", "epoch_time_s", "train_samples_per_s")
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How a candidate scored, and how (``kind``). Test figures only when the test split was used."""
+
+    kind: EvaluatorKind
+    val_acc: float | None
+    val_loss: float | None = None
+    test_acc: float | None = None
+    test_loss: float | None = None
+    epochs: int = 0
+    train_time_s: float | None = None
+    latency_ms: float | None = None
+    history: tuple[EpochMetrics, ...] = field(default=())
+
+
+class Listener(Protocol):
+    """Follows one evaluation as it runs (the search worker reports each epoch to Ray Tune)."""
+
+    def started(self, latency_ms: float | None) -> None: ...
+
+    def epoch(self, metrics: EpochMetrics) -> None: ...
+
+
+class Evaluator(Protocol):
+    """Scores candidates at a fidelity; the search does not care how."""
+
+    kind: EvaluatorKind
+
+    def evaluate(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
+                 listener: Listener | None = None) -> Evaluation: ...
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained model with its evaluation and the data module it was fed (for export)."""
+
+    model: nn.Module
+    evaluation: Evaluation
+    data: TensorDataModule
+
+
+@dataclass(frozen=True)
+class ScratchEvaluator:
+    """Trains every candidate from scratch with one recipe on one task.
+
+    ``max_latency_ms``: a candidate slower than this (batch 1, measured here: latency is a
+    property of the hardware that runs it) is ``Infeasible`` before any training.
+    """
+
+    task: Task
+    recipe: Recipe
+    device: str = "cpu"
+    threads: int = 1
+    max_latency_ms: float | None = None
+    kind: EvaluatorKind = EvaluatorKind.SCRATCH
+
+    def evaluate(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
+                 listener: Listener | None = None) -> Evaluation:
+        return self.train(candidate, fidelity, seed, test=test, listener=listener).evaluation
+
+    def train(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
+              listener: Listener | None = None) -> Trained:
+        import torch
+
+        from nasbench.data.module import TensorDataModule
+        from nasbench.measure.runtime import latency
+        from nasbench.train.run import augment_from, train_network
+        from nasbench.train.threads import torch_threads
+
+        with torch_threads(self.threads):
+            torch.manual_seed(seed)
+            model = candidate.build(self.task.shape)
+            dm = TensorDataModule(self.task.dataset, self.task.split, batch_size=self.recipe.batch_size,
+                                  train_fraction=fidelity.train_fraction,
+                                  resolution=fidelity.resolution or candidate.resolution,
+                                  augment=augment_from(self.recipe), seed=seed)
+            latency_ms = latency(model, dm.input_shape, batch_sizes=(1,), device=self.device).median_ms[1]
+            if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
+                raise Infeasible(f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}")
+            if listener is not None:
+                listener.started(latency_ms)
+
+            def on_epoch(metrics: dict[str, float]) -> None:
+                if listener is not None:
+                    listener.epoch(EpochMetrics.from_dict(metrics))
+
+            result = train_network(model, dm, self.recipe, fidelity.epochs, seed=seed, on_epoch=on_epoch,
+                                   evaluate_test=test, device=self.device)
+        evaluation = Evaluation(
+            kind=self.kind, val_acc=_finite(result.val_acc), val_loss=_finite(result.val_loss),
+            test_acc=_finite(result.test_acc), test_loss=_finite(result.test_loss), epochs=result.epochs,
+            train_time_s=result.train_time_s, latency_ms=latency_ms,
+            history=tuple(EpochMetrics.from_dict(m) for m in result.history))
+        return Trained(model, evaluation, dm)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line saying why an evaluation failed (divergence, memory, or the exception's first line)."""
+    import torch
+
+    from nasbench.train.module import DivergenceError
+
+    if isinstance(exc, DivergenceError):
+        return f"diverged: {exc}"
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return f"out of memory: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
