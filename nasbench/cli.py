@@ -42,9 +42,10 @@ def search(
 ) -> None:
     """Run (or resume) the search a study file describes."""
     from nasbench.search.runner import run_search
+    from nasbench.store import open_ledger
 
     try:
-        out = run_search(str(study_file), db_url=db, ray_address=ray_address, console=console,
+        out = run_search(str(study_file), open_ledger(db), ray_address=ray_address, console=console,
                          shutdown_ray=True, resume=resume)
     except NasbenchError as e:
         fail(str(e))

@@ -13,6 +13,7 @@ import pytest
 from rich.console import Console
 
 from nasbench.search.runner import run_search
+from nasbench.store import open_ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
@@ -24,7 +25,7 @@ def test_search_then_query_and_report_in_new_processes(tmp_path, ray_local):
     study = ROOT / "tests" / "fixtures" / "digits_study.yaml"
     console = Console(file=open(tmp_path / "progress.txt", "w"), width=200)
 
-    out = run_search(str(study), db_url=url, console=console)
+    out = run_search(str(study), open_ledger(url), console=console)
     console.file.close()
 
     assert out.counts == {"complete": 3}
@@ -75,5 +76,5 @@ print(json.dumps({{"trials": trials, "epochs": epochs}}))
         assert header in md
 
     # Re-running the finished study trains nothing more.
-    again = run_search(str(study), db_url=url, console=Console(file=open(tmp_path / "again.txt", "w")))
+    again = run_search(str(study), open_ledger(url), console=Console(file=open(tmp_path / "again.txt", "w")))
     assert again.counts == {"complete": 3}

@@ -1,10 +1,10 @@
 """``nasbench baseline``: zoo networks trained under exactly a study's protocol.
 
-The protocol is read back from the study as the database recorded it (data set and options,
-split, recipe, seed, resources); the fidelity is the study's ``final`` one when it has one, else
-the search fidelity. Baselines go through the same Ray Tune worker and Lightning trainer as
-searched trials, are tested on the test split, and are stored as trials of the study with
-``family="baseline"``, ``stage="final"``, the zoo name, and a negative number (searched trials
+The protocol is read back from the study as the store recorded it (data set and options, split,
+recipe, seed, resources); the fidelity is the study's ``final`` one when it has one, else the
+search fidelity. Baselines go through the same evaluator, Ray Tune worker and Lightning trainer
+as searched trials, are tested on the test split, and are stored as trials of the study with
+family ``baseline``, stage ``final``, the zoo name, and a negative number (searched trials
 number from 0 up). Re-running skips baselines already complete.
 """
 
@@ -14,29 +14,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from rich.console import Console
-from sqlalchemy import select
 
+from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.data.spec import DataShape, Task
 from nasbench.errors import ConfigError
-from nasbench.measure.counts import count_flops, count_params
 from nasbench.search import provenance
+from nasbench.search.cluster import check_reachable, start_ray, stop_ray
 from nasbench.search.config import StudyConfig, load_study
+from nasbench.search.dispatch import run_trials
+from nasbench.search.ledger import Ledger, StoredStudy, TrialStart, TrialSummary
+from nasbench.search.messages import TrialRequest
 from nasbench.search.recorder import StudyRecorder
-from nasbench.search.runner import (
-    Workload,
-    check_reachable,
-    load_data,
-    run_jobs,
-    start_ray,
-)
-from nasbench.search.searcher import DataShape, Job, ListSearcher
-from nasbench.store import records
-from nasbench.store.db import default_url, open_engine, session_scope
-from nasbench.store.models import StudyRow, TrialRow
+from nasbench.search.runner import dispatch_for
+from nasbench.search.searcher import Job, ListSearcher
+from nasbench.train.evaluate import Candidate
 from nasbench.train.recipe import Fidelity
-
-STAGE, FAMILY = "final", "baseline"
 
 
 @dataclass
@@ -56,6 +49,9 @@ def study_name(study: str) -> str:
 
 def measure_zoo(name: str, shape: DataShape, resolution: int | None) -> tuple[int, int]:
     """Params and FLOPs of zoo network ``name`` on the study's inputs; a clear error if it cannot take them."""
+    import torch
+
+    from nasbench.measure.counts import count_flops, count_params
     from nasbench.zoo import create_model
 
     if shape.ndim != 2:
@@ -72,7 +68,7 @@ def measure_zoo(name: str, shape: DataShape, resolution: int | None) -> tuple[in
                           f"({first}); pick another model or raise the fidelity's resolution.") from e
 
 
-def baseline_numbers(rows: dict[str, TrialRow], names: list[str], low: int = 0) -> dict[str, int]:
+def baseline_numbers(rows: dict[str, TrialSummary], names: list[str], low: int = 0) -> dict[str, int]:
     """Each name's trial number: its existing row's, else the next free negative number below ``low``."""
     numbers = {n: rows[n].number for n in names if n in rows}
     low = min([r.number for r in rows.values()] + [low])
@@ -92,7 +88,15 @@ def baseline_fidelity(cfg: StudyConfig, which: str | None) -> Fidelity:
     return cfg.final.fidelity if cfg.final and which != "search" else cfg.fidelity
 
 
-def run_baseline(study: str, models: list[str], db_url: str | None = None, ray_address: str | None = None,
+def find_study(ledger: Ledger, name: str) -> StoredStudy:
+    stored = ledger.find_study(name)
+    if stored is None:
+        raise ConfigError(f"no study named {name!r} in the database; studies: "
+                          f"{', '.join(ledger.study_names()) or 'none'} (run `nasbench search` first).")
+    return stored
+
+
+def run_baseline(study: str, models: list[str], ledger: Ledger, ray_address: str | None = None,
                  console: Console | None = None, shutdown_ray: bool = False,
                  fidelity: str | None = None) -> BaselineOutcome:
     """Train the zoo networks ``models`` under study ``study``'s protocol (a name or a study file).
@@ -107,58 +111,47 @@ def run_baseline(study: str, models: list[str], db_url: str | None = None, ray_a
         raise ConfigError("--models: give at least one zoo model name (see `nasbench zoo list`).")
     if ray_address is not None:
         check_reachable(ray_address)
-    name = study_name(study)
-    url = db_url or default_url()
-    engine = open_engine(url)
-    with session_scope(engine) as s:
-        row = records.get_study(s, name)
-        if row is None:
-            raise ConfigError(f"no study named {name!r} in the database; studies: "
-                              f"{', '.join(records.study_names(s)) or 'none'} (run `nasbench search` first).")
-        all_rows = list(s.scalars(select(TrialRow).where(
-            TrialRow.study_id == row.study_id, TrialRow.family == FAMILY, TrialRow.stage == STAGE)))
-    cfg = StudyConfig.model_validate(row.config_json)
+    stored = find_study(ledger, study_name(study))
+    cfg = stored.config
     fid = baseline_fidelity(cfg, fidelity)
-    existing = {r.name: r for r in all_rows if r.fidelity_json == fid.model_dump(mode="json")}
-    dataset, split = load_data(cfg)
-    if dataset.content_hash() != row.dataset_json.get("content_hash"):
-        raise ConfigError(f"the data set {cfg.data.name} differs from the one study {name!r} was run on "
-                          "(content hash changed); baselines would not be comparable.")
-    w = Workload(cfg, dataset, split, engine, url)
-    measured = {m: measure_zoo(m, w.shape, fid.resolution) for m in dict.fromkeys(models)}
-    out = BaselineOutcome(study=name)
-    out.skipped = [m for m in measured if m in existing and existing[m].state == "complete"]
+    all_rows = ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
+    existing = {r.name: r for r in all_rows if r.fidelity == fid}
+    try:
+        task = cfg.data.load(expect_hash=stored.dataset.content_hash)
+    except ConfigError as e:
+        raise ConfigError(f"study {stored.name!r}: {e}") from e
+    measured = {m: measure_zoo(m, task.shape, fid.resolution) for m in dict.fromkeys(models)}
+    out = BaselineOutcome(study=stored.name)
+    out.skipped = [m for m in measured if m in existing and existing[m].state == TrialState.COMPLETE]
     todo = [m for m in measured if m not in out.skipped]
     numbers = baseline_numbers(existing, list(measured), low=min([r.number for r in all_rows] + [0]))
     if todo:
         started = start_ray(ray_address)
         try:
-            _train(w, row, todo, numbers, measured, fid, console)
+            _train(task, ledger, stored, todo, numbers, measured, fid, console)
         finally:
-            if started and shutdown_ray:
-                import ray
-
-                ray.shutdown()
+            stop_ray(started and shutdown_ray)
     out.trained = todo
-    out.states = _states(w, row, {m: numbers[m] for m in measured})
+    rows = {r.name: r for r in ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
+            if r.number in numbers.values()}
+    out.states = {name: str(r.state) for name, r in rows.items()}
     out.wall_s = time.perf_counter() - t0
     return out
 
 
-def _train(w: Workload, row: StudyRow, todo: list[str], numbers: dict[str, int],
-           measured: dict[str, tuple[int, int]], fidelity, console: Console) -> None:
-    prov = provenance.collect(row.study_file or ".", row.study_file_hash, w.dataset.content_hash())
-    prov["seed"] = w.config.seed
-    recorder = StudyRecorder(w.engine, row, prov)
-    jobs = [Job(numbers[m], m, *measured[m], zoo=m, family=FAMILY) for m in todo]
-    console.print(f"baselines for study {row.name}: {', '.join(todo)} at {fidelity.epochs} epochs "
+def _train(task: Task, ledger: Ledger, stored: StoredStudy, todo: list[str], numbers: dict[str, int],
+           measured: dict[str, tuple[int, int]], fidelity: Fidelity, console: Console) -> None:
+    cfg = stored.config
+    prov = provenance.collect(stored.study_file or ".", stored.study_file_hash, task.content_hash)
+    prov["seed"] = cfg.seed
+    recorder = StudyRecorder(ledger, stored, prov)
+    jobs = []
+    for m in todo:
+        params, flops = measured[m]
+        start = TrialStart(Stage.FINAL, numbers[m], m, cfg.seed, fidelity, family=Family.BASELINE,
+                           params=params, flops=flops)
+        jobs.append(Job(TrialRequest(Stage.FINAL, numbers[m], cfg.seed, Candidate(zoo=m)), start))
+    console.print(f"baselines for study {stored.name}: {', '.join(todo)} at {fidelity.epochs} epochs "
                   "(test accuracy measured)")
-    searcher = ListSearcher(jobs, recorder, w.config.seed, fidelity.model_dump(mode="json"), stage=STAGE)
-    run_jobs(w, searcher, recorder, fidelity, evaluate_test=True, console=console, stage=STAGE, total=len(jobs))
-
-
-def _states(w: Workload, row: StudyRow, numbers: dict[str, int]) -> dict[str, str]:
-    with session_scope(w.engine) as s:
-        rows = s.scalars(select(TrialRow).where(TrialRow.study_id == row.study_id, TrialRow.family == FAMILY,
-                                                TrialRow.stage == STAGE, TrialRow.number.in_(numbers.values())))
-        return {r.name: r.state for r in rows}
+    run_trials(ListSearcher(jobs, recorder), recorder,
+               dispatch_for(cfg, task, Stage.FINAL, fidelity, True, len(jobs)), console)

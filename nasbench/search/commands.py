@@ -22,10 +22,11 @@ def baseline(
 ) -> None:
     """Train zoo networks under a study's protocol (data, split, fidelity, recipe, seed) as baselines."""
     from nasbench.search.baseline import run_baseline
+    from nasbench.store import open_ledger
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     try:
-        out = run_baseline(study, names, db_url=db, ray_address=ray_address, console=console, shutdown_ray=True,
+        out = run_baseline(study, names, open_ledger(db), ray_address=ray_address, console=console, shutdown_ray=True,
                            fidelity=fidelity)
     except NasbenchError as e:
         fail(str(e))

@@ -13,27 +13,25 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError
 from nasbench.space.spec import SpaceSpec, first_error, load_space
 from nasbench.train.recipe import Fidelity, Recipe
+
+MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets")
+MAX_NAME = 100
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 OBJECTIVES = {"val_acc": "maximize", "params": "minimize", "flops": "minimize", "latency_ms": "minimize"}
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(_Strict):
-    name: str
-    options: dict[str, Any] = Field(default_factory=dict)  # loader options, e.g. {path: ...}
-    val_size: float = Field(0.1, gt=0)  # fraction (< 1) or count of training samples
-    test_size: float = Field(0.2, gt=0)  # used only when the data set has no official test set
-    split_seed: int = 0
 
 
 class SamplerConfig(_Strict):
@@ -128,7 +126,7 @@ class StudyConfig(_Strict):
 
     name: str
     space: str  # path, relative to the study file
-    data: DataConfig
+    data: DataSpec
     sampler: SamplerConfig = SamplerConfig()
     objectives: list[str] = ["val_acc"]
     constraints: dict[str, float] = Field(default_factory=dict)
@@ -145,9 +143,16 @@ class StudyConfig(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _name(cls, v: str) -> str:
+    def _name(cls, v: str, info: ValidationInfo) -> str:
         if not v.strip():
             raise ValueError("the study name is empty")
+        if (info.context or {}).get("stored"):
+            return v  # a study an older version accepted stays readable
+        # Names become file names (reports, exports) and database keys (varchar 255).
+        if len(v) > MAX_NAME:
+            raise ValueError(f"the study name has {len(v)} characters; at most {MAX_NAME} are allowed")
+        if not NAME_RE.fullmatch(v):
+            raise ValueError(f"the study name {v!r} may use only letters, digits, '.', '_' and '-'")
         return v
 
     @field_validator("objectives", mode="before")
@@ -169,9 +174,34 @@ class StudyConfig(_Strict):
                 raise ValueError(f"unknown constraint {k!r}; choose from {', '.join(CONSTRAINABLE)}")
         return v
 
+    @model_validator(mode="after")
+    def _early_stopping(self) -> StudyConfig:
+        s = self.scheduler
+        if s.name != "none" and len(self.objectives) > 1:
+            raise ValueError(f"field 'scheduler': early stopping ({s.name}) needs a single objective; remove it or "
+                             "keep only val_acc")
+        if s.name != "none" and s.grace_period > self.fidelity.epochs:
+            raise ValueError(f"field 'scheduler.grace_period': {s.grace_period} is more than the "
+                             f"{self.fidelity.epochs} epochs of a trial")
+        return self
+
     @property
     def directions(self) -> list[str]:
         return [OBJECTIVES[o] for o in self.objectives]
+
+    @property
+    def sampler_seed(self) -> int:
+        return self.sampler.seed if self.sampler.seed is not None else self.seed
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that make a study what it is: a resumed study must match them.
+
+        The budget, final training, resources, failure limit and targets may change between
+        runs (a budget can grow); fields a newer version added (None when unused) do not make
+        an older study different.
+        """
+        config = self.model_dump(mode="json")
+        return {k: v for k, v in config.items() if k not in MUTABLE_FIELDS and v is not None}
 
 
 def parse_duration(text: str) -> float:
@@ -218,4 +248,11 @@ def load_study(path: str | Path) -> LoadedStudy:
     space_path = (path.parent / config.space) if not Path(config.space).is_absolute() else Path(config.space)
     if not space_path.is_file():
         raise ConfigError(f"{path}: field 'space': search space file {space_path} not found.")
+    from nasbench.train.optim import check_recipe
+
+    try:
+        config.data.check_options()
+        check_recipe(config.recipe)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
     return LoadedStudy(config=config, space=load_space(space_path), path=str(path), text=text)

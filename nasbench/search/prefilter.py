@@ -14,23 +14,24 @@ import math
 from typing import Any
 
 import optuna
-import torch
 
 from nasbench.bench.proxies import compute_proxies
-from nasbench.bench.proxy_eval import proxy_batch
+from nasbench.data.spec import Task
 from nasbench.nn.builder import build_network
-from nasbench.search.config import PrefilterConfig, StudyConfig
-from nasbench.search.searcher import DataShape, check_candidate
+from nasbench.search.config import StudyConfig
+from nasbench.search.searcher import check_candidate
 from nasbench.space.sample import sample_architecture
 from nasbench.space.spec import SpaceSpec
 
 
-def prefilter_params(cfg: StudyConfig, space: SpaceSpec, shape: DataShape) -> list[dict[str, Any]]:
+def prefilter_params(cfg: StudyConfig, space: SpaceSpec, task: Task) -> list[dict[str, Any]]:
     """Optuna parameters of the ``keep`` best-scoring feasible architectures, best first."""
-    pf: PrefilterConfig = cfg.prefilter
+    pf = cfg.prefilter
+    assert pf is not None
     scout = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.seed))
-    batches: dict[int | None, tuple[torch.Tensor, torch.Tensor, int]] = {}
+    batches: dict[int | None, tuple[Any, Any]] = {}
     scored: dict[str, tuple[float, dict[str, Any]]] = {}
+    shape = task.shape
     for _ in range(pf.sample):
         trial = scout.ask()
         arch = sample_architecture(trial, space)
@@ -40,9 +41,9 @@ def prefilter_params(cfg: StudyConfig, space: SpaceSpec, shape: DataShape) -> li
         if reason is not None or arch.digest() in scored:
             continue
         if resolution not in batches:
-            batches[resolution] = proxy_batch(cfg.data.model_dump(), pf.batch_size, cfg.seed, resolution)
-        x, y, classes = batches[resolution]
-        score = compute_proxies(lambda a=arch: build_network(a, x.shape[1], classes, x.dim() - 2),
+            batches[resolution] = task.train_batch(pf.batch_size, cfg.seed, resolution)
+        x, y = batches[resolution]
+        score = compute_proxies(lambda a=arch: build_network(a, shape.in_channels, shape.num_classes, shape.ndim),
                                 x, y, [pf.proxy], seed=cfg.seed)[pf.proxy]
         if math.isfinite(score):
             scored[arch.digest()] = (score, trial.params)
@@ -50,11 +51,11 @@ def prefilter_params(cfg: StudyConfig, space: SpaceSpec, shape: DataShape) -> li
     return [params for _, params in ranked[:pf.keep]]
 
 
-def apply_prefilter(cfg: StudyConfig, space: SpaceSpec, shape: DataShape, study: optuna.Study) -> int:
+def apply_prefilter(cfg: StudyConfig, space: SpaceSpec, task: Task, study: optuna.Study) -> int:
     """Enqueue the pre-filtered architectures into a study that has no trials yet; how many."""
     if cfg.prefilter is None or study.trials:
         return 0
-    chosen = prefilter_params(cfg, space, shape)
+    chosen = prefilter_params(cfg, space, task)
     for params in chosen:
         study.enqueue_trial(params)
     return len(chosen)

@@ -1,14 +1,11 @@
 """Ray Tune Searchers: one backed by an Optuna study (persisted in the results database), one
-handing out a fixed list of networks (final re-training, baselines).
+handing out a fixed list of requests (final re-training, baselines).
 
 ``OptunaNasSearcher.suggest`` asks Optuna for a trial, samples an Architecture define-by-run,
 and rejects infeasible ones before any training: they are recorded with their reason and told
 to Optuna as complete with the worst objective values and a positive constraint, so samplers
 that read constraints (TPE, GP, NSGA-II) and evolution learn to avoid them. Finished trials are
 told to Optuna as complete, pruned (stopped early by the scheduler) or failed.
-
-Learning curves go to the results store only (``nb_epochs``); Optuna gets each trial's final
-values, which is all its samplers read, and Tune's scheduler does the early stopping.
 
 The trial budget is kept here rather than in Tune's ``num_samples``: a trial the worker finds
 too slow for the latency constraint is infeasible and must not use up the budget, so the
@@ -21,31 +18,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.trial import TrialState as OptunaState
 from ray.tune.search import Searcher
 
+from nasbench.core.enums import EvaluatorKind, Stage, TrialState
+from nasbench.data.spec import DataShape
+from nasbench.search.ledger import TrialEnd, TrialStart
+from nasbench.search.messages import TrialRequest, WorkerReport, outcome
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.samplers import CONSTRAINT_KEY
 from nasbench.space.architecture import Architecture
 from nasbench.space.preview import count_figures
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
+from nasbench.train.evaluate import Candidate
+from nasbench.train.recipe import Fidelity
 
 WORST = {"val_acc": 0.0, "params": 1e12, "flops": 1e18, "latency_ms": 1e9}
-
-
-@dataclass(frozen=True)
-class DataShape:
-    in_channels: int
-    num_classes: int
-    input_size: tuple[int, ...]
-
-    @property
-    def ndim(self) -> int:
-        return len(self.input_size)
-
-    def spatial(self, resolution: int | None) -> tuple[int, ...]:
-        return self.input_size if resolution is None else (resolution,) * self.ndim
 
 
 def measure_on_meta(arch: Architecture, shape: DataShape, resolution: int | None) -> tuple[int, int]:
@@ -70,32 +59,21 @@ def check_candidate(arch: Architecture, shape: DataShape, resolution: int | None
     return measures, None
 
 
-def outcome(result: dict[str, Any] | None, error: bool, epochs: int) -> tuple[str, str | None]:
-    """Final state of a trial from its last result, with the reason when it did not complete.
+@dataclass(frozen=True)
+class SearchPlan:
+    """What one search run samples and under which rules; the searcher takes nothing else."""
 
-    A trial short of its epochs was pruned if the scheduler stopped it (Tune marks that result
-    ``done``), else the search ended around it (time budget, failure limit): interrupted.
-    """
-    if error:
-        return "failed", "the trial's worker process crashed"
-    if not result:
-        return "interrupted", "the search ended before this trial ran"
-    if result.get("failed"):
-        return "failed", str(result["failed"])
-    if result.get("infeasible"):
-        return "infeasible", str(result["infeasible"])
-    epoch = int(result.get("epoch", 0))
-    if epoch < epochs:
-        if result.get("done"):
-            return "pruned", None
-        return "interrupted", f"the search ended while this trial ran (after epoch {epoch} of {epochs})"
-    return "complete", None
-
-
-def tell_infeasible(study: optuna.Study, ot: optuna.Trial, objectives: list[str], reason: str) -> None:
-    ot.set_user_attr("infeasible", reason)
-    ot.set_constraint(CONSTRAINT_KEY, 1.0)
-    study.tell(ot, [WORST[o] for o in objectives])
+    space: SpaceSpec
+    shape: DataShape
+    objectives: tuple[str, ...]
+    constraints: dict[str, float]
+    fidelity: Fidelity
+    seed: int
+    budget: int | None  # trials still to train in this run (None: until the time budget ends)
+    evaluator: EvaluatorKind = EvaluatorKind.SCRATCH
+    max_infeasible: int = 500  # samples in a row rejected before training: the space is unfit
+    max_slow: int = 5  # candidates in a row found over the latency constraint on the workers
+    max_duplicates: int = 50  # proposals in a row of already evaluated architectures: exhausted
 
 
 @dataclass(frozen=True)
@@ -103,27 +81,13 @@ class Known:
     """What became of an architecture already handed out in this study (at the study's fidelity)."""
 
     number: int
-    state: str  # running, complete, pruned or infeasible
+    state: TrialState  # running, complete, pruned or infeasible
 
 
-Evaluated = dict[str, Known]  # architecture digest -> its first evaluation
-
-
-def objective_values(values: dict[str, Any], objectives: list[str]) -> list[float]:
-    return [float(values[o]) if values.get(o) is not None else WORST[o] for o in objectives]
-
-
-def evaluated_in_store(recorder: StudyRecorder) -> Evaluated:
-    """Completed and pruned search trials of the study (a resumed search must not repeat them)."""
-    from nasbench.store import records
-
-    df = records.load_trials(recorder.engine, recorder.study_name)
-    df = df[(df["stage"] == "search") & df["state"].isin(["complete", "pruned"])].sort_values("number")
-    out: Evaluated = {}
-    for row in df.to_dict("records"):
-        if row["digest"] and row["digest"] not in out:
-            out[row["digest"]] = Known(int(row["number"]), row["state"])
-    return out
+def tell_infeasible(study: optuna.Study, ot: optuna.Trial, objectives: tuple[str, ...], reason: str) -> None:
+    ot.set_user_attr("infeasible", reason)
+    ot.set_constraint(CONSTRAINT_KEY, 1.0)
+    study.tell(ot, [WORST[o] for o in objectives])
 
 
 def tell_known(study: optuna.Study, ot: optuna.Trial, known: Known) -> None:
@@ -131,25 +95,32 @@ def tell_known(study: optuna.Study, ot: optuna.Trial, known: Known) -> None:
     evaluation, so the repeat is failed (samplers skip failed trials) rather than told the same
     values: the study keeps one completed trial per architecture, as the store does."""
     ot.set_user_attr("duplicate_of", known.number)
-    study.tell(ot, state=TrialState.FAIL)
+    study.tell(ot, state=OptunaState.FAIL)
+
+
+def objective_values(values: dict[str, float | None], objectives: tuple[str, ...]) -> list[float]:
+    return [float(v) if (v := values.get(o)) is not None else WORST[o] for o in objectives]
+
+
+def evaluated_in_store(recorder: StudyRecorder) -> dict[str, Known]:
+    """Completed and pruned search trials of the study, by digest (a resumed search must not repeat them)."""
+    done = recorder.ledger.trials(recorder.study_id, stage=Stage.SEARCH,
+                                  states=(TrialState.COMPLETE, TrialState.PRUNED))
+    out: dict[str, Known] = {}
+    for t in sorted(done, key=lambda t: t.number):
+        if t.digest is not None and t.digest not in out:
+            out[t.digest] = Known(t.number, t.state)
+    return out
 
 
 class OptunaNasSearcher(Searcher):
-    def __init__(self, study: optuna.Study, space: SpaceSpec, shape: DataShape, recorder: StudyRecorder,
-                 objectives: list[str], constraints: dict[str, float], fidelity: dict[str, Any],
-                 epochs: int, seed: int, resolution: int | None, budget: int | None,
-                 max_infeasible: int = 500, max_slow: int = 5, max_duplicates: int = 50) -> None:
+    def __init__(self, plan: SearchPlan, study: optuna.Study, recorder: StudyRecorder) -> None:
         super().__init__(metric="val_acc", mode="max")
-        self.study, self.space, self.shape, self.recorder = study, space, shape, recorder
-        self.objectives, self.constraints = objectives, constraints
-        self.fidelity, self.epochs, self.seed, self.resolution = fidelity, epochs, seed, resolution
-        self.budget, self.max_infeasible, self.max_slow = budget, max_infeasible, max_slow
-        self.max_duplicates = max_duplicates
+        self.plan, self.study, self.recorder = plan, study, recorder
         self.counted = 0  # handed-out trials that count towards the budget
         self.slow_streak = 0  # trials in a row the worker found over the latency constraint
-        self.trials: dict[str, tuple[optuna.Trial, dict[str, float]]] = {}
-        self.digests: dict[str, str] = {}  # Tune trial id -> architecture digest
-        self.evaluated: Evaluated | None = None  # loaded from the store on first use
+        self.trials: dict[str, tuple[optuna.Trial, dict[str, float], str]] = {}  # Tune id -> (trial, measures, digest)
+        self.evaluated: dict[str, Known] | None = None  # loaded from the store on first use
         self.stopped_reason: str | None = None
         self.finished_note: str | None = None
 
@@ -158,39 +129,40 @@ class OptunaNasSearcher(Searcher):
         return {k: v for k, v in self.__dict__.items() if k not in ("study", "trials", "evaluated")}
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        plan = self.plan
         if self.stopped_reason or self.finished_note:
             return Searcher.FINISHED
-        if self.budget is not None and self.counted >= self.budget:
+        if plan.budget is not None and self.counted >= plan.budget:
             # Running trials may still turn out infeasible in the worker and need a replacement.
             return None if self.trials else Searcher.FINISHED
         evaluated = self._evaluated()
         duplicates = 0
-        for _ in range(self.max_infeasible):
+        for _ in range(plan.max_infeasible):
             ot = self.study.ask()
-            arch = sample_architecture(ot, self.space)
+            arch = sample_architecture(ot, plan.space)
             known = evaluated.get(arch.digest())
             if known is not None:
                 # Training an architecture twice at one fidelity teaches nothing: its first evaluation
                 # stands, and nothing is trained or counted.
                 tell_known(self.study, ot, known)
                 duplicates += 1
-                if duplicates >= self.max_duplicates:
+                if duplicates >= plan.max_duplicates:
                     return self._exhausted()
                 continue
-            measures, reason = check_candidate(arch, self.shape, self.resolution or arch.resolution,
-                                               self.constraints)
+            resolution = plan.fidelity.resolution or arch.resolution
+            measures, reason = check_candidate(arch, plan.shape, resolution, plan.constraints)
+            start = TrialStart(Stage.SEARCH, ot.number, arch.summary(), plan.seed, plan.fidelity,
+                               evaluator=plan.evaluator, arch=arch, params=_int(measures.get("params")),
+                               flops=_int(measures.get("flops")))
             if reason is None:
-                self.recorder.start(ot.number, arch.summary(), self.seed, self.fidelity, measures["params"],
-                                    measures["flops"], arch=arch)
-                self.trials[trial_id] = (ot, measures)
-                self.digests[trial_id] = arch.digest()
-                evaluated[arch.digest()] = Known(ot.number, "running")
+                self.recorder.start(start)
+                self.trials[trial_id] = (ot, measures, arch.digest())
+                evaluated[arch.digest()] = Known(ot.number, TrialState.RUNNING)
                 self.counted += 1
-                return {"arch": arch.to_json(), "number": ot.number, "seed": self.seed}
-            self.recorder.infeasible(ot.number, arch, self.seed, self.fidelity, reason,
-                                     params=measures.get("params"), flops=measures.get("flops"))
-            tell_infeasible(self.study, ot, self.objectives, reason)
-        self.stopped_reason = (f"{self.max_infeasible} samples in a row were infeasible; "
+                return TrialRequest(Stage.SEARCH, ot.number, plan.seed, Candidate(arch=arch)).config()
+            self.recorder.start(_infeasible(start, reason))
+            tell_infeasible(self.study, ot, plan.objectives, reason)
+        self.stopped_reason = (f"{plan.max_infeasible} samples in a row were infeasible; "
                                "the space or the constraints leave nothing to train")
         return Searcher.FINISHED
 
@@ -198,11 +170,11 @@ class OptunaNasSearcher(Searcher):
         if self.trials:
             return None  # wait: the running trials' results will move the sampler elsewhere
         # Not a failure: the search ends normally (and the final stage runs) with this note.
-        self.finished_note = (f"the sampler proposed {self.max_duplicates} already evaluated architectures "
+        self.finished_note = (f"the sampler proposed {self.plan.max_duplicates} already evaluated architectures "
                               "in a row: the space looks exhausted")
         return Searcher.FINISHED
 
-    def _evaluated(self) -> Evaluated:
+    def _evaluated(self) -> dict[str, Known]:
         if self.evaluated is None:
             self.evaluated = evaluated_in_store(self.recorder)
         return self.evaluated
@@ -210,78 +182,101 @@ class OptunaNasSearcher(Searcher):
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id not in self.trials:
             return
-        ot, measures = self.trials.pop(trial_id)
-        state, reason = outcome(result, error, self.epochs)
-        self._remember(self.digests.pop(trial_id), ot.number, state, measures, result)
-        self.slow_streak = self.slow_streak + 1 if state == "infeasible" else 0
-        if state == "infeasible":
+        ot, measures, digest = self.trials.pop(trial_id)
+        report = WorkerReport.of(result)
+        state, reason = outcome(report, error, bool((result or {}).get("done")), self.plan.fidelity.epochs)
+        self._remember(digest, ot.number, state)
+        self.slow_streak = self.slow_streak + 1 if state == TrialState.INFEASIBLE else 0
+        if state == TrialState.INFEASIBLE:
             self.counted -= 1
-            tell_infeasible(self.study, ot, self.objectives, reason or "infeasible")
-            if self.slow_streak >= self.max_slow:
+            tell_infeasible(self.study, ot, self.plan.objectives, reason or "infeasible")
+            if self.slow_streak >= self.plan.max_slow:
                 self.stopped_reason = (f"{self.slow_streak} candidates in a row, measured on the workers, "
                                        f"exceeded the latency constraint (last: {reason}); relax it or "
                                        "choose a space of smaller networks")
-        elif state == "pruned":
-            self.study.tell(ot, state=TrialState.PRUNED)
-        elif state == "complete":
+        elif state == TrialState.PRUNED:
+            self.study.tell(ot, state=OptunaState.PRUNED)
+        elif state == TrialState.COMPLETE:
+            assert report is not None
             ot.set_constraint(CONSTRAINT_KEY, 0.0)
-            values = {**measures, "val_acc": float(result["val_acc"]), "latency_ms": result.get("latency_ms")}
-            self.study.tell(ot, objective_values(values, self.objectives))
+            values = {**measures, "val_acc": final_val_acc(report), "latency_ms": report.latency_ms}
+            self.study.tell(ot, objective_values(values, self.plan.objectives))
         else:
-            ot.set_user_attr("failure" if state == "failed" else "interrupted", reason)
-            self.study.tell(ot, state=TrialState.FAIL)
+            ot.set_user_attr("failure" if state == TrialState.FAILED else "interrupted", reason)
+            self.study.tell(ot, state=OptunaState.FAIL)
 
-    def _remember(self, digest: str, number: int, state: str, measures: dict[str, float],
-                  result: dict[str, Any] | None) -> None:
+    def _remember(self, digest: str, number: int, state: TrialState) -> None:
         evaluated = self._evaluated()
-        if state == "complete":
-            evaluated[digest] = Known(number, "complete")
-        elif state in ("pruned", "infeasible"):
+        if state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.INFEASIBLE):
             evaluated[digest] = Known(number, state)
         else:
             evaluated.pop(digest, None)  # a failure may be transient (memory): the architecture may return
 
     def abandon(self, reason: str) -> None:
         """Fail in Optuna the trials Tune stopped without telling the searcher (end of budget, failure limit)."""
-        for ot, _ in self.trials.values():
+        for ot, _, _ in self.trials.values():
             ot.set_user_attr("interrupted", reason)
-            self.study.tell(ot, state=TrialState.FAIL)
+            self.study.tell(ot, state=OptunaState.FAIL)
         self.trials.clear()
+
+
+def final_val_acc(report: WorkerReport) -> float | None:
+    """The validation accuracy a trial ended with (its last epoch's, or its evaluation's)."""
+    if report.evaluation is not None:
+        return report.evaluation.val_acc
+    return report.metrics.val_acc if report.metrics is not None else None
+
+
+def _infeasible(start: TrialStart, reason: str) -> TrialStart:
+    from dataclasses import replace
+
+    return replace(start, state=TrialState.INFEASIBLE, failure_reason=reason)
+
+
+def _int(value: float | None) -> int | None:
+    return None if value is None else int(value)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One network of a fixed list: a searched architecture (``arch``) or a zoo model (``zoo``)."""
+    """One network of a fixed list, with its row in the store."""
 
-    number: int
-    name: str
-    params: int
-    flops: int
-    arch: Architecture | None = None
-    zoo: str | None = None
-    family: str = "searched"
-
-    def config(self, seed: int) -> dict[str, Any]:
-        network = {"arch": self.arch.to_json()} if self.arch is not None else {"zoo": self.zoo}
-        return {**network, "number": self.number, "seed": seed}
+    request: TrialRequest
+    start: TrialStart
 
 
 class ListSearcher(Searcher):
     """Hands out a fixed list of networks (final re-training, baselines)."""
 
-    def __init__(self, jobs: list[Job], recorder: StudyRecorder, seed: int, fidelity: dict[str, Any],
-                 stage: str = "final") -> None:
+    def __init__(self, jobs: list[Job], recorder: StudyRecorder) -> None:
         super().__init__(metric="val_acc", mode="max")
-        self.jobs, self.recorder, self.seed = list(jobs), recorder, seed
-        self.fidelity, self.stage = fidelity, stage
+        self.jobs, self.recorder = list(jobs), recorder
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if not self.jobs:
             return Searcher.FINISHED
         job = self.jobs.pop(0)
-        self.recorder.start(job.number, job.name, self.seed, self.fidelity, job.params, job.flops, arch=job.arch,
-                            stage=self.stage, family=job.family)
-        return job.config(self.seed)
+        self.recorder.start(job.start)
+        return job.request.config()
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         pass
+
+
+def end_of(report: WorkerReport | None, state: TrialState, reason: str | None) -> TrialEnd:
+    """A trial's stored ending from its last report."""
+    if report is None:
+        return TrialEnd(state, failure_reason=reason)
+    ev, m = report.evaluation, report.metrics
+    return TrialEnd(
+        state=state,
+        val_acc=final_val_acc(report),
+        val_loss=ev.val_loss if ev is not None else (m.val_loss if m is not None else None),
+        test_acc=ev.test_acc if ev is not None else None,
+        test_loss=ev.test_loss if ev is not None else None,
+        latency_ms=report.latency_ms,
+        train_time_s=report.elapsed_s,
+        worker=report.worker,
+        failure_reason=reason,
+        traceback=report.traceback,
+    )

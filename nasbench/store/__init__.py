@@ -1,6 +1,20 @@
 """The results store: SQLAlchemy models, sessions, and queries returning pandas DataFrames."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from nasbench.store.db import default_url, mask_url, open_engine, session_scope
 from nasbench.store.records import load_epochs, load_trials
 
-__all__ = ["default_url", "load_epochs", "load_trials", "mask_url", "open_engine", "session_scope"]
+if TYPE_CHECKING:
+    from nasbench.store.ledger import SqlLedger
+
+__all__ = ["default_url", "load_epochs", "load_trials", "mask_url", "open_engine", "open_ledger", "session_scope"]
+
+
+def open_ledger(url: str | None = None) -> SqlLedger:
+    """The results store at ``url`` (default: $NASBENCH_DB or sqlite:///nasbench.db) as a search's ledger."""
+    from nasbench.store.ledger import SqlLedger
+
+    return SqlLedger(url or default_url())

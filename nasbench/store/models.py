@@ -6,15 +6,34 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func
+from enum import StrEnum
+
+from sqlalchemy import JSON, Dialect, ForeignKey, String, Text, TypeDecorator, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from nasbench.core.enums import Family, Stage, TrialState
 
 intpk = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 created = Annotated[dt.datetime, mapped_column(server_default=func.now())]
 name_str = Annotated[str, mapped_column(String(255))]
 
-TRIAL_STATES = ("running", "complete", "pruned", "failed", "infeasible", "interrupted")
-FAMILIES = ("searched", "baseline")
+
+
+class EnumText(TypeDecorator[StrEnum]):
+    """A ``StrEnum`` stored as its plain string value (a VARCHAR in the schema), read back as the enum."""
+
+    impl = String(16)
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: object, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: object, dialect: Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -55,11 +74,11 @@ class TrialRow(Base):
     trial_id: Mapped[intpk]
     study_id: Mapped[int] = mapped_column(ForeignKey("nb_studies.study_id", ondelete="CASCADE"))
     number: Mapped[int]  # Optuna trial number (searched) or a negative serial (baselines)
-    stage: Mapped[str] = mapped_column(String(16), default="search")  # search | final
-    family: Mapped[str] = mapped_column(String(16), default="searched")
+    stage: Mapped[Stage] = mapped_column(EnumText(Stage), default=Stage.SEARCH)
+    family: Mapped[Family] = mapped_column(EnumText(Family), default=Family.SEARCHED)
     name: Mapped[str] = mapped_column(Text)  # architecture summary or zoo model name
     architecture_id: Mapped[int | None] = mapped_column(ForeignKey("nb_architectures.architecture_id"))
-    state: Mapped[str] = mapped_column(String(16), default="running")
+    state: Mapped[TrialState] = mapped_column(EnumText(TrialState), default=TrialState.RUNNING)
     seed: Mapped[int] = mapped_column(default=0)
     fidelity_json: Mapped[dict[str, Any]]
     params: Mapped[int | None]

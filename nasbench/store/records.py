@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from nasbench.space.architecture import Architecture
+from nasbench.train.evaluate import EpochMetrics
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
 
 FINISHED = ("complete", "pruned", "failed")
@@ -78,15 +80,21 @@ def running_trials(s: Session, study: StudyRow, stage: str = "search") -> list[T
                                                  TrialRow.state == "running")))
 
 
-def add_epoch(s: Session, trial: TrialRow, m: dict[str, Any]) -> None:
+def add_epoch(s: Session, trial: TrialRow, m: EpochMetrics) -> None:
     s.add(EpochRow(
-        trial_id=trial.trial_id, epoch=int(m["epoch"]), train_loss=finite(m.get("train_loss")),
-        val_loss=finite(m.get("val_loss")), val_acc=finite(m.get("val_acc")),
-        epoch_time_s=finite(m.get("epoch_time_s")), train_samples_per_s=finite(m.get("train_samples_per_s")),
+        trial_id=trial.trial_id, epoch=m.epoch, train_loss=finite(m.train_loss), val_loss=finite(m.val_loss),
+        val_acc=finite(m.val_acc), epoch_time_s=finite(m.epoch_time_s),
+        train_samples_per_s=finite(m.train_samples_per_s),
     ))
-    trial.epochs_run = max(trial.epochs_run, int(m["epoch"]))
-    if m.get("val_acc") is not None:
-        trial.val_acc, trial.val_loss = finite(m.get("val_acc")), finite(m.get("val_loss"))
+    trial.epochs_run = max(trial.epochs_run, m.epoch)
+    if m.val_acc is not None:
+        trial.val_acc, trial.val_loss = finite(m.val_acc), finite(m.val_loss)
+
+
+@lru_cache(maxsize=4096)
+def parse_arch(arch_json: str | None) -> Architecture | None:
+    """The Architecture a stored JSON text describes (parsed once per distinct text)."""
+    return Architecture.from_json(arch_json) if arch_json else None
 
 
 def finish_trial(s: Session, trial: TrialRow, state: str, **fields: Any) -> None:
@@ -111,13 +119,15 @@ TRIAL_COLUMNS = ["study", "number", "stage", "family", "name", "state", "params"
                  "failure_reason", "worker", "started_at", "finished_at", "digest", "arch_json"]
 
 
-def load_trials(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:
+def load_trials(engine_or_url: Engine | str | None = None, study: str | None = None,
+                with_arch: bool = False) -> pd.DataFrame:
     """All trials (optionally of one study) as a DataFrame, one row per trial.
 
     ``engine_or_url`` is an Engine or a database URL (None: $NASBENCH_DB or sqlite:///nasbench.db).
-    Columns: ``TRIAL_COLUMNS`` plus ``trial_id``, ``fidelity`` and ``metrics`` (dicts). ``stage`` is
-    ``search`` or ``final`` (the re-training of the top architectures, the only searched runs with
-    ``test_acc``); ``family`` is ``searched`` or ``baseline`` (zoo networks).
+    Columns: ``TRIAL_COLUMNS`` plus ``trial_id``, ``fidelity`` and ``metrics`` (dicts), and with
+    ``with_arch`` an ``arch`` column of ``Architecture`` values. ``stage`` is ``search`` or ``final``
+    (the re-training of the top architectures, the only searched runs with ``test_acc``); ``family``
+    is ``searched`` or ``baseline`` (zoo networks).
 
     Example::
 
@@ -139,11 +149,15 @@ def load_trials(engine_or_url: Engine | str | None = None, study: str | None = N
     with session_scope(engine) as s:
         for t, study_name, digest, arch_json in s.execute(stmt):
             rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if hasattr(t, c)}
+            # Plain strings for users (CSV, parquet); they equal the enums the package compares with.
             rec.update(study=study_name, digest=digest, arch_json=arch_json, trial_id=t.trial_id,
-                       fidelity=t.fidelity_json, metrics=t.metrics_json)
+                       fidelity=t.fidelity_json, metrics=t.metrics_json,
+                       state=t.state.value, stage=t.stage.value, family=t.family.value)
+            if with_arch:
+                rec["arch"] = parse_arch(arch_json)
             rows.append(rec)
-    df = pd.DataFrame(rows, columns=TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"])
-    return df
+    columns = TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:

@@ -1,6 +1,8 @@
-"""Training: the recipe, the LightningModule and the function that trains one network."""
+"""Training: the recipe and fidelity, the LightningModule, and the evaluator that trains one network.
+
+Light on import: ``nasbench.train.evaluate`` and ``nasbench.train.run`` bring torch and Lightning.
+"""
 
 from nasbench.train.recipe import Fidelity, Recipe
-from nasbench.train.run import TrainResult, train_network
 
-__all__ = ["Fidelity", "Recipe", "TrainResult", "train_network"]
+__all__ = ["Fidelity", "Recipe"]

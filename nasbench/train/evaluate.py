@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 class Infeasible(Exception):  # noqa: N818 — an outcome, not a programming error
     """The candidate cannot be trained as the study asks (e.g. slower than its latency constraint)."""
 
+    def __init__(self, reason: str, latency_ms: float | None = None) -> None:
+        super().__init__(reason)
+        self.latency_ms = latency_ms  # measured before it was found unfit, when it was
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -169,7 +173,8 @@ class ScratchEvaluator:
                                   augment=augment_from(self.recipe), seed=seed)
             latency_ms = latency(model, dm.input_shape, batch_sizes=(1,), device=self.device).median_ms[1]
             if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
-                raise Infeasible(f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}")
+                raise Infeasible(f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}",
+                                 latency_ms)
             if listener is not None:
                 listener.started(latency_ms)
 

@@ -42,3 +42,14 @@ def make_optimizer(model: nn.Module, recipe: Recipe, epochs: int, steps_per_epoc
     # partial, not a closure: the scheduler stays picklable.
     sched = torch.optim.lr_scheduler.LambdaLR(opt, partial(lr_factor, warmup=warmup, total=total))
     return opt, sched
+
+
+def check_recipe(recipe: Recipe) -> None:
+    """Refuse a recipe whose optimizer cannot be built (e.g. SGD's Nesterov momentum of 0), before
+    a search spends its budget on trials that would all fail the same way."""
+    from nasbench.errors import ConfigError
+
+    try:
+        make_optimizer(nn.Linear(1, 1), recipe, epochs=1, steps_per_epoch=1)
+    except (ValueError, RuntimeError) as e:
+        raise ConfigError(f"field 'recipe': {recipe.optimizer} cannot be built with these settings ({e}).") from e

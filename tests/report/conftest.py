@@ -19,6 +19,7 @@ from rich.console import Console
 
 from nasbench.report.leaderboard import write_report
 from nasbench.search.runner import run_search
+from nasbench.store import open_ledger
 from tests.conftest import ROOT
 
 MAIN = "digits <script>alert(1)</script>"
@@ -54,7 +55,7 @@ def studies(tmp_path_factory: pytest.TempPathFactory, ray_local) -> Studies:
         path = folder / f"study{i}.yaml"
         # JSON is YAML: the <script> name needs no further quoting.
         path.write_text(json.dumps({"name": name, "space": TINY, "resources": {"cpu": 1}, "seed": 0, **fields}))
-        run_search(str(path), db_url=f"sqlite:///{db}", console=console)
+        run_search(str(path), open_ledger(f"sqlite:///{db}"), console=console)
     return Studies(f"sqlite:///{db}", db, folder)
 
 

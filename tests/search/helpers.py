@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 
 from nasbench.search.runner import SearchOutcome, run_search
-from nasbench.store import load_trials
+from nasbench.store import load_trials, open_ledger
 from tests.conftest import ROOT, write_study
 
 # One epoch on 30% of digits' training split: a trial trains in about a second.
@@ -48,7 +48,7 @@ def search(study: Path, url: str, log: Path | None = None) -> tuple[SearchOutcom
     """Run the study quietly (progress lines go to ``log``); returns the outcome and its trials."""
     log = log or study.with_suffix(".log")
     with open(log, "a") as f:
-        out = run_search(str(study), db_url=url, console=Console(file=f, width=200))
+        out = run_search(str(study), open_ledger(url), console=Console(file=f, width=200))
     return out, load_trials(url, out.study)
 
 

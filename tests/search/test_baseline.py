@@ -10,8 +10,9 @@ from typer.testing import CliRunner
 from nasbench.errors import ConfigError
 from nasbench.search.baseline import run_baseline
 from nasbench.search.commands import baseline
-from nasbench.search.runner import get_or_create_study, prepare
-from nasbench.store import load_epochs, load_trials
+from nasbench.search.resume import open_study
+from nasbench.search.runner import prepare
+from nasbench.store import load_epochs, load_trials, open_ledger
 from tests.search.helpers import quick_study, search
 
 MODELS = ["resnet18", "mobilenet_v3_small"]
@@ -34,7 +35,7 @@ def quiet() -> Console:
 
 def test_baselines_are_trained_under_the_study_protocol_and_stored(searched):
     url, study = searched
-    out = run_baseline("with-baselines", MODELS, db_url=url, console=quiet())
+    out = run_baseline("with-baselines", MODELS, open_ledger(url), console=quiet())
     assert out.trained == MODELS and out.states == {m: "complete" for m in MODELS}
 
     df = load_trials(url, "with-baselines")
@@ -51,7 +52,7 @@ def test_baselines_are_trained_under_the_study_protocol_and_stored(searched):
     assert set(load_epochs(url, "with-baselines")["name"]) >= set(MODELS)
 
     # Re-running skips what is complete and adds only the new model, numbered after the others.
-    again = run_baseline(str(study), ["resnet18", "mobilenet_v2"], db_url=url, console=quiet())
+    again = run_baseline(str(study), ["resnet18", "mobilenet_v2"], open_ledger(url), console=quiet())
     assert again.skipped == ["resnet18"] and again.trained == ["mobilenet_v2"]
     numbers = load_trials(url, "with-baselines").query("family == 'baseline'").set_index("name")["number"]
     assert numbers["mobilenet_v2"] == min(base["number"]) - 1
@@ -67,22 +68,23 @@ def test_bad_models_are_refused_before_training(searched, models, message):
     url, _ = searched
     before = len(load_trials(url, "with-baselines"))
     with pytest.raises(ConfigError, match=message):
-        run_baseline("with-baselines", models, db_url=url, console=quiet())
+        run_baseline("with-baselines", models, open_ledger(url), console=quiet())
     assert len(load_trials(url, "with-baselines")) == before
 
 
 def test_unknown_study_names_the_studies(searched):
     url, _ = searched
     with pytest.raises(ConfigError, match="no study named 'nope' in the database; studies: with-baselines"):
-        run_baseline("nope", ["resnet18"], db_url=url, console=quiet())
+        run_baseline("nope", ["resnet18"], open_ledger(url), console=quiet())
 
 
 def test_one_dimensional_data_is_refused(tmp_path):
     # The study exists in the database (created, never run): nothing is trained either way.
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    get_or_create_study(prepare(str(quick_study(tmp_path, "signals", data="{name: mnist1d}")), url))
+    p = prepare(str(quick_study(tmp_path, "signals", data="{name: mnist1d}")))
+    open_study(open_ledger(url), p.loaded, p.task)
     with pytest.raises(ConfigError, match="zoo model 'resnet18' is 2D-only, but the study's data set is 1D"):
-        run_baseline("signals", ["resnet18"], db_url=url, console=quiet())
+        run_baseline("signals", ["resnet18"], open_ledger(url), console=quiet())
 
 
 def test_cli_command_reports_and_exits(searched):
@@ -99,7 +101,7 @@ def test_cli_command_reports_and_exits(searched):
 
 def test_search_fidelity_baselines_get_each_candidates_budget_and_are_kept_apart(searched):
     url, _ = searched
-    out = run_baseline("with-baselines", ["resnet18"], db_url=url, console=quiet(), fidelity="search")
+    out = run_baseline("with-baselines", ["resnet18"], open_ledger(url), console=quiet(), fidelity="search")
     assert out.trained == ["resnet18"] and out.states == {"resnet18": "complete"}
     df = load_trials(url, "with-baselines")
     searched_fid = df[df["family"] == "searched"].iloc[0]["fidelity"]
@@ -108,7 +110,7 @@ def test_search_fidelity_baselines_get_each_candidates_budget_and_are_kept_apart
     assert len(at_search) == 1 and at_search.iloc[0]["epochs_run"] == 1
     assert rows["number"].is_unique  # beside the final-fidelity run, not over it
 
-    again = run_baseline("with-baselines", ["resnet18"], db_url=url, console=quiet(), fidelity="search")
+    again = run_baseline("with-baselines", ["resnet18"], open_ledger(url), console=quiet(), fidelity="search")
     assert again.skipped == ["resnet18"] and again.trained == []
     with pytest.raises(ConfigError, match="--fidelity 'medium': choose final or search"):
-        run_baseline("with-baselines", ["resnet18"], db_url=url, console=quiet(), fidelity="medium")
+        run_baseline("with-baselines", ["resnet18"], open_ledger(url), console=quiet(), fidelity="medium")

@@ -58,5 +58,5 @@ def test_prefiltered_architectures_are_trained_first_and_count_against_the_budge
 def test_bad_prefilter_is_refused_naming_the_field(tmp_path, prefilter, message):
     study = quick_study(tmp_path, "bad", prefilter=prefilter)
     with pytest.raises(ConfigError, match="prefilter") as e:
-        prepare(str(study), f"sqlite:///{tmp_path / 'r.db'}")
+        prepare(str(study))
     assert message in str(e.value) and str(study) in str(e.value)

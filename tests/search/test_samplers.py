@@ -50,7 +50,7 @@ def test_short_search_with_each_sampler(tmp_path, sqlite_url, ray_local, name):
 def test_cmaes_refuses_a_space_with_string_choices(tmp_path):
     path = quick_study(tmp_path, sampler="{name: cmaes}")
     with pytest.raises(ConfigError, match=r"sampler cmaes needs a numeric space, but field 'stages\[0\]\.block'"):
-        prepare(str(path), f"sqlite:///{tmp_path / 'x.db'}")
+        prepare(str(path))
     assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0
 
 
@@ -61,4 +61,4 @@ def test_cmaes_refuses_a_space_with_string_choices(tmp_path):
 ])
 def test_bad_sampler_settings_are_named(tmp_path, sampler, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
-        prepare(str(quick_study(tmp_path, sampler=sampler)), f"sqlite:///{tmp_path / 'x.db'}")
+        prepare(str(quick_study(tmp_path, sampler=sampler)))

@@ -7,7 +7,8 @@ from optuna.trial import TrialState
 
 from nasbench.errors import ConfigError
 from nasbench.search.config import load_study
-from nasbench.search.runner import make_scheduler, prepare
+from nasbench.search.dispatch import make_scheduler
+from nasbench.search.runner import prepare
 from nasbench.store import load_epochs
 from tests.search.helpers import optuna_study, quick_study, search
 
@@ -35,10 +36,11 @@ def test_asha_prunes_and_stores_the_epoch_reached(tmp_path, sqlite_url, ray_loca
 def test_hyperband_runs_every_bracket_asynchronously(tmp_path):
     cfg = load_study(quick_study(tmp_path, fidelity="{epochs: 9}",
                                  scheduler="{name: hyperband, grace_period: 1, reduction_factor: 3}")).config
-    scheduler = make_scheduler(cfg)
+    scheduler = make_scheduler(cfg.scheduler, cfg.fidelity.epochs)
     # Brackets for 9 epochs halving by 3 from epoch 1: first rungs at 1, 3 and 9.
     assert len(scheduler._brackets) == 3
-    assert make_scheduler(load_study(quick_study(tmp_path, name="plain")).config) is None
+    plain = load_study(quick_study(tmp_path, name="plain")).config
+    assert make_scheduler(plain.scheduler, plain.fidelity.epochs) is None
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -48,4 +50,4 @@ def test_hyperband_runs_every_bracket_asynchronously(tmp_path):
 ])
 def test_scheduler_misuse_is_refused_before_anything_runs(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        prepare(str(quick_study(tmp_path, **overrides)), f"sqlite:///{tmp_path / 'x.db'}")
+        prepare(str(quick_study(tmp_path, **overrides)))

@@ -162,7 +162,7 @@ def test_a_one_dimensional_space_refuses_a_two_dimensional_data_set(tmp_path: Pa
     study.write_text(f"name: s\nspace: {ROOT / 'search_spaces' / 'mnist1d.yaml'}\n"
                      "data: {name: digits}\nbudget: {trials: 1}\n")
     with pytest.raises(ConfigError) as e:
-        prepare(str(study), db_url=f"sqlite:///{tmp_path / 'r.db'}")
+        prepare(str(study))
     message = str(e.value)
     assert message.startswith(f"{study}: ")
     assert "digits is 2D but space mnist1d allows only ndim [1]" in message

@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 from nasbench.errors import StoreError
 from nasbench.space.architecture import Architecture, Stage
+from nasbench.train.evaluate import EpochMetrics
 from nasbench.store import load_epochs, load_trials, mask_url, open_engine, session_scope
 from nasbench.store import records
 from nasbench.store.models import StudyRow
@@ -37,8 +38,8 @@ def test_trial_lifecycle_and_dataframes(sqlite_url):
     with session_scope(engine) as s:
         study = make_study(s)
         t = records.start_trial(s, study, 0, ARCH.summary(), {"epochs": 2}, seed=3, arch=ARCH, params=10, flops=20)
-        records.add_epoch(s, t, {"epoch": 1, "train_loss": 2.0, "val_loss": 1.5, "val_acc": 0.4})
-        records.add_epoch(s, t, {"epoch": 2, "train_loss": float("nan"), "val_loss": 1.0, "val_acc": 0.6})
+        records.add_epoch(s, t, EpochMetrics(epoch=1, train_loss=2.0, val_loss=1.5, val_acc=0.4))
+        records.add_epoch(s, t, EpochMetrics(epoch=2, train_loss=float("nan"), val_loss=1.0, val_acc=0.6))
         records.finish_trial(s, t, "complete", val_acc=0.6, test_acc=float("inf"))
         # The same architecture in a second trial shares one architecture row.
         records.start_trial(s, study, 1, ARCH.summary(), {"epochs": 2}, seed=3, arch=ARCH)

@@ -1,0 +1,46 @@
+"""The final stage: the best searched architectures (by validation) re-trained at final fidelity, tested."""
+
+from __future__ import annotations
+
+from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.data.spec import DataShape
+from nasbench.search.config import FinalConfig
+from nasbench.search.ledger import TrialStart, TrialSummary
+from nasbench.search.messages import TrialRequest
+from nasbench.search.searcher import Job, measure_on_meta
+from nasbench.train.evaluate import Candidate
+
+
+def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[str, float]) -> list[TrialSummary]:
+    """The top-k distinct architectures by validation accuracy, then the best within each bound.
+
+    Rows without the bounded figure (e.g. no latency) never qualify.
+    """
+    ranked = sorted((t for t in searched if t.val_acc is not None), key=lambda t: (-(t.val_acc or 0.0), t.number))
+    distinct: list[TrialSummary] = []
+    for t in ranked:
+        if t.digest not in {d.digest for d in distinct}:
+            distinct.append(t)
+    picked = distinct[:top_k]
+    for key, bound in best_within.items():
+        within = [t for t in distinct if (v := t.measure(key)) is not None and v <= bound][:1]
+        if within and within[0].digest not in {p.digest for p in picked}:
+            picked.append(within[0])
+    return picked
+
+
+def final_jobs(searched: list[TrialSummary], finals: list[TrialSummary], final: FinalConfig, shape: DataShape,
+               seed: int) -> tuple[list[TrialSummary], list[Job]]:
+    """The chosen architectures, and the jobs for those without a completed final training yet."""
+    done = {t.number for t in finals if t.state == TrialState.COMPLETE}
+    chosen = final_selection(searched, final.top_k, final.best_within)
+    fidelity = final.fidelity
+    jobs = []
+    for t in chosen:
+        if t.number in done or t.arch is None:
+            continue
+        params, flops = measure_on_meta(t.arch, shape, fidelity.resolution or t.arch.resolution)
+        start = TrialStart(Stage.FINAL, t.number, t.arch.summary(), seed, fidelity, family=Family.SEARCHED,
+                           arch=t.arch, params=params, flops=flops)
+        jobs.append(Job(TrialRequest(Stage.FINAL, t.number, seed, Candidate(arch=t.arch)), start))
+    return chosen, jobs

@@ -1,0 +1,165 @@
+"""The results store as a search uses it: ``SqlLedger`` implements ``nasbench.search.ledger.Ledger``.
+
+Rows go in from typed records and come out as typed records (``StoredStudy``, ``TrialSummary``):
+configurations are validated once when read, architectures parsed once, states are enums.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.data.spec import DatasetInfo, SplitInfo
+from nasbench.search.config import StudyConfig
+from nasbench.search.ledger import NewStudy, StoredStudy, TrialEnd, TrialStart, TrialSummary
+from nasbench.space.architecture import Architecture
+from nasbench.store import records
+from nasbench.store.db import open_engine, session_scope
+from nasbench.store.models import ArchitectureRow, StudyRow, TrialRow
+from nasbench.train.evaluate import EpochMetrics
+from nasbench.train.recipe import Fidelity
+
+
+def stored_study(row: StudyRow) -> StoredStudy:
+    """A study row as a typed record (its configuration validated as it was stored)."""
+    return StoredStudy(
+        study_id=row.study_id, name=row.name,
+        config=StudyConfig.model_validate(row.config_json, context={"stored": True}),
+        dataset=DatasetInfo.from_dict(row.dataset_json), split=SplitInfo.from_dict(row.split_json),
+        study_file=row.study_file, study_file_hash=row.study_file_hash, elapsed_s=row.elapsed_s,
+        status=row.status)
+
+
+def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
+    return TrialSummary(
+        stage=Stage(row.stage), number=row.number, family=Family(row.family), name=row.name,
+        state=TrialState(row.state), fidelity=Fidelity.model_validate(row.fidelity_json), arch=arch,
+        params=row.params, flops=row.flops, latency_ms=row.latency_ms, val_acc=row.val_acc, test_acc=row.test_acc,
+        extra=dict(row.metrics_json or {}))
+
+
+class SqlLedger:
+    """A study's results in a SQL database (SQLite file or PostgreSQL); Optuna shares the database."""
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        self._url = url
+        self._engine = engine
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        """Connected on first use, so that a search checks its inputs before it touches the database."""
+        if self._engine is None:
+            self._engine = open_engine(self._url)
+        return self._engine
+
+    def connect(self) -> None:
+        self.engine  # noqa: B018 — reaching the database is the point
+
+    def _study(self, s: Session, study_id: int) -> StudyRow:
+        row = s.get(StudyRow, study_id)
+        assert row is not None, f"study {study_id} is in the database"
+        return row
+
+    def find_study(self, name: str) -> StoredStudy | None:
+        with session_scope(self.engine) as s:
+            row = records.get_study(s, name)
+            return stored_study(row) if row is not None else None
+
+    def study_names(self) -> list[str]:
+        with session_scope(self.engine) as s:
+            return records.study_names(s)
+
+    def create_study(self, study: NewStudy) -> StoredStudy:
+        with session_scope(self.engine) as s:
+            row = StudyRow(name=study.config.name, config_json=study.config.model_dump(mode="json"),
+                           study_file=study.study_file, study_file_hash=study.study_file_hash,
+                           space_json=study.space, dataset_json=_dataset_json(study.dataset),
+                           split_json=study.split.to_dict())
+            s.add(row)
+            s.flush()
+            return stored_study(row)
+
+    def update_config(self, study_id: int, config: StudyConfig) -> None:
+        with session_scope(self.engine) as s:
+            self._study(s, study_id).config_json = config.model_dump(mode="json")
+
+    def start_trial(self, study_id: int, trial: TrialStart, provenance: dict[str, Any]) -> None:
+        with session_scope(self.engine) as s:
+            row = records.start_trial(
+                s, self._study(s, study_id), trial.number, trial.name, trial.fidelity.model_dump(mode="json"),
+                trial.seed, arch=trial.arch, family=trial.family, stage=trial.stage, state=trial.state,
+                provenance=provenance, params=trial.params, flops=trial.flops)
+            if trial.state != TrialState.RUNNING:
+                records.finish_trial(s, row, trial.state, failure_reason=trial.failure_reason)
+
+    def record_epoch(self, study_id: int, stage: Stage, number: int, metrics: EpochMetrics,
+                     worker: str | None, latency_ms: float | None) -> None:
+        with session_scope(self.engine) as s:
+            row = records.trial_by_number(s, self._study(s, study_id), number, stage)
+            if row is None or row.state != TrialState.RUNNING:
+                return
+            records.add_epoch(s, row, metrics)
+            if worker:
+                row.worker = worker
+            if latency_ms is not None:
+                row.latency_ms = records.finite(latency_ms)
+
+    def finish_trial(self, study_id: int, stage: Stage, number: int, end: TrialEnd) -> bool:
+        with session_scope(self.engine) as s:
+            row = records.trial_by_number(s, self._study(s, study_id), number, stage)
+            if row is None or row.state != TrialState.RUNNING:
+                return False
+            fields = {k: getattr(end, k) for k in _END_FIELDS if getattr(end, k) is not None}
+            records.finish_trial(s, row, end.state, **fields)
+            return True
+
+    def trials(self, study_id: int, stage: Stage | None = None, family: Family | None = None,
+               states: tuple[TrialState, ...] | None = None) -> list[TrialSummary]:
+        stmt = (select(TrialRow, ArchitectureRow.arch_json)
+                .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
+                .where(TrialRow.study_id == study_id).order_by(TrialRow.stage, TrialRow.number))
+        if stage is not None:
+            stmt = stmt.where(TrialRow.stage == stage)
+        if family is not None:
+            stmt = stmt.where(TrialRow.family == family)
+        if states is not None:
+            stmt = stmt.where(TrialRow.state.in_(states))
+        with session_scope(self.engine) as s:
+            return [trial_summary(row, records.parse_arch(arch_json)) for row, arch_json in s.execute(stmt)]
+
+    def count_finished(self, study_id: int) -> int:
+        with session_scope(self.engine) as s:
+            return s.scalar(select(func.count()).select_from(TrialRow).where(
+                TrialRow.study_id == study_id, TrialRow.stage == Stage.SEARCH, TrialRow.family == Family.SEARCHED,
+                TrialRow.state.in_([t for t in TrialState if t.finished]))) or 0
+
+    def elapsed(self, study_id: int) -> float:
+        with session_scope(self.engine) as s:
+            return self._study(s, study_id).elapsed_s
+
+    def add_elapsed(self, study_id: int, seconds: float, status: str) -> None:
+        with session_scope(self.engine) as s:
+            row = self._study(s, study_id)
+            row.elapsed_s += seconds
+            row.status = status
+
+    def set_status(self, study_id: int, status: str) -> None:
+        with session_scope(self.engine) as s:
+            self._study(s, study_id).status = status
+
+
+_END_FIELDS = ("val_acc", "val_loss", "test_acc", "test_loss", "latency_ms", "train_time_s", "worker",
+               "failure_reason", "traceback")
+
+
+def _dataset_json(info: DatasetInfo) -> dict[str, Any]:
+    return {"name": info.name, "source": info.source, "ndim": info.ndim, "in_channels": info.in_channels,
+            "input_size": list(info.input_size), "num_classes": info.num_classes, "train_size": info.train_size,
+            "test_size": info.test_size, "content_hash": info.content_hash}
