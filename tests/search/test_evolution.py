@@ -268,9 +268,17 @@ def test_log_scales_are_sampled_log_uniformly():
     assert 0.45 < mean(v <= 1e-3 for v in floats) < 0.55  # half the decades lie below 1e-3
 
 
+def suggest(trial: optuna.Trial, name: str, d) -> object:
+    if isinstance(d, CategoricalDistribution):
+        return trial.suggest_categorical(name, d.choices)
+    if isinstance(d, IntDistribution):
+        return trial.suggest_int(name, d.low, d.high, step=d.step, log=d.log)
+    return trial.suggest_float(name, d.low, d.high, step=d.step, log=d.log)
+
+
 def test_an_evolving_study_keeps_every_kind_of_parameter_in_range():
     def objective(trial: optuna.Trial) -> float:
-        values = [trial._suggest(f"p{i}", d) for i, d in enumerate(DISTRIBUTIONS)]
+        values = [suggest(trial, f"p{i}", d) for i, d in enumerate(DISTRIBUTIONS)]
         return sum(float(v) for v in values if isinstance(v, (int, float)))
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -360,7 +368,7 @@ def test_trials_are_random_until_the_population_holds_enough_feasible_complete_t
         return trial
 
     def planned(trial: optuna.Trial) -> bool:
-        return PARENT_KEY in study._storage.get_trial_system_attrs(trial._trial_id)
+        return PARENT_KEY in study.trials[trial.number].system_attrs
 
     study.tell(next_trial(), 0.1)
     study.tell(next_trial(), state=TrialState.FAIL)
@@ -370,14 +378,14 @@ def test_trials_are_random_until_the_population_holds_enough_feasible_complete_t
     study.tell(infeasible, 99.0)  # the best value, but it must never be a parent
     running = next_trial()  # asked, never told
     study.tell(next_trial(), 0.2)
-    assert not any(planned(t) for t in (running,))
+    assert not planned(running)
     last_random = next_trial()
     assert not planned(last_random)  # two feasible complete trials so far: still random
     study.tell(last_random, 0.3)
     for _ in range(10):  # three now: every trial from here has a parent, never the infeasible one
         trial = next_trial()
         assert planned(trial)
-        parent = study._storage.get_trial_system_attrs(trial._trial_id)[PARENT_KEY]
+        parent = study.trials[trial.number].system_attrs[PARENT_KEY]
         assert parent != study.trials[infeasible.number].params
         study.tell(trial, 0.0)
     assert [t.number for t in study.trials if PARENT_KEY in t.system_attrs] == list(range(7, 17))
