@@ -2,20 +2,28 @@
 
 Stateless between calls: each trial re-reads the study, and every random draw comes from a
 generator derived from (seed, trial number, purpose), so a resumed or copied sampler proposes
-exactly what the original would have. The first ``population_size`` trials are random. After
-that, ``before_trial`` picks one parent by tournament (``sample_size`` members of the
-population, the ``population_size`` most recent feasible complete trials; the best first
-objective wins) and one of its parameters to mutate, and stores both in the trial's system
-attributes; ``sample_independent`` then answers each parameter from the parent, re-sampling the
-chosen one to a different value. Parameters the parent never had (the mutation changed the
-space, e.g. a stage's block became inverted and now has an expansion ratio) are sampled at random.
+exactly what the original would have. ``reseed_rng`` draws a new seed (Optuna calls it in each
+thread of ``optimize(n_jobs>1)``); ``sampler.seed`` shows the seed in use.
+
+Until the population is full (``population_size`` feasible complete trials), trials are random.
+After that, ``before_trial`` picks one parent by tournament among ``sample_size`` members of the
+population (the ``population_size`` most recent feasible complete trials) and one of its
+parameters to mutate, and stores both in the trial's system attributes. With one objective the
+best value wins the tournament; with several (e.g. ``[val_acc, params]``) the lowest
+non-domination rank in the population wins, then the largest crowding distance in its front, as
+in NSGA-II. ``sample_independent`` answers each parameter from the parent, re-sampling the chosen
+one to a different value. Parameters the parent never had (the mutation changed the space, e.g. a
+stage's block became inverted and now has an expansion ratio), or whose value no longer fits the
+distribution asked for, are sampled at random. Enqueued trials are left to their fixed values.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import weakref
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import optuna
@@ -27,18 +35,30 @@ from optuna.trial import FrozenTrial, TrialState
 PARENT_KEY = "evolution:parent_params"
 MUTATE_KEY = "evolution:mutate"
 
+Plan = tuple[dict[str, Any] | None, str | None]  # (parent params, name of the parameter to mutate)
+
 
 class RegularizedEvolutionSampler(BaseSampler):
+    """Aging evolution: tournament selection, one mutation per child, random start-up trials."""
+
     def __init__(self, *, population_size: int = 20, sample_size: int = 5, seed: int | None = None) -> None:
         if population_size < 2:
             raise ValueError(f"population_size must be >= 2, got {population_size}")
         if not 1 <= sample_size <= population_size:
             raise ValueError(f"sample_size must lie in [1, population_size], got {sample_size}")
         self.population_size, self.sample_size = population_size, sample_size
-        self.seed = random.SystemRandom().randrange(2**32) if seed is None else seed
-        # (storage, trial id) -> (parent params, mutated name) as before_trial wrote them to storage:
-        # saves a storage read per parameter. Storage stays the record; a trial not here is read from it.
-        self._plans: dict[tuple[int, int], tuple[dict[str, Any] | None, str | None]] = {}
+        self.seed = _fresh_seed() if seed is None else seed
+        self._plans = _new_plan_cache()
+
+    # A cache is not state: storage stays the record, and a copy or a pickle starts without it.
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_plans"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _plans=_new_plan_cache())
+
+    def reseed_rng(self) -> None:
+        self.seed = _fresh_seed()
 
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {}
@@ -48,12 +68,17 @@ class RegularizedEvolutionSampler(BaseSampler):
         return {}
 
     def _rng(self, trial: FrozenTrial, salt: str) -> random.Random:
-        # Derived from (seed, trial number, salt): reproducible without state in self.
+        # Derived from (seed, trial number, salt): reproducible without state in self. A str seed
+        # is hashed with SHA-512, so the stream is the same in every process.
         return random.Random(f"{self.seed}:{trial.number}:{salt}")
 
     def population(self, study: optuna.Study) -> list[FrozenTrial]:
+        """The ``population_size`` most recent feasible complete trials, oldest first."""
+        n_objectives = len(study.directions)
         done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.values is not None and max(_constraint_values(t), default=0.0) <= 0]
+                if t.values is not None and len(t.values) == n_objectives
+                and not any(math.isnan(v) for v in t.values)
+                and max(_constraint_values(t), default=0.0) <= 0]
         return sorted(done, key=lambda t: t.number)[-self.population_size :]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -64,22 +89,24 @@ class RegularizedEvolutionSampler(BaseSampler):
             return
         rng = self._rng(trial, "tournament")
         candidates = rng.sample(pop, self.sample_size)
-        sign = 1.0 if study.directions[0] == StudyDirection.MAXIMIZE else -1.0
-        parent = max(candidates, key=lambda t: sign * t.values[0])
-        mutable = sorted(name for name, d in parent.distributions.items() if _choices(d) > 1)
+        fitness = _fitness(pop, study.directions)
+        parent = min(candidates, key=lambda t: fitness[t.number])  # ties: the first drawn
+        mutable = sorted(name for name, d in parent.distributions.items() if _n_values(d) > 1)
         mutate = rng.choice(mutable) if mutable else None
         storage = study._storage
         storage.set_trial_system_attr(trial._trial_id, PARENT_KEY, dict(parent.params))
         if mutate is not None:
             storage.set_trial_system_attr(trial._trial_id, MUTATE_KEY, mutate)
-        self._plans[_key(study, trial)] = (dict(parent.params), mutate)
+        self._plans.setdefault(storage, {})[trial._trial_id] = (dict(parent.params), mutate)
 
-    def _plan(self, study: optuna.Study, trial: FrozenTrial) -> tuple[dict[str, Any] | None, str | None]:
-        key = _key(study, trial)
-        if key not in self._plans:
+    def _plan(self, study: optuna.Study, trial: FrozenTrial) -> Plan:
+        # Saves a storage read per parameter; a trial planned by another process (or a copy of
+        # this sampler) is read from its system attributes.
+        plans = self._plans.setdefault(study._storage, {})
+        if trial._trial_id not in plans:
             attrs = trial.system_attrs
-            self._plans[key] = (attrs.get(PARENT_KEY), attrs.get(MUTATE_KEY))
-        return self._plans[key]
+            plans[trial._trial_id] = (attrs.get(PARENT_KEY), attrs.get(MUTATE_KEY))
+        return plans[trial._trial_id]
 
     def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
@@ -87,50 +114,182 @@ class RegularizedEvolutionSampler(BaseSampler):
         parent, mutate = self._plan(study, trial)
         if parent is None or param_name not in parent:
             return _any_value(param_distribution, rng)
-        value = parent[param_name]
-        if mutate == param_name or not param_distribution._contains(param_distribution.to_internal_repr(value)):
+        fits, value = _fit(param_distribution, parent[param_name])
+        if not fits:  # the distribution changed since the parent (e.g. a narrower range)
+            return _any_value(param_distribution, rng)
+        if mutate == param_name:
             return _other_value(param_distribution, value, rng)
         return value
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
                     values: Sequence[float] | None) -> None:
-        self._plans.pop(_key(study, trial), None)
+        self._plans.get(study._storage, {}).pop(trial._trial_id, None)
 
 
-def _key(study: optuna.Study, trial: FrozenTrial) -> tuple[int, int]:
-    return id(study._storage), trial._trial_id
+def _fresh_seed() -> int:
+    return random.SystemRandom().randrange(2**32)
 
 
-def _choices(d: BaseDistribution) -> int:
+def _new_plan_cache() -> weakref.WeakKeyDictionary[Any, dict[int, Plan]]:
+    # Keyed by the storage object itself: trial ids repeat across in-memory storages, and an id()
+    # is reused once a storage is freed; a weak key dies with its storage.
+    return weakref.WeakKeyDictionary()
+
+
+# --- selection ---------------------------------------------------------------------------------
+
+def _fitness(pop: list[FrozenTrial], directions: Sequence[StudyDirection]) -> dict[int, tuple[float, ...]]:
+    """Trial number -> a key whose minimum wins a tournament.
+
+    One objective: the loss (the value, negated when maximising). Several: (non-domination rank
+    in ``pop``, minus the crowding distance within that rank's front), as NSGA-II compares.
+    """
+    signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in directions]
+    losses = [tuple(s * v for s, v in zip(signs, t.values, strict=True)) for t in pop]
+    if len(directions) == 1:
+        return {t.number: loss for t, loss in zip(pop, losses, strict=True)}
+    ranks = _nondomination_ranks(losses)
+    crowding = [0.0] * len(pop)
+    for rank in set(ranks):
+        front = [i for i, r in enumerate(ranks) if r == rank]
+        for i, distance in zip(front, _crowding_distances([losses[i] for i in front]), strict=True):
+            crowding[i] = distance
+    return {t.number: (float(ranks[i]), -crowding[i]) for i, t in enumerate(pop)}
+
+
+def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
+
+
+def _nondomination_ranks(losses: list[tuple[float, ...]]) -> list[int]:
+    """Rank 0 for the Pareto front, 1 for the front once rank 0 is removed, and so on."""
+    n = len(losses)
+    beaten_by = [0] * n  # how many points dominate i
+    beats: list[list[int]] = [[] for _ in range(n)]
+    for i in range(n):
+        for j in range(i + 1, n):
+            if _dominates(losses[i], losses[j]):
+                beats[i].append(j)
+                beaten_by[j] += 1
+            elif _dominates(losses[j], losses[i]):
+                beats[j].append(i)
+                beaten_by[i] += 1
+    ranks = [0] * n
+    front, rank = [i for i in range(n) if beaten_by[i] == 0], 0
+    while front:
+        following = []
+        for i in front:
+            ranks[i] = rank
+            for j in beats[i]:
+                beaten_by[j] -= 1
+                if beaten_by[j] == 0:
+                    following.append(j)
+        front, rank = following, rank + 1
+    return ranks
+
+
+def _crowding_distances(front: list[tuple[float, ...]]) -> list[float]:
+    """NSGA-II's crowding distance: extremes are infinitely far, others by their neighbours' gap."""
+    distance = [0.0] * len(front)
+    for m in range(len(front[0]) if front else 0):
+        order = sorted(range(len(front)), key=lambda i: front[i][m])
+        span = front[order[-1]][m] - front[order[0]][m]
+        if span == 0 or not math.isfinite(span):
+            continue  # every point alike in this objective (or unbounded): it ranks no one
+        distance[order[0]] = distance[order[-1]] = math.inf
+        for k in range(1, len(order) - 1):
+            distance[order[k]] += (front[order[k + 1]][m] - front[order[k - 1]][m]) / span
+    return distance
+
+
+# --- values ------------------------------------------------------------------------------------
+
+def _n_values(d: BaseDistribution) -> float:
+    """How many values ``d`` holds (inf when continuous)."""
+    if d.single():
+        return 1
     if isinstance(d, CategoricalDistribution):
         return len(d.choices)
     if isinstance(d, IntDistribution):
         return (d.high - d.low) // d.step + 1
-    return 2  # continuous: always mutable
+    assert isinstance(d, FloatDistribution), f"unsupported distribution {d!r}"
+    if d.step is None:
+        return math.inf
+    return int((_dec(d.high) - _dec(d.low)) / _dec(d.step)) + 1
+
+
+def _on_grid(d: BaseDistribution) -> bool:
+    """Whether ``d``'s values are drawn uniformly from a finite list (by index)."""
+    if isinstance(d, FloatDistribution):
+        return d.step is not None
+    return not (isinstance(d, IntDistribution) and d.log)
+
+
+def _grid_value(d: BaseDistribution, k: int) -> Any:
+    """The ``k``-th value of a grid distribution."""
+    if isinstance(d, CategoricalDistribution):
+        return d.choices[k]
+    if isinstance(d, IntDistribution):
+        return d.low + d.step * k
+    assert isinstance(d, FloatDistribution) and d.step is not None
+    # Decimal arithmetic: low + k * step without float error (-10.2 + 204 * 0.1 is 10.2, not
+    # 10.200000000000003); the clip guards the range whatever the distribution's bounds.
+    return _clip(float(_dec(d.low) + _dec(d.step) * k), d)
+
+
+def _grid_index(d: BaseDistribution, value: Any) -> int:
+    if isinstance(d, CategoricalDistribution):
+        return int(d.to_internal_repr(value))
+    assert isinstance(d, (IntDistribution, FloatDistribution)) and d.step is not None
+    return round((value - d.low) / d.step)
 
 
 def _any_value(d: BaseDistribution, rng: random.Random) -> Any:
-    if isinstance(d, CategoricalDistribution):
-        return rng.choice(d.choices)
-    if isinstance(d, IntDistribution):
-        return rng.choice(range(d.low, d.high + 1, d.step))
-    assert isinstance(d, FloatDistribution), f"unsupported distribution {d!r}"
+    """A random value of ``d``: uniform, or log-uniform for log distributions."""
+    if _on_grid(d):
+        return _grid_value(d, rng.randrange(int(_n_values(d))))
+    assert isinstance(d, (IntDistribution, FloatDistribution)), f"unsupported distribution {d!r}"
+    if isinstance(d, IntDistribution):  # log scale: each integer owns [v - 0.5, v + 0.5]
+        v = math.exp(rng.uniform(math.log(d.low - 0.5), math.log(d.high + 0.5)))
+        return int(_clip(round(v), d))
     if d.log:
-        return math.exp(rng.uniform(math.log(d.low), math.log(d.high)))
-    if d.step is not None:
-        return d.low + d.step * rng.randrange(int(round((d.high - d.low) / d.step)) + 1)
-    return rng.uniform(d.low, d.high)
+        return _clip(math.exp(rng.uniform(math.log(d.low), math.log(d.high))), d)
+    return _clip(rng.uniform(d.low, d.high), d)
 
 
 def _other_value(d: BaseDistribution, current: Any, rng: random.Random) -> Any:
-    """A value of ``d`` different from ``current`` when there is one."""
-    if isinstance(d, CategoricalDistribution):
-        others = [c for c in d.choices if c != current] or list(d.choices)
-        return rng.choice(others)
-    if isinstance(d, IntDistribution):
-        values = [v for v in range(d.low, d.high + 1, d.step) if v != current] or [d.low]
-        return rng.choice(values)
-    return _any_value(d, rng)
+    """A random value of ``d`` different from ``current`` (a value of ``d``) when there is one."""
+    n = _n_values(d)
+    if n <= 1:
+        return current
+    if _on_grid(d):
+        k = rng.randrange(int(n) - 1)  # uniform over the others: skip the current index
+        return _grid_value(d, k + (k >= _grid_index(d, current)))
+    for _ in range(100):  # continuous or log-int: redraw by the distribution's own law
+        v = _any_value(d, rng)
+        if v != current:
+            return v
+    assert isinstance(d, (IntDistribution, FloatDistribution))
+    return d.high if current == d.low else d.low
+
+
+def _fit(d: BaseDistribution, value: Any) -> tuple[bool, Any]:
+    """Whether a parent's ``value`` is a value of ``d``, and that value in ``d``'s own type."""
+    try:
+        internal = d.to_internal_repr(value)
+    except (ValueError, TypeError):
+        return False, None
+    if not d._contains(internal):
+        return False, None
+    return True, d.to_external_repr(internal)
+
+
+def _clip(v: float, d: IntDistribution | FloatDistribution) -> float:
+    return min(max(v, d.low), d.high)
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(repr(x))
 
 
 def _constraint_values(t: FrozenTrial) -> list[float]:

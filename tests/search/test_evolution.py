@@ -1,4 +1,6 @@
-"""Regularised evolution as an Optuna sampler: tournament, one mutation, conditional parameters.
+"""Regularised evolution as an Optuna sampler: tournament, one mutation, conditional parameters,
+and Optuna's sampler contract (several objectives, values inside their distributions, reseeding,
+enqueued trials, copies).
 
 Real Optuna studies (in memory and in SQLite) sampling a real conditional space; the objective is
 a cheap deterministic score of the architecture instead of a training, so many generations run
@@ -7,12 +9,29 @@ in a second.
 
 from __future__ import annotations
 
+import copy
+import gc
+import math
+import pickle
+import random
+from decimal import Decimal
 from statistics import mean
 
 import optuna
 import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
 
-from nasbench.search.evolution import MUTATE_KEY, PARENT_KEY, RegularizedEvolutionSampler
+from nasbench.search.evolution import (
+    MUTATE_KEY,
+    PARENT_KEY,
+    RegularizedEvolutionSampler,
+    _any_value,
+    _fitness,
+    _grid_value,
+    _n_values,
+    _other_value,
+)
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import sample_architecture
 from nasbench.space.spec import parse_space
@@ -114,3 +133,290 @@ def test_enqueued_trials_are_kept_as_given():
 def test_bad_settings_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
         RegularizedEvolutionSampler(**kwargs)
+
+
+def params(study: optuna.Study) -> list[dict]:
+    return [t.params for t in study.trials]
+
+
+# --- several objectives: rank, then crowding distance ------------------------------------------
+
+def size(arch: Architecture) -> float:
+    """A stand-in for params: grows with width and depth (as ``score`` does) and with the kernel."""
+    return float(sum(s.width * s.depth * s.kernel**2 for s in arch.stages))
+
+
+def evolve_pareto(sampler: RegularizedEvolutionSampler, n: int,
+                  directions: tuple[str, str] = ("maximize", "minimize")) -> optuna.Study:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(directions=list(directions), sampler=sampler)
+    for _ in range(n):
+        trial = study.ask()
+        arch = sample_architecture(trial, SPACE)
+        study.tell(trial, [score(arch), size(arch)])
+    return study
+
+
+def losses(values: list[float], directions: tuple[str, str]) -> tuple[float, ...]:
+    return tuple(-v if d == "maximize" else v for v, d in zip(values, directions, strict=True))
+
+
+def dominated(a: tuple[float, ...], others: list[tuple[float, ...]]) -> bool:
+    return any(all(o <= x for o, x in zip(other, a, strict=True)) and other != a for other in others)
+
+
+@pytest.mark.parametrize("directions", [("maximize", "minimize"), ("minimize", "maximize")])
+def test_several_objectives_parents_come_from_the_pareto_front(directions):
+    population = 6
+    study = evolve_pareto(RegularizedEvolutionSampler(population_size=population, sample_size=population,
+                                                      seed=2), 80, directions)
+    trials = study.trials
+    off_first_objective = 0
+    for child in trials[population:]:
+        parent = child.system_attrs[PARENT_KEY]
+        alive = [losses(t.values, directions) for t in trials[child.number - population : child.number]]
+        mine = losses(next(t.values for t in trials[child.number - population : child.number]
+                           if t.params == parent), directions)
+        # The tournament sees everyone: the winner is on the front (rank 0), and among the front
+        # an extreme (infinite crowding distance), i.e. the best of the population in some objective.
+        assert not dominated(mine, alive), f"trial {child.number}'s parent is dominated"
+        best = [min(a[m] for a in alive) for m in range(2)]
+        assert any(mine[m] == best[m] for m in range(2)), f"trial {child.number}'s parent is no extreme"
+        off_first_objective += mine[0] != best[0]
+    assert off_first_objective > 0, "parents were chosen on the first objective only"
+
+
+def test_several_objectives_tournament_order_is_rank_then_crowding():
+    study = optuna.create_study(directions=["maximize", "minimize"])  # [val_acc, params]
+    points = {"A": (0.90, 100), "E": (0.85, 90), "B": (0.80, 50), "C": (0.50, 10), "D": (0.70, 60)}
+    for name, values in points.items():
+        study.add_trial(optuna.trial.create_trial(params={"x": name}, values=list(values),
+                                                  distributions={"x": CategoricalDistribution(list(points))}))
+    key = {t.params["x"]: k for t, k in zip(study.trials, _fitness(study.trials, study.directions).values(),
+                                            strict=True)}
+    # Front A, E, B, C (D is dominated by B). A and C are its extremes; B's neighbours are farther
+    # apart than E's (0.875 + 0.889 against 0.25 + 0.556 of the objectives' spans).
+    assert key["A"] == key["C"] < key["B"] < key["E"] < key["D"]
+
+
+def test_several_objectives_evolution_pushes_the_front_further_than_random_search():
+    def hypervolume(study: optuna.Study) -> float:  # 2-D, against the reference (score 0, size 3e5)
+        front = sorted((t.values for t in study.best_trials), key=lambda v: v[1])
+        area, best_score = 0.0, 0.0
+        for i, (s, z) in enumerate(front):
+            best_score = max(best_score, s)
+            upper = front[i + 1][1] if i + 1 < len(front) else 3e5
+            area += best_score * (upper - z)
+        return area
+
+    evo = evolve_pareto(RegularizedEvolutionSampler(population_size=10, sample_size=4, seed=0), 150)
+    rnd = evolve_pareto(optuna.samplers.RandomSampler(seed=0), 150)
+    assert hypervolume(evo) > hypervolume(rnd)
+
+
+# --- values stay inside their distributions ------------------------------------------------------
+
+DISTRIBUTIONS = [
+    FloatDistribution(-10.2, 10.2, step=0.1),
+    FloatDistribution(0.0, 0.9, step=0.3),
+    FloatDistribution(1e-7, 10.0, log=True),
+    FloatDistribution(-1.0, 1.0),
+    IntDistribution(-10, 8, step=3),
+    IntDistribution(0, 10, step=2),
+    IntDistribution(1, 100, log=True),
+    CategoricalDistribution(["a", None, 1.5]),
+]
+
+
+def inside(d, value) -> bool:
+    if isinstance(d, FloatDistribution) and type(value) is not float:
+        return False
+    if isinstance(d, IntDistribution) and type(value) is not int:
+        return False
+    return d._contains(d.to_internal_repr(value))
+
+
+@pytest.mark.parametrize("d", [d for d in DISTRIBUTIONS if isinstance(d, FloatDistribution) and d.step])
+def test_every_stepped_float_is_in_range_and_exact(d):
+    n = int(_n_values(d))
+    values = [_grid_value(d, k) for k in range(n)]
+    assert all(d.low <= v <= d.high for v in values)
+    # low + k * step in decimal: -10.2 + 204 * 0.1 is 10.2, not 10.200000000000003.
+    assert values == [float(Decimal(str(d.low)) + k * Decimal(str(d.step))) for k in range(n)]
+    assert values[0] == d.low and values[-1] == d.high
+
+
+@pytest.mark.parametrize("d", DISTRIBUTIONS, ids=repr)
+def test_random_and_mutated_values_are_values_of_the_distribution(d):
+    rng = random.Random(0)
+    for _ in range(2000):
+        value = _any_value(d, rng)
+        assert inside(d, value), value
+        other = _other_value(d, value, rng)
+        assert inside(d, other), other
+        assert other != value
+    if isinstance(d, FloatDistribution) and d.step:  # every value reachable, the top one included
+        drawn = {_any_value(d, rng) for _ in range(20 * int(_n_values(d)))}
+        assert drawn == {_grid_value(d, k) for k in range(int(_n_values(d)))}
+
+
+def test_log_scales_are_sampled_log_uniformly():
+    rng = random.Random(0)
+    ints = [_any_value(IntDistribution(1, 100, log=True), rng) for _ in range(4000)]
+    floats = [_any_value(FloatDistribution(1e-7, 10.0, log=True), rng) for _ in range(4000)]
+    assert 0.5 < mean(v <= 10 for v in ints) < 0.65  # log(10.5/0.5) / log(100.5/0.5) = 0.57
+    assert 0.45 < mean(v <= 1e-3 for v in floats) < 0.55  # half the decades lie below 1e-3
+
+
+def suggest(trial: optuna.Trial, name: str, d) -> object:
+    if isinstance(d, CategoricalDistribution):
+        return trial.suggest_categorical(name, d.choices)
+    if isinstance(d, IntDistribution):
+        return trial.suggest_int(name, d.low, d.high, step=d.step, log=d.log)
+    return trial.suggest_float(name, d.low, d.high, step=d.step, log=d.log)
+
+
+def test_an_evolving_study_keeps_every_kind_of_parameter_in_range():
+    def objective(trial: optuna.Trial) -> float:
+        values = [suggest(trial, f"p{i}", d) for i, d in enumerate(DISTRIBUTIONS)]
+        return sum(float(v) for v in values if isinstance(v, (int, float)))
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=5))
+    study.optimize(objective, n_trials=120)
+    mutated = {t.system_attrs.get(MUTATE_KEY) for t in study.trials}
+    assert {f"p{i}" for i in range(len(DISTRIBUTIONS))} <= mutated  # each kind was mutated at least once
+    for t in study.trials:
+        for i, d in enumerate(DISTRIBUTIONS):
+            assert inside(d, t.params[f"p{i}"]), (t.number, f"p{i}", t.params[f"p{i}"])
+
+
+# --- reseed_rng -------------------------------------------------------------------------------
+
+def test_reseed_rng_changes_the_stream_and_the_new_seed_repeats_it():
+    def run(seed: int, reseed: bool = False) -> tuple[int, list[dict]]:
+        sampler = RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=seed)
+        if reseed:
+            sampler.reseed_rng()
+        return sampler.seed, params(evolve(sampler, 20))
+
+    seed, original = run(7)
+    assert run(7) == (seed, original)  # a given seed: the same proposals
+    new_seed, reseeded = run(7, reseed=True)
+    assert new_seed != 7 and reseeded != original
+    assert run(new_seed)[1] == reseeded  # the reseeded sampler shows its seed, which repeats its run
+
+
+def test_reseed_rng_between_trials_changes_only_what_follows():
+    sampler = RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=3)
+    study = evolve(sampler, 10)
+    sampler.reseed_rng()
+    for _ in range(10):
+        trial = study.ask()
+        study.tell(trial, score(sample_architecture(trial, SPACE)))
+    reference = params(evolve(RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=3), 20))
+    assert params(study)[:10] == reference[:10]
+    assert params(study)[10:] != reference[10:]
+
+
+# --- conditional and changing spaces -----------------------------------------------------------
+
+def test_a_parent_value_that_no_longer_fits_is_sampled_afresh():
+    def objective(trial: optuna.Trial) -> float:
+        late = trial.number >= 8  # from here the ranges move past every parent's value
+        x = trial.suggest_int("x", 0, 10)
+        y = trial.suggest_float("y", 20, 30) if late else trial.suggest_float("y", 0, 10)
+        z = trial.suggest_int("z", 10, 15) if late else trial.suggest_int("z", 0, 5)
+        return x + y + z
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=1))
+    study.optimize(objective, n_trials=14)
+    for t in study.trials[8:]:  # parents from the early ranges, children in the late ones
+        assert 20 <= t.params["y"] <= 30 and 10 <= t.params["z"] <= 15
+        parent = t.system_attrs[PARENT_KEY]
+        if t.system_attrs[MUTATE_KEY] != "x":
+            assert t.params["x"] == parent["x"]  # what still fits is inherited
+
+
+# --- enqueued trials ---------------------------------------------------------------------------
+
+def test_an_enqueued_trial_keeps_its_values_and_has_no_parent():
+    study = evolve(RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=0), 10)
+    partial = {"num_stages": 1, "activation": "relu"}  # index 1 of [2, 3]: three stages
+    study.enqueue_trial(partial)
+    trial = study.ask()
+    sample_architecture(trial, SPACE)
+    study.tell(trial, 0.0)
+    enqueued = study.trials[-1]
+    assert {k: enqueued.params[k] for k in partial} == partial
+    assert PARENT_KEY not in enqueued.system_attrs and "s2.block" in enqueued.params
+    trial = study.ask()  # the next one evolves again
+    sample_architecture(trial, SPACE)
+    assert PARENT_KEY in study.trials[-1].system_attrs
+
+
+# --- before the population is full ------------------------------------------------------------
+
+def test_trials_are_random_until_the_population_holds_enough_feasible_complete_trials():
+    study = optuna.create_study(direction="maximize",
+                                sampler=RegularizedEvolutionSampler(population_size=3, sample_size=3, seed=0))
+
+    def next_trial() -> optuna.Trial:
+        trial = study.ask()
+        sample_architecture(trial, SPACE)
+        return trial
+
+    def planned(trial: optuna.Trial) -> bool:
+        return PARENT_KEY in study.trials[trial.number].system_attrs
+
+    study.tell(next_trial(), 0.1)
+    study.tell(next_trial(), state=TrialState.FAIL)
+    study.tell(next_trial(), state=TrialState.PRUNED)
+    infeasible = next_trial()
+    infeasible.set_constraint("feasible", 1.0)  # as nasbench tells an infeasible candidate
+    study.tell(infeasible, 99.0)  # the best value, but it must never be a parent
+    running = next_trial()  # asked, never told
+    study.tell(next_trial(), 0.2)
+    assert not planned(running)
+    last_random = next_trial()
+    assert not planned(last_random)  # two feasible complete trials so far: still random
+    study.tell(last_random, 0.3)
+    for _ in range(10):  # three now: every trial from here has a parent, never the infeasible one
+        trial = next_trial()
+        assert planned(trial)
+        parent = study.trials[trial.number].system_attrs[PARENT_KEY]
+        assert parent != study.trials[infeasible.number].params
+        study.tell(trial, 0.0)
+    assert [t.number for t in study.trials if PARENT_KEY in t.system_attrs] == list(range(7, 17))
+
+
+# --- copies and resumes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("clone", [copy.deepcopy, lambda s: pickle.loads(pickle.dumps(s))],
+                         ids=["deepcopy", "pickle"])
+def test_a_copied_sampler_proposes_what_the_original_would(clone):
+    reference = params(evolve(RegularizedEvolutionSampler(population_size=5, sample_size=2, seed=11), 30))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize",
+                                sampler=RegularizedEvolutionSampler(population_size=5, sample_size=2, seed=11))
+    for _ in range(30):
+        study.sampler = clone(study.sampler)
+        trial = study.ask()
+        # Copied again between planning the trial and sampling it: the plan is read back from storage.
+        study.sampler = clone(study.sampler)
+        study.tell(trial, score(sample_architecture(trial, SPACE)))
+    assert params(study) == reference
+
+
+def test_a_trial_left_running_leaves_nothing_behind_once_its_study_is_gone():
+    sampler = RegularizedEvolutionSampler(population_size=2, sample_size=2, seed=0)
+    study = evolve(sampler, 4)
+    sample_architecture(study.ask(), SPACE)  # planned, never told
+    assert len(sampler._plans) == 1
+    del study
+    gc.collect()
+    # Trial ids restart at 0 in every in-memory storage: a plan kept past its storage could be
+    # handed to another study's trial.
+    assert len(sampler._plans) == 0
+    assert math.isfinite(evolve(sampler, 6).best_value)
