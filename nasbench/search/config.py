@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError
 from nasbench.space.spec import SpaceSpec, first_error, load_space
 from nasbench.train.recipe import Fidelity, Recipe
@@ -172,13 +172,6 @@ class StudyConfig(_Strict):
     @property
     def directions(self) -> list[str]:
         return [OBJECTIVES[o] for o in self.objectives]
-
-
-def parse_duration(text: str) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*", text)
-    if not m:
-        raise ValueError(f"cannot read duration {text!r}; write e.g. 90s, 30m or 1h")
-    return float(m.group(1)) * {"s": 1, "sec": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
 
 
 class LoadedStudy(BaseModel):
