@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from nasbench.errors import ConfigError
 from nasbench.measure.counts import count_flops, count_params
-from nasbench.search import provenance
+from nasbench.core import provenance
 from nasbench.search.config import StudyConfig, load_study
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.runner import (

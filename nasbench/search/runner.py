@@ -27,7 +27,7 @@ from nasbench.data import load_dataset
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.split import Split, make_split
 from nasbench.errors import ConfigError
-from nasbench.search import provenance
+from nasbench.core import provenance
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.prefilter import apply_prefilter
 from nasbench.search.recorder import StudyRecorder
