@@ -6,7 +6,6 @@ import hashlib
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -16,19 +15,16 @@ from pydantic import (
     model_validator,
 )
 
+from nasbench.core.config import Strict, first_error, parse_yaml_mapping, read_config_text
 from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError
-from nasbench.space.spec import SpaceSpec, first_error, load_space
+from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.train.recipe import Fidelity, Recipe
 
 OBJECTIVES = {"val_acc": "maximize", "params": "minimize", "flops": "minimize", "latency_ms": "minimize"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(_Strict):
+class DataConfig(Strict):
     name: str
     options: dict[str, Any] = Field(default_factory=dict)  # loader options, e.g. {path: ...}
     val_size: float = Field(0.1, gt=0)  # fraction (< 1) or count of training samples
@@ -36,19 +32,19 @@ class DataConfig(_Strict):
     split_seed: int = 0
 
 
-class SamplerConfig(_Strict):
+class SamplerConfig(Strict):
     name: str = "tpe"
     seed: int | None = None  # defaults to the study seed
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class SchedulerConfig(_Strict):
+class SchedulerConfig(Strict):
     name: Literal["none", "asha", "hyperband"] = "none"
     grace_period: int = Field(1, gt=0)
     reduction_factor: float = Field(3, gt=1)
 
 
-class BudgetConfig(_Strict):
+class BudgetConfig(Strict):
     trials: int | None = Field(None, gt=0)
     time: float | None = Field(None, gt=0)  # seconds; "30m", "1h", "90s" accepted
 
@@ -64,7 +60,7 @@ class BudgetConfig(_Strict):
         return self
 
 
-class ResourcesConfig(_Strict):
+class ResourcesConfig(Strict):
     cpu: float = Field(1, gt=0)
     gpu: float = Field(0, ge=0)  # per trial; "auto" handled by the runner (1 when GPUs exist)
 
@@ -72,7 +68,7 @@ class ResourcesConfig(_Strict):
 CONSTRAINABLE = ("params", "flops", "latency_ms")
 
 
-class FinalConfig(_Strict):
+class FinalConfig(Strict):
     top_k: int = Field(3, ge=0)
     fidelity: Fidelity = Fidelity(epochs=10)
     # Also re-train the best (by validation) architecture within each bound, e.g. {params: 100000}:
@@ -88,7 +84,7 @@ class FinalConfig(_Strict):
         return v
 
 
-class PrefilterConfig(_Strict):
+class PrefilterConfig(Strict):
     """Score ``sample`` random feasible architectures with a zero-cost proxy at initialisation and
     evaluate the best ``keep`` of them first (they count against the budget like any trial)."""
 
@@ -113,7 +109,7 @@ class PrefilterConfig(_Strict):
         return self
 
 
-class TargetConfig(_Strict):
+class TargetConfig(Strict):
     """A result the study aims for, checked in its report on final test accuracy: the network chosen
     (by validation, among the finally trained ones within the bounds) must reach ``test_acc``."""
 
@@ -123,7 +119,7 @@ class TargetConfig(_Strict):
     flops: float | None = Field(None, gt=0)  # at most
 
 
-class StudyConfig(_Strict):
+class StudyConfig(Strict):
     """A validated study file."""
 
     name: str
@@ -192,17 +188,8 @@ class LoadedStudy(BaseModel):
 def load_study(path: str | Path) -> LoadedStudy:
     """Read and validate a study file and its space; errors name the file and the field."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: study file not found.")
-    text = path.read_text()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax error"
-        raise ConfigError(f"{path}: not valid YAML ({where}).") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a study file must be a YAML mapping.")
+    text = read_config_text(path, "study")
+    data = parse_yaml_mapping(text, path, "study")
     data.setdefault("name", path.stem)
     try:
         config = StudyConfig.model_validate(data)
