@@ -29,10 +29,10 @@ from nasbench.data.dataset import ArrayDataset
 from nasbench.data.module import TensorDataModule
 from nasbench.data.split import Split, make_split
 from nasbench.errors import ConfigError
+from nasbench.measure.preview import figures, input_size
 from nasbench.measure.runtime import latency
 from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture
-from nasbench.space.preview import figures, input_size
 from nasbench.space.sample import infeasibility
 from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.store import records

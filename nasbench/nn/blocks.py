@@ -15,15 +15,6 @@ from nasbench.core.registry import Registry
 from nasbench.nn.layers import ConvNormAct, act, avg_pool, conv, global_pool, norm
 
 
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round channels to a multiple of ``divisor`` without dropping more than 10% (MobileNet rule)."""
-    min_value = min_value or divisor
-    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if new < 0.9 * value:
-        new += divisor
-    return new
-
-
 class SqueezeExcite(nn.Module):
     """Channel attention: global pool, reduce, activate, expand, gate (Hu et al., 2018)."""
 

@@ -27,7 +27,7 @@ from ray.tune.search import Searcher
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.samplers import CONSTRAINT_KEY
 from nasbench.space.architecture import Architecture
-from nasbench.space.preview import count_figures
+from nasbench.measure.counts import count_figures
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
 

@@ -19,18 +19,13 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 
 from nasbench.core.config import Strict, first_error, load_yaml_mapping
 from nasbench.errors import ConfigError
-from nasbench.nn.blocks import make_divisible
 from nasbench.space.architecture import (ACTIVATION_ALIASES, ACTIVATIONS, BLOCK_TYPES, DOWNSAMPLES, NORMS,
                                          canonical_choice)
+from nasbench.space.widths import scale_width
 
 STAGE_FIELDS = ("block", "depth", "width", "kernel", "dilation", "downsample", "expansion", "se",
                 "growth")
 STAGE_ATTRS = {"se": "se_ratio"}  # space field -> Stage attribute, where the names differ
-
-
-def scale_width(width: int, mult: float) -> int:
-    """A width under a width multiplier (1.0 keeps it exactly)."""
-    return width if mult == 1.0 else make_divisible(width * mult, 4)
 
 
 def _as_list(v: Any) -> Any:
