@@ -165,7 +165,7 @@ def proxies(
     """
     from rich.table import Table
 
-    from nasbench.bench.proxies import get_proxy
+    from nasbench.measure.proxies import get_proxy
     from nasbench.bench.proxy_eval import resolve_target, score_proxies
 
     chosen = [p.strip() for p in names.split(",") if p.strip()] if names else None

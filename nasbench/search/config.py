@@ -96,7 +96,7 @@ class PrefilterConfig(Strict):
     @field_validator("proxy")
     @classmethod
     def _proxy(cls, v: str) -> str:
-        from nasbench.bench.proxies import PROXIES
+        from nasbench.measure.proxies import PROXIES
 
         if v not in PROXIES:
             raise ValueError(f"unknown proxy {v!r}; choose from {', '.join(PROXIES)}")

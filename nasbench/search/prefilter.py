@@ -16,8 +16,8 @@ from typing import Any
 import optuna
 import torch
 
-from nasbench.bench.proxies import compute_proxies
 from nasbench.bench.proxy_eval import proxy_batch
+from nasbench.measure.proxies import compute_proxies
 from nasbench.nn.builder import build_network
 from nasbench.search.config import PrefilterConfig, StudyConfig
 from nasbench.search.searcher import DataShape, check_candidate

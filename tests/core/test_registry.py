@@ -56,8 +56,8 @@ def test_unknown_name_survives_pickling() -> None:
 
 def _lookups() -> dict[str, tuple[object, str]]:
     from nasbench.data import load_dataset
-    from nasbench.bench.proxies import get_proxy
     from nasbench.measure import get_measure
+    from nasbench.measure.proxies import get_proxy
     from nasbench.nn.blocks import get_block
     from nasbench.search.samplers import create_sampler
     from nasbench.zoo import create_model
