@@ -19,7 +19,7 @@ import time
 import optuna
 import torch
 
-from nasbench.space.preview import figures, input_size, iter_architectures, parse_input
+from nasbench.measure.preview import figures, input_size, iter_architectures, parse_input
 from nasbench.space.sample import infeasibility
 from nasbench.space.spec import load_space
 

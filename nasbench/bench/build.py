@@ -23,16 +23,16 @@ from sqlalchemy.orm import Session
 
 from nasbench.bench.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
 from nasbench.bench.selection import candidates
+from nasbench.core import provenance
 from nasbench.data import load_dataset
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.module import TensorDataModule
 from nasbench.data.split import Split, make_split
 from nasbench.errors import ConfigError
+from nasbench.measure.preview import figures, input_size
 from nasbench.measure.runtime import latency
 from nasbench.nn.builder import build_network
-from nasbench.search import provenance
 from nasbench.space.architecture import Architecture
-from nasbench.space.preview import figures, input_size
 from nasbench.space.sample import infeasibility
 from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.store import records

@@ -3,7 +3,7 @@
 Every architecture is scored at initialisation by ``compute_proxies`` on one fixed batch of the
 training split (normalised as training normalises it; the same batch for every architecture),
 with params and FLOPs as baselines. Sign convention: for every proxy, higher = predicted better
-(see ``nasbench.bench.proxies``). The target is the trained validation accuracy: for a benchmark
+(see ``nasbench.measure.proxies``). The target is the trained validation accuracy: for a benchmark
 at its longest budget (or ``epochs``), for a study its search trials' (the best run of an
 architecture trained more than once).
 """
@@ -21,7 +21,6 @@ import pandas as pd
 import torch
 
 from nasbench.bench.correlation import proxy_correlations
-from nasbench.bench.proxies import PROXIES, compute_proxies, get_proxy
 from nasbench.bench.table import (
     SHIPPED_DIR,
     benchmark_names,
@@ -32,6 +31,7 @@ from nasbench.data import load_dataset
 from nasbench.data.module import TensorDataModule
 from nasbench.data.split import make_split
 from nasbench.errors import ConfigError, StoreError
+from nasbench.measure.proxies import PROXIES, compute_proxies, get_proxy
 from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture
 from nasbench.store import load_trials, open_engine, session_scope

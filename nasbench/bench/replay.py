@@ -40,8 +40,8 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from nasbench.bench.table import Benchmark
+from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError
-from nasbench.search.config import parse_duration
 from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler
 from nasbench.space.sample import sample_architecture
 from nasbench.train.threads import torch_threads

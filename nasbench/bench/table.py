@@ -29,8 +29,8 @@ from sqlalchemy import Engine, select
 
 from nasbench.bench.models import BenchArchRow, BenchmarkRow
 from nasbench.errors import ConfigError, StoreError
+from nasbench.measure.preview import input_size
 from nasbench.space.architecture import Architecture
-from nasbench.space.preview import input_size
 from nasbench.space.sample import infeasibility
 from nasbench.space.spec import SpaceSpec, parse_space
 from nasbench.store.db import mask_url, open_engine, session_scope

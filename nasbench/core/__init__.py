@@ -1,4 +1,4 @@
-"""The vocabulary every layer shares: errors, the registry helper, enums, durations, provenance.
+"""Vocabulary every layer may use: registry helper, enums, durations, provenance, config loading.
 
-Imports nothing else of nasbench, and nothing heavy (no torch, pandas or Ray).
+Light on purpose (standard library, pydantic and yaml only): everything imports it.
 """

@@ -5,36 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from nasbench.core.registry import Registry
 from nasbench.data.dataset import ArrayDataset
-from nasbench.errors import ConfigError
 
 Loader = Callable[..., ArrayDataset]
-_LOADERS: dict[str, Loader] = {}
+_LOADERS: Registry[Loader] = Registry("data set")
 
 
 def register_dataset(name: str) -> Callable[[Loader], Loader]:
     """Register a loader ``fn(**options) -> ArrayDataset`` under ``name``; duplicates refused."""
-
-    def deco(fn: Loader) -> Loader:
-        if name in _LOADERS:
-            raise ValueError(f"data set {name!r} is already registered")
-        _LOADERS[name] = fn
-        return fn
-
-    return deco
+    return _LOADERS.register(name)
 
 
 def dataset_names() -> list[str]:
     _import_loaders()
-    return sorted(_LOADERS)
+    return _LOADERS.names()
 
 
 def loader(name: str) -> Loader:
     """The loader registered as ``name``; unknown names list the valid ones."""
     _import_loaders()
-    if name not in _LOADERS:
-        raise ConfigError(f"unknown data set {name!r}; choose one of: {', '.join(sorted(_LOADERS))}.")
-    return _LOADERS[name]
+    return _LOADERS.get(name)
 
 
 def load_dataset(name: str, **options: Any) -> ArrayDataset:

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from nasbench.errors import NasbenchError
+from nasbench.core.registry import Registry
 from nasbench.measure.counts import count_flops, count_params
 from nasbench.measure.receptive_field import receptive_field
 from nasbench.measure.runtime import latency as measure_latency
@@ -17,20 +17,17 @@ from nasbench.measure.runtime import peak_memory, resolve_device
 
 # A measure maps a network and one sample's input shape (channels, *spatial) to a number.
 Measure = Callable[[nn.Module, Sequence[int]], float]
-MEASURES: dict[str, Measure] = {}
+MEASURES: Registry[Measure] = Registry("measure")
 
 
 def register_measure(name: str, fn: Measure) -> None:
-    """Add a measure under ``name``; names are unique."""
-    if name in MEASURES:
-        raise ValueError(f"measure {name!r} is already registered")
-    MEASURES[name] = fn
+    """Add a measure under ``name``; a taken name raises ValueError."""
+    MEASURES.register(name, fn)
 
 
 def get_measure(name: str) -> Measure:
-    if name not in MEASURES:
-        raise NasbenchError(f"unknown measure {name!r}; choose one of: {', '.join(sorted(MEASURES))}")
-    return MEASURES[name]
+    """The measure ``name``; an unknown name raises UnknownName listing the valid ones."""
+    return MEASURES.get(name)
 
 
 def params(model: nn.Module, input_shape: Sequence[int]) -> int:

@@ -11,16 +11,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from nasbench.core.registry import Registry
 from nasbench.nn.layers import ConvNormAct, act, avg_pool, conv, global_pool, norm
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """Round channels to a multiple of ``divisor`` without dropping more than 10% (MobileNet rule)."""
-    min_value = min_value or divisor
-    new = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    if new < 0.9 * value:
-        new += divisor
-    return new
 
 
 class SqueezeExcite(nn.Module):
@@ -197,19 +189,17 @@ class DenseStage(nn.Module):
 
 
 BlockFactory = Callable[..., nn.Module]
-BLOCKS: dict[str, BlockFactory] = {}
+BLOCKS: Registry[BlockFactory] = Registry("block type")
 
 
 def register_block(name: str, factory: BlockFactory) -> None:
-    if name in BLOCKS:
-        raise ValueError(f"block {name!r} is already registered")
-    BLOCKS[name] = factory
+    """Add a block type; a taken name raises ValueError."""
+    BLOCKS.register(name, factory)
 
 
 def get_block(name: str) -> BlockFactory:
-    if name not in BLOCKS:
-        raise ValueError(f"unknown block type {name!r}; choose one of: {', '.join(sorted(BLOCKS))}")
-    return BLOCKS[name]
+    """The block type ``name``; an unknown name raises UnknownName listing the valid ones."""
+    return BLOCKS.get(name)
 
 
 register_block("plain", PlainBlock)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from nasbench.search.provenance import package_versions
+from nasbench.core.provenance import package_versions
 from nasbench.store.db import default_url, mask_url
 
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape, Task
 from nasbench.errors import ConfigError
-from nasbench.search import provenance
+from nasbench.core import provenance
 from nasbench.search.cluster import check_reachable, start_ray, stop_ray
 from nasbench.search.config import StudyConfig, load_study
 from nasbench.search.dispatch import run_trials

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -18,9 +17,11 @@ from pydantic import (
     model_validator,
 )
 
+from nasbench.core.config import Strict, first_error, parse_yaml_mapping, read_config_text
+from nasbench.core.durations import parse_duration
 from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError
-from nasbench.space.spec import SpaceSpec, first_error, load_space
+from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.train.recipe import Fidelity, Recipe
 
 MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets")
@@ -30,23 +31,19 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 OBJECTIVES = {"val_acc": "maximize", "params": "minimize", "flops": "minimize", "latency_ms": "minimize"}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SamplerConfig(_Strict):
+class SamplerConfig(Strict):
     name: str = "tpe"
     seed: int | None = None  # defaults to the study seed
     options: dict[str, Any] = Field(default_factory=dict)
 
 
-class SchedulerConfig(_Strict):
+class SchedulerConfig(Strict):
     name: Literal["none", "asha", "hyperband"] = "none"
     grace_period: int = Field(1, gt=0)
     reduction_factor: float = Field(3, gt=1)
 
 
-class BudgetConfig(_Strict):
+class BudgetConfig(Strict):
     trials: int | None = Field(None, gt=0)
     time: float | None = Field(None, gt=0)  # seconds; "30m", "1h", "90s" accepted
 
@@ -62,7 +59,7 @@ class BudgetConfig(_Strict):
         return self
 
 
-class ResourcesConfig(_Strict):
+class ResourcesConfig(Strict):
     cpu: float = Field(1, gt=0)
     gpu: float = Field(0, ge=0)  # per trial; "auto" handled by the runner (1 when GPUs exist)
 
@@ -70,7 +67,7 @@ class ResourcesConfig(_Strict):
 CONSTRAINABLE = ("params", "flops", "latency_ms")
 
 
-class FinalConfig(_Strict):
+class FinalConfig(Strict):
     top_k: int = Field(3, ge=0)
     fidelity: Fidelity = Fidelity(epochs=10)
     # Also re-train the best (by validation) architecture within each bound, e.g. {params: 100000}:
@@ -86,7 +83,7 @@ class FinalConfig(_Strict):
         return v
 
 
-class PrefilterConfig(_Strict):
+class PrefilterConfig(Strict):
     """Score ``sample`` random feasible architectures with a zero-cost proxy at initialisation and
     evaluate the best ``keep`` of them first (they count against the budget like any trial)."""
 
@@ -98,7 +95,7 @@ class PrefilterConfig(_Strict):
     @field_validator("proxy")
     @classmethod
     def _proxy(cls, v: str) -> str:
-        from nasbench.bench.proxies import PROXIES
+        from nasbench.measure.proxies import PROXIES
 
         if v not in PROXIES:
             raise ValueError(f"unknown proxy {v!r}; choose from {', '.join(PROXIES)}")
@@ -111,7 +108,7 @@ class PrefilterConfig(_Strict):
         return self
 
 
-class TargetConfig(_Strict):
+class TargetConfig(Strict):
     """A result the study aims for, checked in its report on final test accuracy: the network chosen
     (by validation, among the finally trained ones within the bounds) must reach ``test_acc``."""
 
@@ -121,7 +118,7 @@ class TargetConfig(_Strict):
     flops: float | None = Field(None, gt=0)  # at most
 
 
-class StudyConfig(_Strict):
+class StudyConfig(Strict):
     """A validated study file."""
 
     name: str
@@ -204,13 +201,6 @@ class StudyConfig(_Strict):
         return {k: v for k, v in config.items() if k not in MUTABLE_FIELDS and v is not None}
 
 
-def parse_duration(text: str) -> float:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*", text)
-    if not m:
-        raise ValueError(f"cannot read duration {text!r}; write e.g. 90s, 30m or 1h")
-    return float(m.group(1)) * {"s": 1, "sec": 1, None: 1, "m": 60, "min": 60, "h": 3600}[m.group(2)]
-
-
 class LoadedStudy(BaseModel):
     """A study file with its space resolved."""
 
@@ -229,17 +219,8 @@ class LoadedStudy(BaseModel):
 def load_study(path: str | Path) -> LoadedStudy:
     """Read and validate a study file and its space; errors name the file and the field."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: study file not found.")
-    text = path.read_text()
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "syntax error"
-        raise ConfigError(f"{path}: not valid YAML ({where}).") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a study file must be a YAML mapping.")
+    text = read_config_text(path, "study")
+    data = parse_yaml_mapping(text, path, "study")
     data.setdefault("name", path.stem)
     try:
         config = StudyConfig.model_validate(data)

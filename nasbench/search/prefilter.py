@@ -15,8 +15,8 @@ from typing import Any
 
 import optuna
 
-from nasbench.bench.proxies import compute_proxies
 from nasbench.data.spec import Task
+from nasbench.measure.proxies import compute_proxies
 from nasbench.nn.builder import build_network
 from nasbench.search.config import StudyConfig
 from nasbench.search.searcher import check_candidate

@@ -17,7 +17,7 @@ from rich.console import Console
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import Task
 from nasbench.errors import ConfigError
-from nasbench.search import provenance
+from nasbench.core import provenance
 from nasbench.search.cluster import check_reachable, start_ray, stop_ray, trial_resources
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import STOPPED_WHILE_RUNNING, Dispatch, make_scheduler, run_trials

@@ -9,37 +9,31 @@ from typing import Any
 
 import optuna
 
+from nasbench.core.registry import Registry
 from nasbench.errors import ConfigError
 from nasbench.space.spec import STAGE_FIELDS, SpaceSpec
 
 SamplerFactory = Callable[..., optuna.samplers.BaseSampler]
-_SAMPLERS: dict[str, SamplerFactory] = {}
+_SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
 
 CONSTRAINT_KEY = "feasible"  # Optuna constraint: > 0 means the trial was infeasible
 
 
 def register_sampler(name: str) -> Callable[[SamplerFactory], SamplerFactory]:
-    def deco(fn: SamplerFactory) -> SamplerFactory:
-        if name in _SAMPLERS:
-            raise ValueError(f"sampler {name!r} is already registered")
-        _SAMPLERS[name] = fn
-        return fn
-
-    return deco
+    """Decorator registering a sampler factory under ``name``; a taken name raises ValueError."""
+    return _SAMPLERS.register(name)
 
 
 def sampler_names() -> list[str]:
-    return sorted(_SAMPLERS)
+    return _SAMPLERS.names()
 
 
 def create_sampler(name: str, seed: int, options: dict[str, Any], space: SpaceSpec,
                    n_objectives: int = 1) -> optuna.samplers.BaseSampler:
     """The sampler ``name`` with ``options``; errors name the bad value."""
-    if name not in _SAMPLERS:
-        raise ConfigError(f"field 'sampler.name': unknown sampler {name!r}; choose one of: "
-                          f"{', '.join(sampler_names())}.")
+    factory = _SAMPLERS.get(name, field="sampler.name")
     try:
-        return _SAMPLERS[name](seed=seed, space=space, n_objectives=n_objectives, **options)
+        return factory(seed=seed, space=space, n_objectives=n_objectives, **options)
     except ConfigError:
         raise
     except (TypeError, ValueError) as e:  # an unknown option, or a value the sampler refuses

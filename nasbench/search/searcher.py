@@ -28,7 +28,7 @@ from nasbench.search.messages import TrialRequest, WorkerReport, outcome
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.samplers import CONSTRAINT_KEY
 from nasbench.space.architecture import Architecture
-from nasbench.space.preview import count_figures
+from nasbench.measure.counts import count_figures
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
 from nasbench.train.evaluate import Candidate

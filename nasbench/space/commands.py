@@ -11,8 +11,8 @@ from rich.table import Table
 
 from nasbench.console import console, fail
 from nasbench.errors import NasbenchError
+from nasbench.measure.preview import Preview, example, parse_input, sample_previews
 from nasbench.space.architecture import applies
-from nasbench.space.preview import Preview, example, parse_input, sample_previews
 from nasbench.space.spec import (
     STAGE_ATTRS,
     STAGE_FIELDS,

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from nasbench.space.architecture import Architecture, Stage, applies, canonical_choice
-from nasbench.space.spec import STAGE_ATTRS, STAGE_FIELDS, SpaceSpec, StageChoices, scale_width
+from nasbench.space.spec import STAGE_ATTRS, STAGE_FIELDS, SpaceSpec, StageChoices
+from nasbench.space.widths import scale_width
 
 
 class TrialLike(Protocol):

@@ -15,23 +15,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
-                      model_validator)
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from nasbench.core.config import Strict, first_error, load_yaml_mapping
 from nasbench.errors import ConfigError
-from nasbench.nn.blocks import make_divisible
 from nasbench.space.architecture import (ACTIVATION_ALIASES, ACTIVATIONS, BLOCK_TYPES, DOWNSAMPLES, NORMS,
                                          canonical_choice)
+from nasbench.space.widths import scale_width
 
 STAGE_FIELDS = ("block", "depth", "width", "kernel", "dilation", "downsample", "expansion", "se",
                 "growth")
 STAGE_ATTRS = {"se": "se_ratio"}  # space field -> Stage attribute, where the names differ
-
-
-def scale_width(width: int, mult: float) -> int:
-    """A width under a width multiplier (1.0 keeps it exactly)."""
-    return width if mult == 1.0 else make_divisible(width * mult, 4)
 
 
 def _as_list(v: Any) -> Any:
@@ -63,11 +57,7 @@ def _odd(values: list[int]) -> list[int]:
     return values
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class StageChoices(_Strict):
+class StageChoices(Strict):
     """Choices for one stage position (every field optional in overrides)."""
 
     block: list[str] | None = None
@@ -128,7 +118,7 @@ DEFAULT_STAGE = StageChoices(block=["plain"], depth=[1], width=[32], kernel=[3],
                              downsample=["stride"], expansion=[6], se=[0.0], growth=[12])
 
 
-class StemChoices(_Strict):
+class StemChoices(Strict):
     width: list[int] = [16]
     kernel: list[int] = [3]
     stride: list[int] = [1]
@@ -142,7 +132,7 @@ class StemChoices(_Strict):
         return _odd(v) if info.field_name == "kernel" else _positive(v)
 
 
-class HeadChoices(_Strict):
+class HeadChoices(Strict):
     dropout: list[float] = [0.0]
     width: list[int] = [0]  # a 1x1 conv-norm-act to this width before the pool; 0 = none
 
@@ -163,7 +153,7 @@ class HeadChoices(_Strict):
         return _distinct(v)
 
 
-class SpaceSpec(_Strict):
+class SpaceSpec(Strict):
     """A whole search space."""
 
     name: str
@@ -332,16 +322,8 @@ def _shared_footprints(used: tuple[str, ...], assignments: list[dict[str, Any]])
 
 def load_space(path: str | Path) -> SpaceSpec:
     """Load and validate a space file; errors name the file and the field."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: search space file not found.")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML ({_yaml_where(e)}).") from e
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a search space file must be a YAML mapping.")
-    data.setdefault("name", path.stem)
+    data = load_yaml_mapping(path, "search space")
+    data.setdefault("name", Path(path).stem)
     return parse_space(data, str(path))
 
 
@@ -350,20 +332,3 @@ def parse_space(data: dict[str, Any], where: str = "space") -> SpaceSpec:
         return SpaceSpec.model_validate(data)
     except ValidationError as e:
         raise ConfigError(f"{where}: {first_error(e)}") from e
-
-
-def first_error(e: ValidationError) -> str:
-    """One sentence for the first validation error: field path and message."""
-    err = e.errors()[0]
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    if not err["loc"]:
-        return f"{msg}."
-    loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-    return f"field '{loc}': {msg}."
-
-
-def _yaml_where(e: yaml.YAMLError) -> str:
-    mark = getattr(e, "problem_mark", None)
-    return f"line {mark.line + 1}, column {mark.column + 1}" if mark else str(e)

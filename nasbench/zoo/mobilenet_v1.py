@@ -10,8 +10,8 @@ from typing import Any
 
 from torch import nn
 
-from nasbench.nn.blocks import make_divisible
 from nasbench.nn.layers import ConvNormAct
+from nasbench.space.widths import make_divisible
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
 from nasbench.zoo.registry import Family, register_model
 

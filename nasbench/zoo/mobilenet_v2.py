@@ -10,8 +10,9 @@ from typing import Any
 
 from torch import nn
 
-from nasbench.nn.blocks import InvertedResidual, make_divisible
+from nasbench.nn.blocks import InvertedResidual
 from nasbench.nn.layers import ConvNormAct
+from nasbench.space.widths import make_divisible
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal, pool_linear_head
 from nasbench.zoo.registry import Family, register_model
 

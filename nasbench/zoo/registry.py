@@ -8,6 +8,7 @@ from typing import Any
 
 from torch import nn
 
+from nasbench.core.registry import Registry
 from nasbench.errors import ConfigError
 
 Entrypoint = Callable[..., nn.Module]
@@ -46,7 +47,7 @@ class _Entry:
     info: ZooInfo
 
 
-_MODELS: dict[str, _Entry] = {}
+_MODELS: Registry[_Entry] = Registry("zoo model")
 
 
 def register_model(family: Family, *, resolution: int = 224, documented: str | None = None,
@@ -56,11 +57,9 @@ def register_model(family: Family, *, resolution: int = 224, documented: str | N
 
     def decorate(fn: Entrypoint) -> Entrypoint:
         name = fn.__name__
-        if name in _MODELS:
-            raise ValueError(f"zoo model {name!r} is already registered")
         info = ZooInfo(name, family.name, resolution, in_channels, num_classes, documented,
                        family.small_input_adaptation, family.scales_width)
-        _MODELS[name] = _Entry(fn, info)
+        _MODELS.register(name, _Entry(fn, info))
         return fn
 
     return decorate
@@ -68,13 +67,11 @@ def register_model(family: Family, *, resolution: int = 224, documented: str | N
 
 def list_models() -> list[str]:
     """Names of every registered zoo network, sorted."""
-    return sorted(_MODELS)
+    return _MODELS.names()
 
 
 def _entry(name: str) -> _Entry:
-    if name not in _MODELS:
-        raise ConfigError(f"unknown zoo model {name!r}; choose one of: {', '.join(list_models())}")
-    return _MODELS[name]
+    return _MODELS.get(name)  # an unknown name raises UnknownName listing the valid ones
 
 
 def model_info(name: str) -> ZooInfo:

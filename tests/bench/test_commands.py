@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from nasbench.bench.commands import app, proxies
-from nasbench.bench.proxies import PROXIES
+from nasbench.measure.proxies import PROXIES
 
 cli = typer.Typer()
 cli.add_typer(app, name="bench")

@@ -11,8 +11,8 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
+from nasbench.core.provenance import PACKAGES
 from nasbench.data import load_dataset
-from nasbench.search.provenance import PACKAGES
 from tests.search.helpers import ROOT, quick_study, search
 
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]

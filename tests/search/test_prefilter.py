@@ -6,9 +6,9 @@ import optuna
 import pytest
 import torch
 
-from nasbench.bench.proxies import compute_proxies
 from nasbench.bench.proxy_eval import proxy_batch
 from nasbench.errors import ConfigError
+from nasbench.measure.proxies import compute_proxies
 from nasbench.nn.builder import build_network
 from nasbench.search.config import load_study
 from nasbench.search.runner import prepare

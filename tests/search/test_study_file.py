@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nasbench.errors import ConfigError
-from nasbench.search.config import load_study, parse_duration
+from nasbench.search.config import load_study
 from tests.conftest import ROOT, write_study
 
 
@@ -25,11 +25,6 @@ def test_defaults_and_relative_space_path(tmp_path):
     path = write_study(tmp_path, space="spaces/s.yaml", sampler=None, recipe=None, resources=None)
     cfg = load_study(path).config
     assert cfg.sampler.name == "tpe" and cfg.recipe.optimizer == "adamw" and cfg.resources.cpu == 1
-
-
-@pytest.mark.parametrize("text, seconds", [("90s", 90), ("30m", 1800), ("1h", 3600), ("45", 45)])
-def test_durations(text, seconds):
-    assert parse_duration(text) == seconds
 
 
 def test_time_budget_string(tmp_path):

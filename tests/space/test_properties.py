@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from nasbench.measure.counts import count_flops
+from nasbench.measure.preview import figures
 from nasbench.nn.builder import build_network
-from nasbench.space.preview import figures
 from nasbench.space.sample import infeasibility, sample_architecture
 from tests.space.helpers import SPACES, DrawTrial, shipped
 

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasbench.errors import ConfigError
+from nasbench.core.registry import Registry
 from nasbench.measure.counts import count_flops, count_params
 
 ModelOrFactory = nn.Module | Callable[[], nn.Module]
@@ -45,26 +45,22 @@ class Proxy:
     sign_note: str
 
 
-PROXIES: dict[str, Proxy] = {}
+PROXIES: Registry[Proxy] = Registry("proxy")
 
 
 def register_proxy(name: str, sign_note: str) -> Callable[[ProxyFn], ProxyFn]:
-    """Decorator registering ``fn`` under ``name``; a name can be registered once."""
+    """Decorator registering ``fn`` under ``name``; a taken name raises ValueError."""
 
     def decorate(fn: ProxyFn) -> ProxyFn:
-        if name in PROXIES:
-            raise ValueError(f"proxy {name!r} is already registered")
-        PROXIES[name] = Proxy(name, fn, sign_note)
+        PROXIES.register(name, Proxy(name, fn, sign_note))
         return fn
 
     return decorate
 
 
 def get_proxy(name: str) -> Proxy:
-    """The registered proxy ``name``; an unknown name raises ConfigError listing the valid ones."""
-    if name not in PROXIES:
-        raise ConfigError(f"unknown proxy {name!r}; choose from: {', '.join(sorted(PROXIES))}")
-    return PROXIES[name]
+    """The registered proxy ``name``; an unknown name raises UnknownName listing the valid ones."""
+    return PROXIES.get(name)
 
 
 # --- helpers ---------------------------------------------------------------------------------

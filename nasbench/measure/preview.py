@@ -8,13 +8,9 @@ from dataclasses import dataclass
 from itertools import islice
 
 import optuna
-import torch
-from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from nasbench.errors import ConfigError
-from nasbench.measure.counts import count_params
-from nasbench.nn.builder import build_network
+from nasbench.measure.counts import count_figures
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
@@ -57,39 +53,9 @@ def input_size(arch: Architecture, input_shape: tuple[int, ...]) -> tuple[int, .
     return tuple(input_shape[1:]) if arch.resolution is None else (arch.resolution,) * ndim
 
 
-# Layers that keep their input's shape and that FlopCounterMode counts as 0 FLOPs (it counts
-# matrix products and convolutions only).
-_ZERO_FLOP_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.ReLU, nn.Hardtanh,
-                     nn.SiLU, nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.Dropout)
-
-
 def figures(arch: Architecture, input_shape: tuple[int, ...], num_classes: int = 10) -> tuple[int, int]:
     """Exact params and FLOPs of one sample (FlopCounterMode: a multiply-add is 2 FLOPs)."""
     return count_figures(arch, input_shape[0], input_size(arch, input_shape), num_classes)
-
-
-def count_figures(arch: Architecture, channels: int, spatial: tuple[int, ...], num_classes: int) -> tuple[int, int]:
-    """Exact params and FLOPs of one sample of size ``spatial``, counted without allocating weights."""
-    ndim = len(spatial)
-    with torch.device("meta"):
-        model = build_network(arch, channels, num_classes, ndim)
-    params = count_params(model)
-    # On the meta device norms and most activations run as Python reference kernels (1-5 ms
-    # each, most of the cost). This model is built only to be counted: with those layers
-    # swapped for identities it gives FlopCounterMode the same convolutions and products at the
-    # same shapes, so the same count. The tests check it against count_flops of the real network.
-    _strip_zero_flop_layers(model)
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model.eval()(torch.empty((1, channels, *spatial), device="meta"))
-    return params, int(counter.get_total_flops())
-
-
-def _strip_zero_flop_layers(model: nn.Module) -> None:
-    identity = nn.Identity()  # one shared instance: building a module per layer costs as much
-    for parent in list(model.modules()):
-        for name, child in parent.named_children():
-            if isinstance(child, _ZERO_FLOP_LAYERS):
-                setattr(parent, name, identity)
 
 
 def preview(arch: Architecture, input_shape: tuple[int, ...], num_classes: int = 10) -> Preview:

@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.bench.proxies import (
+from nasbench.errors import ConfigError
+from nasbench.measure.proxies import (
     JACOB_COV_K,
     PROXIES,
     compute_proxies,
@@ -21,7 +22,6 @@ from nasbench.bench.proxies import (
     snip,
     synflow,
 )
-from nasbench.errors import ConfigError
 from nasbench.nn.builder import build_network
 from nasbench.space.architecture import BLOCK_TYPES, Architecture, Stage
 
