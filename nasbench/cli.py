@@ -16,7 +16,6 @@ from nasbench.bench.commands import app as bench_app
 from nasbench.bench.commands import proxies
 from nasbench.console import DbOption, console, fail
 from nasbench.errors import NasbenchError
-from nasbench.report.commands import export as export_cmd
 from nasbench.report.commands import report as report_cmd
 from nasbench.search.commands import baseline
 from nasbench.space.commands import app as space_app
@@ -145,6 +144,53 @@ def _cell(v) -> str:
     return "" if v is None or v is pd.NA else str(v)
 
 
+class ExportFormat(str, Enum):
+    torchscript = "torchscript"
+    onnx = "onnx"
+
+
+@app.command()
+def export(
+    study: Annotated[str, typer.Argument(help="Study name.")],
+    trial: Annotated[Optional[int], typer.Option("--trial", help="Trial number to export.")] = None,
+    best: Annotated[bool, typer.Option(
+        "--best", help="Export the best trial by validation accuracy (the default).")] = False,
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="Model file format.")] = ExportFormat.torchscript,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the exported files.")] = Path("exports"),
+    db: DbOption = None,
+) -> None:
+    """Re-train a stored architecture, export it (TorchScript or ONNX) and check the export's test accuracy."""
+    from nasbench.store import open_ledger
+    from nasbench.store.exports import export_job
+    from nasbench.train.export import export_model
+
+    try:
+        job = export_job(open_ledger(db), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
+        console.print("re-training the architecture as its trial did (CPU) ...", highlight=False)
+        r = export_model(job)
+    except NasbenchError as e:
+        fail(str(e))
+        return
+    table = Table("test accuracy", "value", title=f"study {study}, trial {r.trial}, {r.format}")
+    table.add_row("exported file (run back)", _pct(r.exported_test_acc))
+    table.add_row("re-trained model in memory", _pct(r.retrained_test_acc))
+    table.add_row("stored (final training)", _pct(r.stored_test_acc))
+    console.print(table)
+    for path in (r.model_path, r.architecture_path, r.metadata_path):
+        console.print(f"wrote {path}", highlight=False)
+    for note in r.notes:
+        console.print(f"note: {note}", highlight=False)
+    if not r.export_matches:
+        fail(f"the exported file disagrees with the re-trained model on {r.prediction_mismatches} test samples.")
+    if r.reproduces_stored is False:
+        fail(f"the re-trained model's test accuracy {_pct(r.retrained_test_acc)} differs from the stored "
+              f"{_pct(r.stored_test_acc)}; the files were written, but they do not reproduce the reported score.")
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.2f}%"
+
+
 @app.command()
 def doctor(db: DbOption = None) -> None:
     """Versions, CPUs/GPUs Ray sees, data sets found, and the database in use."""
@@ -159,7 +205,6 @@ def doctor(db: DbOption = None) -> None:
 
 # Each part owns its commands; the top-level app mounts them.
 app.command("report")(report_cmd)
-app.command("export")(export_cmd)
 app.command()(baseline)
 app.command("proxies")(proxies)
 app.add_typer(bench_app, name="bench")

@@ -90,6 +90,7 @@ class TrialSummary:
     name: str
     state: TrialState
     fidelity: Fidelity
+    seed: int = 0
     evaluator: EvaluatorKind = EvaluatorKind.SCRATCH
     arch: Architecture | None = None
     params: int | None = None

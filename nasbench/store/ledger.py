@@ -36,7 +36,7 @@ def stored_study(row: StudyRow) -> StoredStudy:
 def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
     return TrialSummary(
         stage=Stage(row.stage), number=row.number, family=Family(row.family), name=row.name,
-        state=TrialState(row.state), fidelity=Fidelity.model_validate(row.fidelity_json), arch=arch,
+        state=TrialState(row.state), fidelity=Fidelity.model_validate(row.fidelity_json), seed=row.seed, arch=arch,
         params=row.params, flops=row.flops, latency_ms=row.latency_ms, val_acc=row.val_acc, test_acc=row.test_acc,
         extra=dict(row.metrics_json or {}))
 

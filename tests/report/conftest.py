@@ -22,7 +22,7 @@ from nasbench.search.runner import run_search
 from nasbench.store import open_ledger
 from tests.conftest import ROOT
 
-MAIN = "digits <script>alert(1)</script>"
+MAIN = "digits-main"
 RANDOM = "digits-random"
 FAILED = "mnist1d-diverges"
 TINY = str(ROOT / "search_spaces" / "tiny.yaml")

@@ -15,10 +15,17 @@ from typer.testing import CliRunner
 from nasbench.data import load_dataset
 from nasbench.data.split import make_split
 from nasbench.errors import ConfigError
-from nasbench.report.commands import export
-from nasbench.report.export import export_model
+from nasbench.cli import export
+from nasbench.store import open_ledger
+from nasbench.store.exports import export_job
+from nasbench.train.export import ExportResult
+from nasbench.train.export import export_model as run_export
 from nasbench.space.architecture import Architecture
 from tests.report.conftest import MAIN, STUDIES, Studies
+
+
+def export_model(url: str, study: str, **options) -> ExportResult:
+    return run_export(export_job(open_ledger(url), study, **options))
 
 
 def final_run(studies: Studies) -> sqlite3.Row:
