@@ -84,4 +84,6 @@ def export(
 
 
 def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
+    from nasbench.report.format import accuracy
+
+    return accuracy(v, blank="-")
