@@ -183,7 +183,7 @@ def _ranking_table(ranks: pd.DataFrame, bench: str) -> Table:
         number(r.p_vs_best, f"{_value(r.p_vs_best, 3)} ({_value(r.p_holm, 3)})"),
         "yes" if r.worse_than_best else "no",
     )) for r in ranks[ranks["benchmark"] == bench].itertuples())
-    return Table(RANKING_COLUMNS, rows, sortable=True)
+    return Table(RANKING_COLUMNS, rows, sortable=True, id=f"ranking_{_safe(bench)}")
 
 
 def _leader_table(board: pd.DataFrame, names: list[str]) -> Table:
