@@ -86,4 +86,4 @@ def cell(value: object, digits: int = 4, blank: str = "") -> str:
 
 def utc_now() -> str:
     """The current time, to the minute: ``2025-01-31 14:05 UTC`` (a report's "Generated" line)."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -104,7 +104,8 @@ def test_figures_are_embedded_in_html_and_written_beside_markdown(tmp_path: Path
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
 
     written = render.markdown.write(doc, tmp_path / "plots.md")
-    assert written == [tmp_path / "plots_plots" / "one.png", tmp_path / "plots_plots" / "two.png", tmp_path / "plots.md"]
+    folder = tmp_path / "plots_plots"
+    assert written == [folder / "one.png", folder / "two.png", tmp_path / "plots.md"]
     md = written[-1].read_text()
     assert "What it shows.\n\n![First plot](plots_plots/one.png)" in md
     assert "![Second](plots_plots/two.png)" in md
