@@ -8,7 +8,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -137,11 +136,9 @@ def query(
 
 
 def _cell(v) -> str:
-    if isinstance(v, float):
-        return "" if v != v else (f"{v:.4f}" if abs(v) < 100 else f"{v:,.0f}")
-    if isinstance(v, int):
-        return f"{v:,}" if abs(v) >= 10000 else str(v)
-    return "" if v is None or v is pd.NA else str(v)
+    from nasbench.report.format import cell
+
+    return cell(v)
 
 
 class ExportFormat(str, Enum):

@@ -1,10 +1,7 @@
-"""The replay report: data (CSV + JSON), Markdown with PNG plots, and one self-contained HTML file."""
+"""The replay report: data (CSV + JSON), and a document written as Markdown (PNG plots beside it) and HTML."""
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import html
 import io
 import json
 import math
@@ -13,15 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from nasbench.bench import analysis  # noqa: E402
-from nasbench.bench.replay import Budget, ReplayRun  # noqa: E402
-from nasbench.bench.table import Benchmark  # noqa: E402
+from nasbench.bench import analysis
+from nasbench.bench.replay import Budget, ReplayRun
+from nasbench.bench.table import Benchmark
+from nasbench.report import format as fmt
+from nasbench.report import render
+from nasbench.report.render import Bullets, Column, Document, Paragraph, Row, Section, Table, number
 
 
 @dataclass(frozen=True)
@@ -64,18 +61,14 @@ def bench_facts(bench: Benchmark, epochs: int | None) -> dict[str, Any]:
 
 def write_replay_report(runs: Sequence[ReplayRun], benches: Sequence[Benchmark], settings: ReplaySettings,
                         out: Path) -> list[Path]:
-    """Write data files, plots, ``replay.md`` and ``replay.html`` into ``out``; returns the paths."""
+    """Write data files, ``replay.md`` (plots in ``plots/``) and ``replay.html`` into ``out``; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     tables = summarise(runs, settings.budget)
     facts = [bench_facts(b, settings.epochs) for b in benches]
     paths = _write_data(tables, facts, settings, out)
-    plots = {f["name"]: _plots(tables, f["name"], out) for f in facts}
-    paths += [p for pair in plots.values() for p, _ in pair]
-    md = out / "replay.md"
-    md.write_text(_markdown(tables, facts, settings, plots))
-    page = out / "replay.html"
-    page.write_text(_html(tables, facts, settings, plots))
-    return paths + [md, page]
+    doc = replay_document(tables, facts, settings, {f["name"]: _figures(tables, f["name"]) for f in facts})
+    paths += render.markdown.write(doc, out / "replay.md", "plots")
+    return [*paths, render.html.write(doc, out / "replay.html")]
 
 
 def _write_data(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings, out: Path) -> list[Path]:
@@ -105,21 +98,22 @@ def _settings_dict(s: ReplaySettings) -> dict[str, Any]:
 
 
 # --- plots ------------------------------------------------------------------------------------
-def _plots(tables: ReplayTables, bench: str, out: Path) -> list[tuple[Path, bytes]]:
-    folder = out / "plots"
-    folder.mkdir(exist_ok=True)
+def _figures(tables: ReplayTables, bench: str) -> list[render.Figure]:
+    """Regret against trials and against simulated time, one line per sampler."""
     made = []
     for df, x, label, suffix in ((tables.vs_trials, "trial", "trials", "trials"),
                                  (tables.vs_time, "time_s", "simulated time (s)", "time")):
-        png = _curve_png(df[df["benchmark"] == bench], x, label, f"{bench}: regret vs {label}")
-        path = folder / f"{_safe(bench)}_regret_vs_{suffix}.png"
-        path.write_bytes(png)
-        made.append((path, png))
+        title = f"{bench}: regret vs {label}"
+        png = _curve_png(df[df["benchmark"] == bench], x, label, title)
+        caption = (f"Regret of each sampler's best-by-validation architecture against {label}: mean over seeds, "
+                   "shaded: 95% confidence interval.")
+        made.append(render.Figure(f"{_safe(bench)}_regret_vs_{suffix}", title, caption, png))
     return made
 
 
 def _curve_png(df: pd.DataFrame, x: str, xlabel: str, title: str) -> bytes:
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=100)
+    fig = Figure(figsize=(7, 4.2), dpi=100)
+    ax = fig.subplots()
     for sampler, g in df.groupby("sampler", sort=False):
         ax.plot(g[x], g["regret_mean"], label=sampler, linewidth=1.6)
         ax.fill_between(g[x], g["regret_lo"], g["regret_hi"], alpha=0.18)
@@ -132,12 +126,11 @@ def _curve_png(df: pd.DataFrame, x: str, xlabel: str, title: str) -> bytes:
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
-    plt.close(fig)
     return buf.getvalue()
 
 
-# --- text -------------------------------------------------------------------------------------
-METHOD = [
+# --- the document -----------------------------------------------------------------------------
+METHOD = (
     "Each sampler searches the table instead of training: an asked architecture is answered with its "
     "stored validation accuracy and the simulated clock advances by its stored training time.",
     "The search reports its best-by-validation architecture; its regret is the table's best test "
@@ -147,101 +140,74 @@ METHOD = [
     "Ranking: by mean final regret, ties by mean anytime regret (mean of the regret-vs-trials curve); "
     "p: two-sided Mann-Whitney U of final regrets against the top-ranked sampler, Holm-corrected; "
     "'worse' marks p_holm < 0.05.",
-]
+)
+DATA_FILES = ("replay_trials.csv", "regret_vs_trials.csv", "regret_vs_time.csv", "final_regret.csv", "ranking.csv",
+              "leaderboard.csv", "replay.json")
 
 
-def _fmt(v: Any, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
+def replay_document(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings,
+                    figures: dict[str, list[render.Figure]]) -> Document:
+    """``figures``: each benchmark's plots, by benchmark name."""
+    names = [f["name"] for f in facts]
+    return Document("Sampler replay on tabular benchmarks", (
+        Paragraph(f"Generated {fmt.utc_now()}. {_intro(settings)}"),
+        Bullets(METHOD),
+        Section("Leaderboard (samplers x benchmarks)", (_leader_table(tables.leaderboard, names),)),
+        *(Section(f["name"], (Paragraph(_bench_line(f)), _ranking_table(tables.ranking, f["name"]),
+                              *figures[f["name"]])) for f in facts),
+        Paragraph(f"Data: {', '.join(DATA_FILES)}."),
+    ))
 
 
-def _ranking_rows(ranks: pd.DataFrame, bench: str) -> tuple[list[str], list[list[str]]]:
-    head = ["rank", "sampler", "final regret (95% CI)", "anytime regret", "final test acc", "trials",
-            "repeats", "sim. time (s)", "p vs best (Holm)", "worse"]
-    rows = [[str(r.rank), r.sampler,
-             f"{_fmt(r.final_regret_mean)} [{_fmt(r.final_regret_lo)}, {_fmt(r.final_regret_hi)}]",
-             _fmt(r.anytime_regret_mean), _fmt(r.final_test_acc_mean), f"{r.trials_mean:.1f}", f"{r.repeats_mean:.1f}",
-             f"{r.time_s_mean:.0f}",
-             f"{_fmt(r.p_vs_best, 3)} ({_fmt(r.p_holm, 3)})", "yes" if r.worse_than_best else "no"]
-            for r in ranks[ranks["benchmark"] == bench].itertuples()]
-    return head, rows
+def _value(v: Any, digits: int = 4) -> str:
+    return fmt.cell(v, digits, blank="-")
 
 
-def _leader_rows(board: pd.DataFrame, names: list[str]) -> tuple[list[str], list[list[str]]]:
-    head = ["sampler", "mean rank"] + [f"{n}: rank / regret" for n in names]
-    rows = [[r["sampler"], f"{r['mean_rank']:.2f}"] +
-            [f"{int(r[f'rank:{n}'])} / {_fmt(r[f'regret:{n}'])}" for n in names] for _, r in board.iterrows()]
-    return head, rows
+RANKING_COLUMNS = (
+    Column("rank", right=True), Column("sampler"), Column("final regret (95% CI)", "final_regret", right=True),
+    Column("anytime regret", "anytime_regret", right=True), Column("final test acc", "final_test_acc", right=True),
+    Column("trials", right=True), Column("repeats", right=True), Column("sim. time (s)", "time_s", right=True),
+    Column("p vs best (Holm)", "p", right=True), Column("worse"),
+)
+
+
+def _ranking_table(ranks: pd.DataFrame, bench: str) -> Table:
+    rows = tuple(Row((
+        number(r.rank, str(r.rank)), r.sampler,
+        number(r.final_regret_mean, f"{_value(r.final_regret_mean)} [{_value(r.final_regret_lo)}, "
+                                    f"{_value(r.final_regret_hi)}]"),
+        number(r.anytime_regret_mean, _value(r.anytime_regret_mean)),
+        number(r.final_test_acc_mean, _value(r.final_test_acc_mean)),
+        number(r.trials_mean, fmt.decimal(r.trials_mean, 1)), number(r.repeats_mean, fmt.decimal(r.repeats_mean, 1)),
+        number(r.time_s_mean, fmt.decimal(r.time_s_mean, 0)),
+        number(r.p_vs_best, f"{_value(r.p_vs_best, 3)} ({_value(r.p_holm, 3)})"),
+        "yes" if r.worse_than_best else "no",
+    )) for r in ranks[ranks["benchmark"] == bench].itertuples())
+    return Table(RANKING_COLUMNS, rows, sortable=True, id=f"ranking_{_safe(bench)}")
+
+
+def _leader_table(board: pd.DataFrame, names: list[str]) -> Table:
+    columns = (Column("sampler"), Column("mean rank", "mean_rank", right=True),
+               *(Column(f"{n}: rank / regret", f"rank:{n}", right=True) for n in names))
+    rows = tuple(Row((
+        str(r["sampler"]), number(r["mean_rank"], fmt.decimal(r["mean_rank"], 2)),
+        *(number(r[f"rank:{n}"], f"{int(r[f'rank:{n}'])} / {_value(r[f'regret:{n}'])}") for n in names),
+    )) for _, r in board.iterrows())
+    return Table(columns, rows, sortable=True, id="leaderboard")
 
 
 def _bench_line(f: dict[str, Any]) -> str:
     return (f"{f['entries']} architectures ({'the whole space' if f['exhaustive'] else 'a sample of the space'}), "
-            f"replayed at {f['epochs']} epochs; best test accuracy {f['best_test_acc']:.4f}; the best-by-validation "
-            f"architecture ({f['best_val_architecture']}) has test accuracy {f['test_acc_of_best_val']:.4f}; "
-            f"mean training time {f['mean_train_time_s']:.1f} s.")
+            f"replayed at {f['epochs']} epochs; best test accuracy {fmt.decimal(f['best_test_acc'], 4)}; the "
+            f"best-by-validation architecture ({f['best_val_architecture']}) has test accuracy "
+            f"{fmt.decimal(f['test_acc_of_best_val'], 4)}; mean training time "
+            f"{fmt.decimal(f['mean_train_time_s'], 1)} s.")
 
 
 def _intro(settings: ReplaySettings) -> str:
     return (f"Samplers {', '.join(settings.samplers)}; {settings.seeds} seeds each; budget "
             f"{settings.budget.describe()}; repeated architectures "
             f"{'answered from memory (free)' if settings.dedup else 'charged again'}.")
-
-
-def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
-    def cell(s: str) -> str:
-        return s.replace("|", "\\|")
-
-    return (["| " + " | ".join(map(cell, head)) + " |", "|" + "---|" * len(head)]
-            + ["| " + " | ".join(map(cell, r)) + " |" for r in rows])
-
-
-def _markdown(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings,
-              plots: dict[str, list[tuple[Path, bytes]]]) -> str:
-    names = [f["name"] for f in facts]
-    lines = ["# Sampler replay on tabular benchmarks", "",
-             f"Generated {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}. {_intro(settings)}", "",
-             *[f"- {m}" for m in METHOD], "", "## Leaderboard (samplers x benchmarks)", "",
-             *_md_table(*_leader_rows(tables.leaderboard, names)), ""]
-    for f in facts:
-        lines += [f"## {f['name']}", "", _bench_line(f), "", *_md_table(*_ranking_rows(tables.ranking, f["name"])), ""]
-        lines += [f"![{f['name']} {p.stem}](plots/{p.name})" for p, _ in plots[f["name"]]] + [""]
-    lines += ["Data: replay_trials.csv, regret_vs_trials.csv, regret_vs_time.csv, final_regret.csv, ranking.csv, "
-              "leaderboard.csv, replay.json.", ""]
-    return "\n".join(lines)
-
-
-def _html_table(head: list[str], rows: list[list[str]]) -> str:
-    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-CSS = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-       "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
-       "td:nth-child(2),th:nth-child(2){text-align:left}img{max-width:100%}")
-
-
-def _html(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings,
-          plots: dict[str, list[tuple[Path, bytes]]]) -> str:
-    names = [f["name"] for f in facts]
-    e = html.escape
-    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sampler replay</title>",
-             f"<style>{CSS}</style></head><body><h1>Sampler replay on tabular benchmarks</h1>",
-             f"<p>Generated {e(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))}. {e(_intro(settings))}</p>",
-             "<ul>" + "".join(f"<li>{e(m)}</li>" for m in METHOD) + "</ul>",
-             "<h2>Leaderboard (samplers x benchmarks)</h2>", _html_table(*_leader_rows(tables.leaderboard, names))]
-    for f in facts:
-        parts += [f"<h2>{e(f['name'])}</h2><p>{e(_bench_line(f))}</p>",
-                  _html_table(*_ranking_rows(tables.ranking, f["name"]))]
-        parts += [f"<img alt='{e(p.stem)}' src='data:image/png;base64,{base64.b64encode(png).decode()}'>"
-                  for p, png in plots[f["name"]]]
-    parts.append("</body></html>")
-    return "\n".join(parts)
 
 
 def _safe(name: str) -> str:

@@ -45,4 +45,6 @@ def report(
 
 
 def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{100 * v:.2f}%"
+    from nasbench.report.format import accuracy
+
+    return accuracy(v, blank="-")

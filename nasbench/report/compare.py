@@ -7,15 +7,12 @@ from pathlib import Path
 import pandas as pd
 
 from nasbench.errors import ConfigError
-from nasbench.report import html, markdown, plots
-from nasbench.report.leaderboard import (
-    check_formats,
-    leaderboard,
-    safe_name,
-    write_pngs,
-    write_text,
-)
+from nasbench.report import format as fmt
+from nasbench.report import plots, render
+from nasbench.report.leaderboard import check_formats, leaderboard, safe_name
+from nasbench.report.render import Code, Column, Document, Format, Only, Paragraph, Row, Strong, Table, number, plain
 from nasbench.report.study import StudyData, load_study_data
+from nasbench.report.study_report import SORT_HINT, figure_sections
 from nasbench.store import open_engine
 
 COMPARE_COLUMNS = ["study", "sampler", "trials", "complete", "failed", "wall_time_s", "best_val_acc",
@@ -33,16 +30,9 @@ def write_comparison(db_url: str | None, studies: list[str], out: Path,
     check_same_task(datas)
     table = comparison_table(datas)
     figure = plots.best_so_far(datas, "Best so far, per study", "compare_best_so_far")
-    figures = [figure] if figure is not None else []
+    doc = comparison_document(datas, table, [figure] if figure is not None else [])
     out.mkdir(parents=True, exist_ok=True)
-    stem = "compare_" + "__".join(safe_name(s) for s in datas)
-    paths = []
-    if "md" in formats:
-        links = write_pngs(out / f"{stem}_plots", figures)
-        paths.append(write_text(out / f"{stem}.md", markdown.render_comparison(datas, table, links)))
-    if "html" in formats:
-        paths.append(write_text(out / f"{stem}.html", html.render_comparison(datas, table, figures)))
-    return paths
+    return render.write(doc, out, "compare_" + "__".join(safe_name(s) for s in datas), formats)
 
 
 def check_same_task(datas: dict[str, StudyData]) -> None:
@@ -89,3 +79,36 @@ def study_row(data: StudyData) -> dict:
                            f"{100 * fid['train_fraction']:g}% of training data",
         "split": f"{sp['train']}/{sp['val']}/{sp['test']}",
     }
+
+
+COLUMNS = (
+    Column("study"), Column("sampler"), Column("trials", right=True), Column("complete", right=True),
+    Column("failed", right=True), Column("wall time", "wall_time_s", right=True),
+    Column("best val acc", "best_val_acc", right=True), Column("its test acc", "best_test_acc", right=True),
+    Column("its params", "best_params", right=True), Column("best architecture", "best_name"),
+    Column("search fidelity", "search_fidelity"), Column("split train/val/test", "split"),
+)
+
+
+def comparison_document(datas: dict[str, StudyData], table: pd.DataFrame, figures: list[render.Figure]) -> Document:
+    """``table``: the ``comparison_table`` of ``datas``; ``figures``: plots shown below it."""
+    ds = next(iter(datas.values())).dataset["name"]
+    rows = tuple(Row((
+        str(r["study"]), str(r["sampler"]), number(r["trials"], str(r["trials"])),
+        number(r["complete"], str(r["complete"])), number(r["failed"], str(r["failed"])),
+        number(r["wall_time_s"], fmt.seconds(r["wall_time_s"])),
+        number(r["best_val_acc"], fmt.accuracy(r["best_val_acc"])),
+        number(r["best_test_acc"], fmt.accuracy(r["best_test_acc"])),
+        number(r["best_params"], fmt.integer(r["best_params"])), Code(plain(r["best_name"])),
+        str(r["search_fidelity"]), str(r["split"]),
+    )) for _, r in table.iterrows())
+    names = ", ".join(datas)
+    return Document(f"Comparison: {names}", (
+        Paragraph((f"Generated {fmt.utc_now()} from the results database. All studies use data set ",
+                   # The HTML page has always set the data set in bold, the Markdown not.
+                   Only(Format.MARKDOWN, ds), Only(Format.HTML, Strong(ds)),
+                   "; best = highest validation accuracy among searched architectures, test accuracy from its "
+                   "final re-training when there was one.", SORT_HINT)),
+        Table(COLUMNS, rows, sortable=True, id="comparison"),
+        *figure_sections(figures),
+    ), title=f"nasbench comparison: {names}")

@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 
 from nasbench.errors import ConfigError
-from nasbench.report import documented, html, markdown, plots
+from nasbench.report import documented, plots, render
 from nasbench.report.study import StudyData, load_study_data
+from nasbench.report.study_report import study_document
 from nasbench.report.summary import summary_sentences
 from nasbench.store import open_engine
 
-FORMATS = ("md", "html")
+FORMATS = tuple(render.Format)
 BOARD_COLUMNS = ["rank", "number", "name", "family", "params", "flops", "latency_ms", "val_acc", "final_val_acc",
                  "test_acc", "epochs", "train_time_s", "final_train_time_s", "digest", "arch_json"]
 
@@ -54,35 +55,15 @@ def write_report(db_url: str | None, study: str, out: Path, formats: list[str] |
     board = leaderboard(data)
     docs = documented.for_study(data.dataset["name"], list(data.baselines["name"]))
     figures = plots.study_figures(data, board, docs.dataset_rows)
-    summary = summary_sentences(data, board)
+    doc = study_document(data, board, docs, figures, summary_sentences(data, board))
     out.mkdir(parents=True, exist_ok=True)
-    stem = safe_name(study)
-    paths = []
-    if "md" in formats:
-        links = write_pngs(out / f"{stem}_plots", figures)
-        paths.append(write_text(out / f"{stem}.md", markdown.render_study(data, board, docs, links, summary)))
-    if "html" in formats:
-        paths.append(write_text(out / f"{stem}.html", html.render_study(data, board, docs, figures, summary)))
-    return paths
+    return render.write(doc, out, safe_name(study), formats)
 
 
 def check_formats(formats: list[str] | tuple[str, ...]) -> None:
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise ConfigError(f"--format {','.join(formats)!r}: choose md, html or md,html.")
-
-
-def write_pngs(folder: Path, figures: list[plots.Plot]) -> list[tuple[plots.Plot, str]]:
-    """Write each plot as ``folder/<key>.png``; returns (plot, path relative to the folder's parent)."""
-    folder.mkdir(exist_ok=True)
-    for fig in figures:
-        (folder / f"{fig.key}.png").write_bytes(fig.png)
-    return [(fig, f"{folder.name}/{fig.key}.png") for fig in figures]
-
-
-def write_text(path: Path, content: str) -> Path:
-    path.write_text(content, encoding="utf-8")
-    return path
 
 
 def safe_name(name: str) -> str:

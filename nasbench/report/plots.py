@@ -1,4 +1,4 @@
-"""The report's plots (matplotlib, no GUI backend): each a PNG with a title and a caption.
+"""The report's plots (matplotlib, no GUI backend): each a ``Figure`` (PNG, title, caption) of the document.
 
 Figures are built with ``matplotlib.figure.Figure`` directly, so no global pyplot state or
 display backend is involved.
@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from nasbench.report import render
 from nasbench.report.study import StudyData, seconds_since_start
 from nasbench.space.architecture import Architecture
 
@@ -24,21 +24,13 @@ COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e3
           "#bcbd22", "#17becf"]
 
 
-@dataclass(frozen=True)
-class Plot:
-    key: str  # file-name-safe identifier
-    title: str
-    caption: str
-    png: bytes
-
-
 def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
 
 
-def study_figures(data: StudyData, board: pd.DataFrame, documented_rows: pd.DataFrame) -> list[Plot]:
+def study_figures(data: StudyData, board: pd.DataFrame, documented_rows: pd.DataFrame) -> list[render.Figure]:
     """Every plot the study's data allows; plots with nothing to show are left out."""
     figures = [pareto(board, documented_rows), best_so_far({data.name: data}, "Best so far", "best_so_far"),
                dimension_effects(data), learning_curves(data, board), parallel_coordinates(board)]
@@ -62,7 +54,7 @@ def pareto_front(x: pd.Series, y: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.array(xs, float), np.array(ys, float)
 
 
-def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> Plot | None:
+def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> render.Figure | None:
     if board.empty:
         return None
     fig = Figure(figsize=(13, 4.2), layout="constrained")
@@ -75,7 +67,8 @@ def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> Plot | None:
                "the data set's benchmark table, measured elsewhere) are hollow diamonds.")
     if missing:
         caption += f" Not measured in this study: {', '.join(missing)}."
-    return Plot("pareto", "Pareto fronts: accuracy against parameters, FLOPs and latency", caption, png_bytes(fig))
+    return render.Figure("pareto", "Pareto fronts: accuracy against parameters, FLOPs and latency", caption,
+                         png_bytes(fig))
 
 
 def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, label: str) -> None:
@@ -110,7 +103,7 @@ def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, 
 
 # --- best so far -------------------------------------------------------------------------------
 
-def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> Plot | None:
+def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> render.Figure | None:
     """Best validation accuracy against trials started and against wall time, one line per study."""
     fig = Figure(figsize=(12, 4), layout="constrained")
     ax_n, ax_t = fig.subplots(1, 2)
@@ -137,7 +130,7 @@ def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> Plot | N
         ax.legend(fontsize=8, loc="lower right")
     caption = ("Best validation accuracy among completed searched trials, by trial number and by wall time "
                "(dots: each trial's own validation accuracy).")
-    return Plot(key, title, caption, png_bytes(fig))
+    return render.Figure(key, title, caption, png_bytes(fig))
 
 
 # --- effect of each search dimension -----------------------------------------------------------
@@ -167,7 +160,7 @@ def dimension_table(data: StudyData) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dimension", "value", "val_acc"])
 
 
-def dimension_effects(data: StudyData) -> Plot | None:
+def dimension_effects(data: StudyData) -> render.Figure | None:
     table = dimension_table(data)
     if table.empty:
         return None
@@ -190,7 +183,8 @@ def dimension_effects(data: StudyData) -> Plot | None:
                "under every value one of its stages uses.")
     if constant:
         caption += f" Constant in this study: {', '.join(constant)}."
-    return Plot("dimensions", "Effect of each search dimension on validation accuracy", caption, png_bytes(fig))
+    return render.Figure("dimensions", "Effect of each search dimension on validation accuracy", caption,
+                         png_bytes(fig))
 
 
 def _strip(ax, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
@@ -210,7 +204,7 @@ def _strip(ax, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
 
 # --- learning curves ---------------------------------------------------------------------------
 
-def learning_curves(data: StudyData, board: pd.DataFrame) -> Plot | None:
+def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | None:
     top = board[board["family"] == "searched"].head(TOP_CURVES)
     ep = data.epochs
     if top.empty or ep.empty:
@@ -231,7 +225,7 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> Plot | None:
     ax.legend(fontsize=7, loc="lower right")
     caption = (f"Validation accuracy per epoch of the top {len(top)} searched architectures (solid: search "
                "fidelity; dashed: final re-training).")
-    return Plot("learning_curves", "Learning curves of the top architectures", caption, png_bytes(fig))
+    return render.Figure("learning_curves", "Learning curves of the top architectures", caption, png_bytes(fig))
 
 
 # --- parallel coordinates ----------------------------------------------------------------------
@@ -252,7 +246,7 @@ def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PARALLEL_AXES, index=[f"#{r.rank}" for r in top.itertuples()])
 
 
-def parallel_coordinates(board: pd.DataFrame) -> Plot | None:
+def parallel_coordinates(board: pd.DataFrame) -> render.Figure | None:
     table = parallel_table(board)
     if len(table) < 2:
         return None
@@ -274,4 +268,4 @@ def parallel_coordinates(board: pd.DataFrame) -> Plot | None:
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), title="rank")
     caption = (f"The top {len(table)} searched architectures by validation accuracy, one line each, on axes "
                "scaled from their minimum (bottom) to maximum (top) among them.")
-    return Plot("parallel", "Top architectures in parallel coordinates", caption, png_bytes(fig))
+    return render.Figure("parallel", "Top architectures in parallel coordinates", caption, png_bytes(fig))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nasbench.report import format as fmt
 from nasbench.report.study import StudyData
 
 REFERENCE_BASELINE = "resnet18"  # compared against when the study trained it
@@ -36,11 +37,11 @@ def _counts_sentence(data: StudyData) -> str:
 
 
 def _best_sentence(best: pd.Series) -> str:
-    test = (f" ({pct(best['test_acc'])} test after final training)" if pd.notna(best["test_acc"])
+    test = (f" ({fmt.accuracy(best['test_acc'])} test after final training)" if pd.notna(best["test_acc"])
             else " (it had no final training, so no test accuracy is reported)")
     return (f"The best searched network (trial {best['number']}, {best['name']}) reaches "
-            f"{pct(best['val_acc'])} validation accuracy{test} with {count(best['params'])} parameters "
-            f"and {count(best['flops'])} FLOPs.")
+            f"{fmt.accuracy(best['val_acc'], blank='-')} validation accuracy{test} with "
+            f"{fmt.compact(best['params'])} parameters and {fmt.compact(best['flops'])} FLOPs.")
 
 
 def _reference(baselines: pd.DataFrame) -> pd.Series:
@@ -69,21 +70,8 @@ def _baseline_sentence(best: pd.Series, ref: pd.Series, protocol: str = "under t
         ratio = f"{ref['params'] / best['params']:.1f}x fewer parameters than"
     else:
         ratio = f"{best['params'] / ref['params']:.1f}x more parameters than"
-    test = f", {pct(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
-    return (f"That is {ratio} the {ref['name']} zoo baseline ({count(ref['params'])} parameters), which reaches "
-            f"{pct(ref['val_acc'])} validation{test} {protocol}.")
+    test = f", {fmt.accuracy(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
+    return (f"That is {ratio} the {ref['name']} zoo baseline ({fmt.compact(ref['params'])} parameters), which reaches "
+            f"{fmt.accuracy(ref['val_acc'], blank='-')} validation{test} {protocol}.")
 
 
-def pct(v: object) -> str:
-    return "-" if v is None or pd.isna(v) else f"{100 * float(v):.2f}%"
-
-
-def count(v: object) -> str:
-    """1234567 -> '1.23M'; small numbers in full."""
-    if v is None or pd.isna(v):
-        return "-"
-    v = float(v)
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            return f"{v / scale:.3g}{suffix}"
-    return f"{v:.0f}"

@@ -73,9 +73,9 @@ def _used(c: StageChoices, field: str) -> bool:
 
 
 def _figure(value: int | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value / 1e9:.2f} G" if value >= 1e9 else f"{value / 1e6:.2f} M" if value >= 1e6 else f"{value:,}"
+    from nasbench.report.format import scaled
+
+    return scaled(value)
 
 
 @app.command()

@@ -17,18 +17,21 @@ app = typer.Typer(help="The zoo of documented architectures (LeNet-5 ... ConvNeX
 
 
 def _int(value: int | None) -> str:
-    return "-" if value is None else f"{value:,}"
+    from nasbench.report.format import integer
+
+    return integer(value, blank="-")
 
 
 def _flops(value: int | None) -> str:
-    if value is None:
-        return "-"
-    scaled = f"{value / 1e9:.2f} G" if value >= 1e8 else f"{value / 1e6:.2f} M"
-    return f"{value:,} ({scaled})"
+    from nasbench.report.format import integer, scaled
+
+    return "-" if value is None else f"{integer(value)} ({scaled(value, giga_from=1e8, mega_from=0)})"
 
 
 def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:g}%"
+    from nasbench.report.format import percent
+
+    return percent(value)
 
 
 @app.command("list")

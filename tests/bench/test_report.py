@@ -1,4 +1,4 @@
-"""The replay report: data files a user can load, Markdown, and a self-contained, escaped HTML page."""
+"""The replay report: data files a user can load, Markdown, and a self-contained, escaped, sortable HTML page."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 from nasbench.bench.replay import Budget, replay_all
 from nasbench.bench.report import ReplaySettings, write_replay_report
 from tests.bench.synthetic import synthetic_benchmark
+from tests.report.html_tables import table_by_id
 
 VALUES = [0.50 + 0.02 * v for v in np.random.default_rng(7).permutation(20)]
 
@@ -36,12 +37,21 @@ def test_report_writes_data_markdown_and_self_contained_html(tmp_path: Path) -> 
     assert summary["settings"]["budget_trials"] == 8 and len(summary["ranking"]) == 4
 
     page = (tmp_path / "replay.html").read_text()
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script") == 1 and "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # only its sorter
     assert "plain &amp; simple" in page
-    sources = re.findall(r"src='([^']*)'", page)
+    sources = re.findall(r'<img [^>]*src="([^"]*)"', page)
     assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert "http" not in page  # opens without a network
+    ranking = table_by_id(page, "ranking_plain___simple")
+    assert sorted(ranking.column("sampler")) == ["evolution", "random"] and ranking.column("rank") == ["1", "2"]
+    assert set(ranking.column("worse")) <= {"yes", "no"}
+    board = table_by_id(page, "leaderboard")
+    assert board.headers == ["sampler", "mean rank", "<script>alert(1)</script>: rank / regret",
+                             "plain & simple: rank / regret"]
 
     md = (tmp_path / "replay.md").read_text()
     assert "## Leaderboard" in md and md.count("![") == 4
-    assert all((tmp_path / link).is_file() for link in re.findall(r"\]\((plots/[^)]+)\)", md))
+    assert "<script>" not in md and "## &lt;script&gt;alert(1)&lt;/script&gt;" in md
+    links = re.findall(r"\]\((plots/[^)]+)\)", md)
+    assert len(links) == 4 and all((tmp_path / link).read_bytes().startswith(b"\x89PNG") for link in links)
+    assert {p for p in paths if p.suffix == ".png"} == {tmp_path / link for link in links}

@@ -49,3 +49,18 @@ def test_leaderboard_sorts_in_the_browser(main_report: MainReport, tmp_path: Pat
     assert params == sorted(params)
     assert sorted(board.column("name")) == sorted(original.column("name"))  # same rows, reordered
     assert re.search(r'<th data-key="params" aria-sort="ascending">', dom.stdout)
+
+
+def test_any_rendered_table_sorts_in_the_browser(tmp_path: Path):
+    """The renderer's sorter on a document of its own: numbers by value, blanks last, text by text."""
+    from nasbench.report.render import Column, Document, Row, Table, html, number
+
+    values = [(10.0, "10"), (None, ""), (2.5, "2.5"), (100.0, "100")]
+    table = Table((Column("name"), Column("value", "value", right=True)),
+                  tuple(Row((f"r{i}", number(v, text))) for i, (v, text) in enumerate(values)), sortable=True, id="t")
+    page = html.write(Document("Sorting", (table,)), tmp_path / "page.html")
+    down = chromium(tmp_path, "--dump-dom", page.as_uri() + "#sort=-value")
+    assert down.returncode == 0 and console_messages(down.stderr) == []
+    assert table_by_id(down.stdout, "t").column("value") == ["100", "10", "2.5", ""]
+    by_name = chromium(tmp_path, "--dump-dom", page.as_uri() + "#sort=name")
+    assert table_by_id(by_name.stdout, "t").column("name") == ["r0", "r1", "r2", "r3"]
