@@ -40,9 +40,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Double, Engine, delete, inspect, select, update
+from sqlalchemy import Double, Engine, Table, delete, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -55,7 +55,7 @@ from nasbench.store.models import StudyLeaseRow, StudyRow
 HEARTBEAT_S = 5.0
 TTL_S = 20.0
 
-T = StudyLeaseRow.__table__
+T = cast(Table, StudyLeaseRow.__table__)
 
 
 class LeaseHeldError(StoreError):
@@ -162,8 +162,8 @@ def renew(engine: Engine, lease: Lease) -> None:
     """Record a heartbeat; LeaseLostError when another driver has taken the lease over."""
     with session_scope(engine) as s:
         done = s.execute(update(T).where(T.c.study_id == lease.study_id, T.c.token == lease.token)
-                         .values(heartbeat_at=db_now())).rowcount
-        if done == 1:
+                         .values(heartbeat_at=db_now()).returning(T.c.study_id)).first()
+        if done is not None:
             return
         holder = _holder(s, lease.study_id, TTL_S)
     now_held = f"now held by {holder.describe()}" if holder else "no driver holds it now"
@@ -248,20 +248,20 @@ def _study_name(s: Session, study_id: int) -> str:
 
 
 def _insert_or_take_expired(s: Session, study_id: int, token: str, driver: Driver, ttl: float) -> bool:
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(s.get_bind().dialect.name)
-    if insert is None:
-        raise StoreError(f"study leases need SQLite or PostgreSQL, not {s.get_bind().dialect.name}.")
     fields = _fields(token, driver)
-    stmt = insert(T).values(study_id=study_id, **fields)
-    stmt = stmt.on_conflict_do_update(index_elements=[T.c.study_id], set_=fields,
-                                      where=T.c.heartbeat_at < db_now() - ttl)
+    dialect = s.get_bind().dialect.name
+    insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
+    if insert is None:
+        raise StoreError(f"study leases need SQLite or PostgreSQL, not {dialect}.")
+    stmt = insert(T).values(study_id=study_id, **fields).on_conflict_do_update(
+        index_elements=[T.c.study_id], set_=fields, where=T.c.heartbeat_at < db_now() - ttl)
     return s.execute(stmt.returning(T.c.token)).scalar() == token
 
 
 def _take_over(s: Session, study_id: int, holder_token: str, token: str, driver: Driver) -> bool:
     done = s.execute(update(T).where(T.c.study_id == study_id, T.c.token == holder_token)
-                     .values(**_fields(token, driver))).rowcount
-    return done == 1
+                     .values(**_fields(token, driver)).returning(T.c.study_id)).first()
+    return done is not None
 
 
 def _fields(token: str, driver: Driver) -> dict[str, Any]:

@@ -49,7 +49,7 @@ LEGACY_TABLE = "nb_studies"  # every database of the releases before migrations 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Only nasbench's tables take part in comparisons; Optuna's tables are Optuna's business."""
     if type_ == "table":
-        return bool(name) and name.startswith("nb_") and name != VERSION_TABLE
+        return name is not None and name.startswith("nb_") and name != VERSION_TABLE
     return True
 
 

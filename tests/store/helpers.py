@@ -33,7 +33,7 @@ def run_together(code: str, n: int, **values: object) -> list[subprocess.Complet
               + "from nasbench.store import lease, migrate, open_engine\n"
               + "time.sleep(max(0.0, START - time.time()))\n" + body)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    start = time.time() + 4.0  # imports take about a second on a busy 2-core machine
+    start = time.time() + 3.0  # imports take about a second on a busy 2-core machine
     procs = [subprocess.Popen([sys.executable, "-c", script, str(i), str(start)], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(n)]
     results = []

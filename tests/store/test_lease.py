@@ -139,7 +139,7 @@ def test_racing_drivers_exactly_one_wins(db_url):
     engine = open_engine(db_url)
     ids = add_studies(engine, 6)
     kinds = ["free", "expired", "dead"] * 2
-    for sid, kind in zip(ids, kinds):
+    for sid, kind in zip(ids, kinds, strict=True):
         if kind == "expired":
             lease.acquire(engine, sid, driver=ELSEWHERE)
             age_heartbeat(engine, sid, lease.TTL_S + 5)
@@ -148,13 +148,13 @@ def test_racing_drivers_exactly_one_wins(db_url):
     runs = run_together("""
         engine = open_engine(URL, create=False)
         for r, sid in enumerate(IDS):
-            time.sleep(max(0.0, START + 0.5 * r - time.time()))
+            time.sleep(max(0.0, START + 0.3 * r - time.time()))
             try:
                 lease.acquire(engine, sid)
                 print(sid, "won", flush=True)
             except lease.LeaseHeldError:
                 print(sid, "refused", flush=True)
-        time.sleep(max(0.0, START + 0.5 * len(IDS) + 3 - time.time()))  # hold until every racer is done
+        time.sleep(max(0.0, START + 0.3 * len(IDS) + 2 - time.time()))  # hold until every racer is done
     """, n=3, URL=db_url, IDS=ids)
     outcomes: dict[int, list[str]] = {sid: [] for sid in ids}
     for r in runs:
@@ -163,7 +163,7 @@ def test_racing_drivers_exactly_one_wins(db_url):
             if line:
                 sid, outcome = line.split()
                 outcomes[int(sid)].append(outcome)
-    for sid, kind in zip(ids, kinds):
+    for sid, kind in zip(ids, kinds, strict=True):
         assert sorted(outcomes[sid]) == ["refused", "refused", "won"], (kind, outcomes[sid])
 
 

@@ -243,6 +243,15 @@ def test_a_reader_refuses_a_missing_file_and_creates_nothing(tmp_path):
     assert path.exists()
 
 
+def test_a_reader_creates_no_tables(db_url, tmp_path):
+    if db_url.startswith("sqlite"):
+        (tmp_path / "results.db").touch()  # an empty file, as an interrupted first run may leave
+    engine = open_engine(db_url, create=False)
+    assert inspect(engine).get_table_names() == []
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) is None
+
+
 def test_a_reader_leaves_an_old_database_as_it_is(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     write_old_database(url)
