@@ -13,10 +13,12 @@ milliseconds, so that margin is wide, while 20 s plus a restart stays within the
 user waits before resuming. On the same machine a dead holder is seen at once (its PID is gone
 from the same PID namespace), so ``kill -9`` then resume needs no wait at all.
 
-Clocks. Acquired and heartbeat times are written and compared by the database's own clock
-(SQLite: the machine holding the file; PostgreSQL: the server's ``clock_timestamp()``), never a
-driver's, so skew between hosts cannot expire a live lease or keep a dead one. The driver's start
-time is its own host's clock and is only shown to people.
+Clocks. Acquired and heartbeat times are written and compared by the database's own clock, never
+a driver's: PostgreSQL's ``clock_timestamp()`` on the server, so skew between driver hosts cannot
+expire a live lease or keep a dead one. SQLite has no server; its ``julianday('now')`` is the clock
+of the machine running the statement, which is the machine holding the file, because SQLite's
+file locking is only safe on a local disk (drivers on several hosts need PostgreSQL). The driver's
+start time is its own host's clock and is only shown to people.
 
 Atomicity. Taking a lease is one ``INSERT .. ON CONFLICT DO UPDATE .. WHERE expired`` statement:
 SQLite runs one writer at a time and PostgreSQL locks the conflicting row and re-checks the
@@ -61,10 +63,11 @@ T = cast(Table, StudyLeaseRow.__table__)
 class LeaseHeldError(StoreError):
     """Another driver holds the study's lease and its heartbeat is fresh."""
 
-    def __init__(self, study: str, holder: LeaseHolder) -> None:
+    def __init__(self, study: str, holder: LeaseHolder, ttl: float) -> None:
         self.holder = holder
-        super().__init__(f"study {study!r} already has a live driver: {holder.describe()} "
-                         f"(last heartbeat {holder.heartbeat_age_s:.0f} s ago); wait for it to end or stop it.")
+        super().__init__(f"study {study!r} already has a live driver: {holder.describe()}, last heartbeat "
+                         f"{holder.heartbeat_age_s:.0f} s ago (a driver that stops beating is replaced after "
+                         f"{ttl:.0f} s); wait for it to end or stop it.")
 
 
 class LeaseLostError(StoreError):
@@ -150,7 +153,7 @@ def acquire(engine: Engine, study_id: int, *, ttl: float = TTL_S, driver: Driver
                 continue
             holder = _to_holder(row, study_id, ttl)
             if holder.alive:
-                raise LeaseHeldError(name, holder)
+                raise LeaseHeldError(name, holder, ttl)
             # Dead on this machine before its TTL ran out. The row is locked (SQLite: we hold the
             # write lock; PostgreSQL: ON CONFLICT locked it), so the token read is still current.
             if _take_over(s, study_id, row.token, token, driver):
