@@ -8,12 +8,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from nasbench.errors import StoreError
-from nasbench.store.models import Base
 
 DEFAULT_DB = "sqlite:///nasbench.db"
 
@@ -32,16 +31,23 @@ def mask_url(url: str) -> str:
 
 
 def open_engine(url: str | None = None, create: bool = True) -> Engine:
-    """Connect (and create our tables); an unreachable database raises StoreError."""
+    """Connect, and for writers bring the schema up to date; problems raise StoreError.
+
+    ``create=True`` (commands that write results): a new SQLite file is created and the schema is
+    upgraded to the newest revision (see ``nasbench.store.migrate``). ``create=False`` (commands that
+    only read): nothing is created or changed, and a SQLite file that does not exist is an error.
+    """
     url = url or default_url()
     try:
         parsed = make_url(url)
     except ArgumentError as e:
         raise StoreError(f"--db {url!r} is not a database URL (e.g. sqlite:///nasbench.db).") from e
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        folder = Path(parsed.database).expanduser().resolve().parent
-        if not folder.is_dir():
-            raise StoreError(f"database {mask_url(url)}: folder {folder} does not exist.")
+    path = _sqlite_file(parsed)
+    if path is not None:
+        if not path.parent.is_dir():
+            raise StoreError(f"database {mask_url(url)}: folder {path.parent} does not exist.")
+        if not create and not path.exists():
+            raise StoreError(f"database file {path} does not exist.")
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError, SQLAlchemyError) as e:
@@ -51,18 +57,36 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        if create:
-            Base.metadata.create_all(engine)
     except SQLAlchemyError as e:
         raise StoreError(f"database {mask_url(url)} is unreachable: {_first_line(e)}.") from e
+    from nasbench.store import migrate  # here: Alembic costs 0.1 s to import, and only opening needs it
+
+    try:
+        if create:
+            migrate.upgrade(engine, where=mask_url(url))
+        else:
+            with engine.connect() as conn:
+                migrate.check_known(conn, mask_url(url))
+    except SQLAlchemyError as e:
+        raise StoreError(f"database {mask_url(url)}: cannot bring its tables up to date: {_first_line(e)}.") from e
     return engine
 
 
+def _sqlite_file(parsed: URL) -> Path | None:
+    """The file of a SQLite URL; None for other databases and in-memory SQLite."""
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    if parsed.query.get("uri") == "true" or parsed.database.startswith("file:"):
+        return None  # sqlite3 URI filenames (mode=ro, ...) are left to SQLite
+    return Path(parsed.database).expanduser().resolve()
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    # WAL lets readers (query/report in other processes) run while the driver writes.
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    # First, so that the journal-mode switch below also waits for a concurrent opener.
     cur.execute("PRAGMA busy_timeout=30000")
+    # WAL lets readers (query/report in other processes) run while the driver writes.
+    cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

@@ -1,0 +1,1 @@
+"""Alembic migrations of nasbench's own tables (``nb_*``), run by ``nasbench.store.migrate``."""

@@ -1,0 +1,195 @@
+"""The results schema exactly as the releases before migrations declared it (commit 7282676).
+
+A frozen copy for the upgrade tests: ``Base.metadata.create_all`` here writes the tables those
+releases wrote. Copied from nasbench/store/models.py and nasbench/bench/models.py of that commit,
+with one ``Base`` of its own so it never mixes with today's models. Do not edit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+intpk = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
+created = Annotated[dt.datetime, mapped_column(server_default=func.now())]
+name_str = Annotated[str, mapped_column(String(255))]
+
+TRIAL_STATES = ("running", "complete", "pruned", "failed", "infeasible", "interrupted")
+FAMILIES = ("searched", "baseline")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class StudyRow(Base):
+    __tablename__ = "nb_studies"
+
+    study_id: Mapped[intpk]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    created_at: Mapped[created]
+    config_json: Mapped[dict[str, Any]]
+    study_file: Mapped[str] = mapped_column(Text, default="")
+    study_file_hash: Mapped[str] = mapped_column(String(64), default="")
+    space_json: Mapped[dict[str, Any]]
+    dataset_json: Mapped[dict[str, Any]]  # describe() of the data set, content hash included
+    split_json: Mapped[dict[str, Any]]
+    elapsed_s: Mapped[float] = mapped_column(default=0.0)  # wall time spent over all sessions
+    status: Mapped[str] = mapped_column(String(32), default="created")
+
+    trials: Mapped[list[TrialRow]] = relationship(back_populates="study", cascade="all, delete-orphan")
+
+
+class ArchitectureRow(Base):
+    __tablename__ = "nb_architectures"
+
+    architecture_id: Mapped[intpk]
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    arch_json: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class TrialRow(Base):
+    __tablename__ = "nb_trials"
+    __table_args__ = (UniqueConstraint("study_id", "number", "stage"),)
+
+    trial_id: Mapped[intpk]
+    study_id: Mapped[int] = mapped_column(ForeignKey("nb_studies.study_id", ondelete="CASCADE"))
+    number: Mapped[int]  # Optuna trial number (searched) or a negative serial (baselines)
+    stage: Mapped[str] = mapped_column(String(16), default="search")  # search | final
+    family: Mapped[str] = mapped_column(String(16), default="searched")
+    name: Mapped[str] = mapped_column(Text)  # architecture summary or zoo model name
+    architecture_id: Mapped[int | None] = mapped_column(ForeignKey("nb_architectures.architecture_id"))
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    seed: Mapped[int] = mapped_column(default=0)
+    fidelity_json: Mapped[dict[str, Any]]
+    params: Mapped[int | None]
+    flops: Mapped[int | None]
+    latency_ms: Mapped[float | None]
+    val_acc: Mapped[float | None]
+    val_loss: Mapped[float | None]
+    test_acc: Mapped[float | None]
+    test_loss: Mapped[float | None]
+    epochs_run: Mapped[int] = mapped_column(default=0)
+    train_time_s: Mapped[float | None]
+    started_at: Mapped[created]
+    finished_at: Mapped[dt.datetime | None]
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    provenance_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    metrics_json: Mapped[dict[str, Any]] = mapped_column(default=dict)  # extra measures
+
+    study: Mapped[StudyRow] = relationship(back_populates="trials")
+    architecture: Mapped[ArchitectureRow | None] = relationship()
+    epochs: Mapped[list[EpochRow]] = relationship(back_populates="trial", cascade="all, delete-orphan",
+                                                  order_by="EpochRow.epoch")
+
+
+class EpochRow(Base):
+    __tablename__ = "nb_epochs"
+    __table_args__ = (UniqueConstraint("trial_id", "epoch"),)
+
+    epoch_id: Mapped[intpk]
+    trial_id: Mapped[int] = mapped_column(ForeignKey("nb_trials.trial_id", ondelete="CASCADE"))
+    epoch: Mapped[int]
+    train_loss: Mapped[float | None]
+    val_loss: Mapped[float | None]
+    val_acc: Mapped[float | None]
+    epoch_time_s: Mapped[float | None]
+    train_samples_per_s: Mapped[float | None]
+
+    trial: Mapped[TrialRow] = relationship(back_populates="epochs")
+
+RUN_STATES = ("complete", "failed")
+
+
+class BenchmarkRow(Base):
+    """One tabular benchmark: a space trained on a data set at several epoch budgets."""
+
+    __tablename__ = "nb_benchmarks"
+
+    benchmark_id: Mapped[intpk]
+    name: Mapped[name_str] = mapped_column(unique=True)
+    created_at: Mapped[created]
+    space_json: Mapped[dict[str, Any]]  # the SpaceSpec, as validated
+    data_json: Mapped[dict[str, Any]]  # data set name, loader options, split sizes and seed
+    dataset_json: Mapped[dict[str, Any]]  # describe() of the data set, content hash included
+    split_json: Mapped[dict[str, Any]]  # split sizes
+    recipe_json: Mapped[dict[str, Any]]
+    budgets_json: Mapped[list[Any]]  # epoch budgets, ascending; each trained separately
+    seeds: Mapped[int]
+    sample_seed: Mapped[int]
+    threads: Mapped[int]  # torch threads while training and timing
+    cardinality: Mapped[int | None]  # distinct architectures of the space, when enumerable
+    provenance_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    archs: Mapped[list[BenchArchRow]] = relationship(back_populates="benchmark", cascade="all, delete-orphan",
+                                                     order_by="BenchArchRow.position")
+
+
+class BenchArchRow(Base):
+    """An architecture selected for a benchmark: its static figures, or why it is infeasible."""
+
+    __tablename__ = "nb_bench_archs"
+    __table_args__ = (UniqueConstraint("benchmark_id", "architecture_id"),
+                      UniqueConstraint("benchmark_id", "position"))
+
+    bench_arch_id: Mapped[intpk]
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("nb_benchmarks.benchmark_id", ondelete="CASCADE"))
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("nb_architectures.architecture_id"))
+    position: Mapped[int]  # order of selection (a seeded permutation of the space)
+    infeasible_reason: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[int | None]
+    flops: Mapped[int | None]  # one sample's forward pass, a multiply-add counted as 2
+    latency_ms: Mapped[float | None]  # median, batch 1, ``threads`` CPU threads
+
+    benchmark: Mapped[BenchmarkRow] = relationship(back_populates="archs")
+    architecture: Mapped[ArchitectureRow] = relationship()
+    runs: Mapped[list[BenchRunRow]] = relationship(back_populates="arch", cascade="all, delete-orphan",
+                                                   order_by="BenchRunRow.entry_id")
+
+
+class BenchRunRow(Base):
+    """One training of one architecture for one epoch budget with one seed."""
+
+    __tablename__ = "nb_bench_entries"
+    __table_args__ = (UniqueConstraint("bench_arch_id", "epochs", "seed"),)
+
+    entry_id: Mapped[intpk]
+    bench_arch_id: Mapped[int] = mapped_column(ForeignKey("nb_bench_archs.bench_arch_id", ondelete="CASCADE"))
+    epochs: Mapped[int]
+    seed: Mapped[int]
+    state: Mapped[str] = mapped_column(default="complete")  # complete | failed
+    val_acc: Mapped[float | None]
+    val_loss: Mapped[float | None]
+    test_acc: Mapped[float | None]
+    test_loss: Mapped[float | None]
+    train_time_s: Mapped[float | None]  # Lightning fit, per-epoch validation included
+    eval_time_s: Mapped[float | None]  # the test-set pass
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    finished_at: Mapped[created]
+
+    arch: Mapped[BenchArchRow] = relationship(back_populates="runs")
+    curve: Mapped[list[BenchCurveRow]] = relationship(back_populates="run", cascade="all, delete-orphan",
+                                                      order_by="BenchCurveRow.epoch")
+
+
+class BenchCurveRow(Base):
+    """One epoch of a run's learning curve."""
+
+    __tablename__ = "nb_bench_curves"
+    __table_args__ = (UniqueConstraint("entry_id", "epoch"),)
+
+    curve_id: Mapped[intpk]
+    entry_id: Mapped[int] = mapped_column(ForeignKey("nb_bench_entries.entry_id", ondelete="CASCADE"))
+    epoch: Mapped[int]
+    train_loss: Mapped[float | None]
+    val_loss: Mapped[float | None]
+    val_acc: Mapped[float | None]
+    epoch_time_s: Mapped[float | None]
+
+    run: Mapped[BenchRunRow] = relationship(back_populates="curve")
