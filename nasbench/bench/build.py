@@ -24,10 +24,9 @@ from sqlalchemy.orm import Session
 from nasbench.bench.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
 from nasbench.bench.selection import candidates
 from nasbench.core import provenance
-from nasbench.data import load_dataset
 from nasbench.data.dataset import ArrayDataset
-from nasbench.data.module import TensorDataModule
-from nasbench.data.split import Split, make_split
+from nasbench.data.spec import DataSpec
+from nasbench.data.split import Split
 from nasbench.errors import ConfigError
 from nasbench.measure.preview import figures, input_size
 from nasbench.measure.runtime import latency
@@ -37,8 +36,8 @@ from nasbench.space.sample import infeasibility
 from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.store import records
 from nasbench.store.db import open_engine, session_scope
-from nasbench.train.recipe import Recipe
-from nasbench.train.run import augment_from, train_network
+from nasbench.train.evaluate import Candidate, ScratchEvaluator, failure_reason
+from nasbench.train.recipe import Fidelity, Recipe
 from nasbench.train.threads import torch_threads
 
 Progress = Callable[[int, int, str], None]  # (runs done, runs in all, what was just done)
@@ -76,6 +75,10 @@ class BuildConfig:
             raise ConfigError(f"--threads must be at least 1, got {self.threads}.")
         object.__setattr__(self, "budgets", tuple(sorted(self.budgets)))
 
+    def data_spec(self) -> DataSpec:
+        return DataSpec(name=self.data, options=self.data_options, val_size=self.val_size,
+                        test_size=self.test_size, split_seed=self.split_seed)
+
 
 @dataclass
 class BuildOutcome:
@@ -107,16 +110,17 @@ def build_benchmark(cfg: BuildConfig, db_url: str | None = None, progress: Progr
     """Build (or resume) benchmark ``cfg.name`` in the database at ``db_url``."""
     t0 = time.perf_counter()
     space = load_space(cfg.space_file)
-    dataset = load_dataset(cfg.data, **cfg.data_options)
+    task = cfg.data_spec().load()
+    dataset = task.dataset
     if dataset.ndim not in space.ndim:
         raise ConfigError(f"data set {cfg.data} is {dataset.ndim}D but space {space.name} allows only "
                           f"ndim {space.ndim}.")
-    split = make_split(dataset, cfg.val_size, cfg.test_size, cfg.split_seed)
     engine = open_engine(db_url)
     outcome = BuildOutcome(cfg.name)
+    evaluator = ScratchEvaluator(task, cfg.recipe, device=cfg.device, threads=cfg.threads)
     with torch_threads(cfg.threads):
-        selected = _select(engine, cfg, space, dataset, split, outcome)
-        _train_missing(engine, cfg, selected, dataset, split, outcome, progress)
+        selected = _select(engine, cfg, space, dataset, task.split, outcome)
+        _train_missing(engine, cfg, selected, evaluator, outcome, progress)
     outcome.wall_s = time.perf_counter() - t0
     return outcome
 
@@ -219,8 +223,8 @@ def _finished(engine: Engine, ids: list[int]) -> set[tuple[int, int, int]]:
         return {tuple(r) for r in rows}
 
 
-def _train_missing(engine: Engine, cfg: BuildConfig, selected: list[_Selected], dataset: ArrayDataset,
-                   split: Split, outcome: BuildOutcome, progress: Progress | None) -> None:
+def _train_missing(engine: Engine, cfg: BuildConfig, selected: list[_Selected], evaluator: ScratchEvaluator,
+                   outcome: BuildOutcome, progress: Progress | None) -> None:
     done = _finished(engine, [sel.bench_arch_id for sel in selected])
     total = len(selected) * len(cfg.budgets) * cfg.seeds
     count = 0
@@ -232,7 +236,7 @@ def _train_missing(engine: Engine, cfg: BuildConfig, selected: list[_Selected], 
                 if (sel.bench_arch_id, epochs, seed) in done:
                     outcome.skipped += 1
                 else:
-                    run = train_run(sel.arch, dataset, split, cfg.recipe, epochs, seed, cfg.device)
+                    run = train_run(evaluator, sel.arch, epochs, seed)
                     run.bench_arch_id = sel.bench_arch_id
                     with session_scope(engine) as s:
                         s.add(run)
@@ -242,29 +246,22 @@ def _train_missing(engine: Engine, cfg: BuildConfig, selected: list[_Selected], 
                     progress(count, total, label)
 
 
-def train_run(arch: Architecture, dataset: ArrayDataset, split: Split, recipe: Recipe, epochs: int,
-              seed: int, device: str = "cpu") -> BenchRunRow:
+def train_run(evaluator: ScratchEvaluator, arch: Architecture, epochs: int, seed: int) -> BenchRunRow:
     """Train ``arch`` once (test set evaluated) and return the unsaved run with its curve."""
     t0 = time.perf_counter()
     try:
-        torch.manual_seed(seed)
-        model = build_network(arch, dataset.in_channels, dataset.num_classes, dataset.ndim)
-        dm = TensorDataModule(dataset, split, batch_size=recipe.batch_size, resolution=arch.resolution,
-                              augment=augment_from(recipe), seed=seed)
-        result = train_network(model, dm, recipe, epochs, seed=seed, evaluate_test=True, device=device)
+        ev = evaluator.evaluate(Candidate(arch=arch), Fidelity(epochs=epochs), seed, test=True)
     except Exception as exc:  # noqa: BLE001 — a run's failure is data: recorded with its reason
-        return BenchRunRow(epochs=epochs, seed=seed, state="failed", failure_reason=_first_line(exc),
+        return BenchRunRow(epochs=epochs, seed=seed, state="failed", failure_reason=failure_reason(exc),
                            train_time_s=time.perf_counter() - t0, finished_at=records.now())
+    train_time = ev.train_time_s or 0.0
     run = BenchRunRow(
-        epochs=epochs, seed=seed, state="complete", val_acc=records.finite(result.val_acc),
-        val_loss=records.finite(result.val_loss), test_acc=records.finite(result.test_acc),
-        test_loss=records.finite(result.test_loss), train_time_s=result.train_time_s,
-        eval_time_s=time.perf_counter() - t0 - result.train_time_s, finished_at=records.now(),
+        epochs=epochs, seed=seed, state="complete", val_acc=ev.val_acc, val_loss=ev.val_loss,
+        test_acc=ev.test_acc, test_loss=ev.test_loss, train_time_s=train_time,
+        eval_time_s=time.perf_counter() - t0 - train_time, finished_at=records.now(),
     )
-    run.curve = [BenchCurveRow(epoch=int(m["epoch"]), train_loss=records.finite(m.get("train_loss")),
-                               val_loss=records.finite(m.get("val_loss")), val_acc=records.finite(m.get("val_acc")),
-                               epoch_time_s=records.finite(m.get("epoch_time_s")))
-                 for m in result.history]
+    run.curve = [BenchCurveRow(epoch=m.epoch, train_loss=m.train_loss, val_loss=m.val_loss, val_acc=m.val_acc,
+                               epoch_time_s=m.epoch_time_s) for m in ev.history]
     return run
 
 

@@ -14,11 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
 from nasbench.bench.correlation import proxy_correlations
 from nasbench.bench.table import (
@@ -27,15 +25,16 @@ from nasbench.bench.table import (
     load_benchmark,
     shipped_benchmarks,
 )
-from nasbench.data import load_dataset
-from nasbench.data.module import TensorDataModule
-from nasbench.data.split import make_split
+from nasbench.core.enums import Stage, TrialState
+from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError, StoreError
-from nasbench.measure.proxies import PROXIES, compute_proxies, get_proxy
-from nasbench.nn.builder import build_network
+from nasbench.measure.proxies import PROXIES, get_proxy
+from nasbench.search.ledger import TrialSummary
 from nasbench.space.architecture import Architecture
-from nasbench.store import load_trials, open_engine, session_scope
-from nasbench.store.records import get_study, study_names
+from nasbench.store import default_url, open_engine
+from nasbench.store.ledger import SqlLedger
+from nasbench.train.evaluate import Candidate, ProxyEvaluator
+from nasbench.train.recipe import Fidelity
 from nasbench.train.threads import torch_threads
 
 
@@ -47,7 +46,7 @@ class ProxyTarget:
     kind: str  # benchmark | study
     archs: tuple[Architecture, ...]
     val_acc: np.ndarray
-    data: dict[str, Any]  # name, options, val_size, test_size, split_seed
+    data: DataSpec  # the data and split the accuracies were measured on
     resolution: int | None = None  # a study fidelity's input resize
 
 
@@ -60,31 +59,31 @@ class ProxyScores:
 def benchmark_target(name_or_path: str, db_url: str | None = None, epochs: int | None = None) -> ProxyTarget:
     bench = load_benchmark(name_or_path, db_url)
     return ProxyTarget(bench.name, "benchmark", bench.archs, bench.val_acc[:, bench.column(epochs)],
-                       bench.info["data"])
+                       DataSpec.model_validate(bench.info["data"]))
 
 
 def study_target(study: str, db_url: str | None = None) -> ProxyTarget:
-    engine = open_engine(db_url, create=False)
+    ledger = SqlLedger(db_url or default_url(), open_engine(db_url, create=False))
     try:
-        with session_scope(engine) as s:
-            row = get_study(s, study)
-            known = study_names(s) if row is None else []
-            config = row.config_json if row is not None else {}
+        stored = ledger.find_study(study)
+        known = ledger.study_names() if stored is None else []
     except StoreError:
-        row, known = None, []  # a database without study tables
-    if row is None:
+        stored, known = None, []  # a database without study tables
+    if stored is None:
         raise ConfigError(f"{study!r} is neither a benchmark (a file, shipped: {', '.join(shipped_benchmarks())}; "
                           f"or in the database: {', '.join(benchmark_names(db_url)) or 'none'}) nor a study "
                           f"(studies: {', '.join(known) or 'none'}).")
-    trials = load_trials(engine, study)
-    done = trials[(trials["state"] == "complete") & (trials["stage"] == "search") & trials["arch_json"].notna()
-                  & trials["val_acc"].notna()]
-    done = done.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest")
-    if done.empty:
+    done = ledger.trials(stored.study_id, stage=Stage.SEARCH, states=(TrialState.COMPLETE,))
+    best: dict[str, TrialSummary] = {}
+    for t in sorted(done, key=lambda t: (-(t.val_acc or 0.0), t.number)):
+        if t.arch is not None and t.val_acc is not None and t.digest not in best:
+            best[str(t.digest)] = t
+    if not best:
         raise ConfigError(f"study {study!r} has no complete search trials to score.")
-    return ProxyTarget(study, "study", tuple(Architecture.from_json(j) for j in done["arch_json"]),
-                       done["val_acc"].to_numpy(dtype=float), dict(config["data"]),
-                       (config.get("fidelity") or {}).get("resolution"))
+    chosen = list(best.values())
+    return ProxyTarget(study, "study", tuple(t.arch for t in chosen if t.arch is not None),
+                       np.array([t.val_acc for t in chosen], dtype=float), stored.config.data,
+                       stored.config.fidelity.resolution)
 
 
 def resolve_target(name: str, db_url: str | None = None, epochs: int | None = None) -> ProxyTarget:
@@ -92,21 +91,6 @@ def resolve_target(name: str, db_url: str | None = None, epochs: int | None = No
     if Path(name).is_file() or (SHIPPED_DIR / f"{name}.json").is_file() or name in benchmark_names(db_url):
         return benchmark_target(name, db_url, epochs)
     return study_target(name, db_url)
-
-
-def proxy_batch(data: dict[str, Any], batch_size: int, seed: int,
-                resolution: int | None = None) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """A seeded batch of the training split, normalised as the trainer normalises it, and the
-    number of classes."""
-    dataset = load_dataset(data["name"], **(data.get("options") or {}))
-    split = make_split(dataset, data.get("val_size", 0.1), data.get("test_size", 0.2), data.get("split_seed", 0))
-    dm = TensorDataModule(dataset, split, resolution=resolution, seed=seed)
-    dm.setup("fit")
-    x, y = dm.tensors["train"]
-    if not 2 <= batch_size <= len(y):
-        raise ConfigError(f"--batch-size must lie in [2, {len(y)}], got {batch_size}.")
-    idx = np.sort(np.random.default_rng(seed).choice(len(y), size=batch_size, replace=False))
-    return x[idx], y[idx], dataset.num_classes
 
 
 def score_proxies(target: ProxyTarget, names: Sequence[str] | None = None, n: int | None = None,
@@ -122,16 +106,13 @@ def score_proxies(target: ProxyTarget, names: Sequence[str] | None = None, n: in
 def _score_all(target: ProxyTarget, names: list[str], n: int | None, batch_size: int, seed: int,
                progress: Callable[[int, int], None] | None) -> pd.DataFrame:
     rows = _subset(len(target.archs), n, seed)
-    batches: dict[int | None, tuple[torch.Tensor, torch.Tensor, int]] = {}
+    evaluator = ProxyEvaluator(target.data.load(), names, batch_size, seed)
+    fidelity = Fidelity(resolution=target.resolution)
     records = []
     for done, i in enumerate(rows, start=1):
         arch = target.archs[i]
-        resolution = target.resolution or arch.resolution
-        if resolution not in batches:
-            batches[resolution] = proxy_batch(target.data, batch_size, seed, resolution)
-        x, y, classes = batches[resolution]
         t0 = time.perf_counter()
-        scores = compute_proxies(lambda a=arch: build_network(a, x.shape[1], classes, x.dim() - 2), x, y, names, seed)
+        scores = evaluator.evaluate(Candidate(arch=arch), fidelity, seed).proxies
         records.append({"architecture": arch.summary(), "digest": arch.digest(), "val_acc": target.val_acc[i],
                         **scores, "seconds": time.perf_counter() - t0})
         if progress is not None:

@@ -16,12 +16,11 @@ from typing import Any
 import optuna
 
 from nasbench.data.spec import Task
-from nasbench.measure.proxies import compute_proxies
-from nasbench.nn.builder import build_network
 from nasbench.search.config import StudyConfig
 from nasbench.search.searcher import check_candidate
 from nasbench.space.sample import sample_architecture
 from nasbench.space.spec import SpaceSpec
+from nasbench.train.evaluate import Candidate, ProxyEvaluator
 
 
 def prefilter_params(cfg: StudyConfig, space: SpaceSpec, task: Task) -> list[dict[str, Any]]:
@@ -29,22 +28,17 @@ def prefilter_params(cfg: StudyConfig, space: SpaceSpec, task: Task) -> list[dic
     pf = cfg.prefilter
     assert pf is not None
     scout = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.seed))
-    batches: dict[int | None, tuple[Any, Any]] = {}
+    evaluator = ProxyEvaluator(task, [pf.proxy], pf.batch_size, cfg.seed)
     scored: dict[str, tuple[float, dict[str, Any]]] = {}
-    shape = task.shape
     for _ in range(pf.sample):
         trial = scout.ask()
         arch = sample_architecture(trial, space)
         scout.tell(trial, 0.0)
         resolution = cfg.fidelity.resolution or arch.resolution
-        _, reason = check_candidate(arch, shape, resolution, cfg.constraints)
+        _, reason = check_candidate(arch, task.shape, resolution, cfg.constraints)
         if reason is not None or arch.digest() in scored:
             continue
-        if resolution not in batches:
-            batches[resolution] = task.train_batch(pf.batch_size, cfg.seed, resolution)
-        x, y = batches[resolution]
-        score = compute_proxies(lambda a=arch: build_network(a, shape.in_channels, shape.num_classes, shape.ndim),
-                                x, y, [pf.proxy], seed=cfg.seed)[pf.proxy]
+        score = evaluator.evaluate(Candidate(arch=arch), cfg.fidelity, cfg.seed).proxies[pf.proxy]
         if math.isfinite(score):
             scored[arch.digest()] = (score, trial.params)
     ranked = sorted(scored.values(), key=lambda s: s[0], reverse=True)

@@ -108,6 +108,7 @@ class Evaluation:
     train_time_s: float | None = None
     latency_ms: float | None = None
     history: tuple[EpochMetrics, ...] = field(default=())
+    proxies: dict[str, float] = field(default_factory=dict)  # zero-cost scores (higher = predicted better)
 
 
 class Listener(Protocol):
@@ -190,6 +191,31 @@ class ScratchEvaluator:
             train_time_s=result.train_time_s, latency_ms=latency_ms,
             history=tuple(EpochMetrics.from_dict(m) for m in result.history))
         return Trained(model, evaluation, dm)
+
+
+class ProxyEvaluator:
+    """Scores candidates at initialisation with zero-cost proxies on one fixed training batch.
+
+    The batch is drawn once per input resolution (seeded, normalised as training normalises it),
+    so every candidate is scored on the same samples. Nothing is trained: ``val_acc`` is None.
+    """
+
+    kind = EvaluatorKind.PROXY
+
+    def __init__(self, task: Task, names: list[str], batch_size: int = 64, seed: int = 0) -> None:
+        self.task, self.names, self.batch_size, self.seed = task, list(names), batch_size, seed
+        self._batches: dict[int | None, tuple[Any, Any]] = {}
+
+    def evaluate(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
+                 listener: Listener | None = None) -> Evaluation:
+        from nasbench.measure.proxies import compute_proxies
+
+        resolution = fidelity.resolution or candidate.resolution
+        if resolution not in self._batches:
+            self._batches[resolution] = self.task.train_batch(self.batch_size, self.seed, resolution)
+        x, y = self._batches[resolution]
+        scores = compute_proxies(lambda: candidate.build(self.task.shape), x, y, self.names, seed=seed)
+        return Evaluation(kind=self.kind, val_acc=None, proxies=scores)
 
 
 def failure_reason(exc: BaseException) -> str:

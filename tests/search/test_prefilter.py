@@ -6,7 +6,6 @@ import optuna
 import pytest
 import torch
 
-from nasbench.bench.proxy_eval import proxy_batch
 from nasbench.errors import ConfigError
 from nasbench.measure.proxies import compute_proxies
 from nasbench.nn.builder import build_network
@@ -23,7 +22,8 @@ def synflow_ranking(study_file, sample: int) -> list[str]:
     loaded = load_study(study_file)
     cfg = loaded.config
     scout = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=cfg.seed))
-    x, y, classes = proxy_batch(cfg.data.model_dump(), 32, cfg.seed)
+    x, y = cfg.data.load().train_batch(32, cfg.seed)
+    classes = 10
     scores: dict[str, float] = {}
     for _ in range(sample):
         t = scout.ask()
