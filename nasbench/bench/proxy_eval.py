@@ -63,12 +63,12 @@ def benchmark_target(name_or_path: str, db_url: str | None = None, epochs: int |
 
 
 def study_target(study: str, db_url: str | None = None) -> ProxyTarget:
-    ledger = SqlLedger(db_url or default_url(), open_engine(db_url, create=False))
     try:
+        ledger = SqlLedger(db_url or default_url(), open_engine(db_url, create=False))
         stored = ledger.find_study(study)
         known = ledger.study_names() if stored is None else []
     except StoreError:
-        stored, known = None, []  # a database without study tables
+        stored, known = None, []  # no database, or one without study tables
     if stored is None:
         raise ConfigError(f"{study!r} is neither a benchmark (a file, shipped: {', '.join(shipped_benchmarks())}; "
                           f"or in the database: {', '.join(benchmark_names(db_url)) or 'none'}) nor a study "

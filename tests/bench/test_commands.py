@@ -7,6 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
+# What the store records of MNIST-1D's default split (the numbers only matter for reading back).
+DATASET = {"name": "mnist1d", "source": "", "ndim": 1, "in_channels": 1, "input_size": [40], "num_classes": 10,
+           "train_size": 4000, "test_size": 1000, "content_hash": ""}
+SPLIT = {"train": 3600, "val": 400, "test": 1000, "test_is_official": True}
 import typer
 from typer.testing import CliRunner
 
@@ -76,15 +81,18 @@ def test_proxies_of_a_study_rebuild_its_trials_from_the_database(tmp_path: Path)
     from nasbench.space.spec import load_space
     from nasbench.store import records
     from nasbench.store.db import open_engine, session_scope
+    from nasbench.data.spec import DataSpec
+    from nasbench.search.config import BudgetConfig, StudyConfig
     from nasbench.store.models import StudyRow
+    from nasbench.train.recipe import Fidelity
 
     url = f"sqlite:///{tmp_path / 'results.db'}"
     archs = enumerate_space(load_space(SHIPPED_DIR / "mnist1d_tiny_space.yaml"))[:6]
     with session_scope(open_engine(url)) as s:  # the rows a finished search leaves behind
-        study = StudyRow(name="s1", config_json={"data": {"name": "mnist1d", "options": {}, "val_size": 0.1,
-                                                          "test_size": 0.2, "split_seed": 0},
-                                                 "fidelity": {"epochs": 3, "resolution": None}},
-                         space_json={}, dataset_json={}, split_json={})
+        config = StudyConfig(name="s1", space="mnist1d_tiny_space.yaml", data=DataSpec(name="mnist1d"),
+                             budget=BudgetConfig(trials=6), fidelity=Fidelity(epochs=3))
+        study = StudyRow(name="s1", config_json=config.model_dump(mode="json"), space_json={},
+                         dataset_json=DATASET, split_json=SPLIT)
         s.add(study)
         s.flush()
         for number, arch in enumerate(archs):

@@ -1,7 +1,7 @@
 """One tiny real search session shared by the report tests: three studies in one SQLite file.
 
 - MAIN: digits, TPE, 3 trials of 2 epochs, then the best re-trained for 1 epoch with test
-  accuracy; its name carries a <script> tag, so every report of it exercises escaping.
+  accuracy; its study file's name carries a <script> tag, so every report of it exercises escaping.
 - RANDOM: digits, random sampler, 2 trials of 1 epoch (something to compare MAIN with).
 - FAILED: MNIST-1D with an absurd learning rate: every trial diverges (a report with nothing
   to rank, and a study on another data set).
@@ -52,7 +52,9 @@ def studies(tmp_path_factory: pytest.TempPathFactory, ray_local) -> Studies:
     db = folder / "results.db"
     console = Console(file=io.StringIO(), width=200)
     for i, (name, fields) in enumerate(STUDIES.items()):
-        path = folder / f"study{i}.yaml"
+        # The first study file's name carries markup (study names may not), so every report of it
+        # exercises escaping of a user-given string.
+        path = folder / (f"study{i}.yaml" if i else "main<script>&.yaml")
         # JSON is YAML: the <script> name needs no further quoting.
         path.write_text(json.dumps({"name": name, "space": TINY, "resources": {"cpu": 1}, "seed": 0, **fields}))
         run_search(str(path), open_ledger(f"sqlite:///{db}"), console=console)

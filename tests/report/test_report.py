@@ -93,11 +93,11 @@ def test_documented_rows_are_marked_and_carry_no_measured_columns(main_report: M
 
 def test_study_name_and_strings_are_escaped(main_report: MainReport):
     html = main_report.html.read_text()
-    assert "<script>alert(1)</script>" not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "main<script>&" not in html
+    assert "main&lt;script&gt;&amp;.yaml" in html  # the study file, in the protocol
     assert html.count("<script") == 1  # the report's own sorter, nothing else
     md = main_report.markdown.read_text()
-    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "<script>" not in md and "main&lt;script&gt;&amp;.yaml" in md
     # Architecture summaries contain '>': escaped in HTML text.
     assert "s16 &gt; " in html
 
