@@ -46,11 +46,11 @@ def check_same_task(datas: dict[str, StudyData]) -> None:
 
 
 def task_key(data: StudyData) -> tuple[str, str]:
-    return data.dataset["name"], data.dataset.get("content_hash", "")
+    return data.dataset.name, data.dataset.content_hash
 
 
 def describe_task(data: StudyData) -> str:
-    return f"{data.dataset['name']} (sha256 {str(data.dataset.get('content_hash', ''))[:12]})"
+    return f"{data.dataset.name} (sha256 {data.dataset.content_hash[:12]})"
 
 
 def comparison_table(datas: dict[str, StudyData]) -> pd.DataFrame:
@@ -66,18 +66,18 @@ def study_row(data: StudyData) -> dict:
     search = t[(t["stage"] == "search") & (t["family"] == "searched")]
     board = leaderboard(data)
     best = board[board["family"] == "searched"].head(1)
-    fid, sp = data.config["fidelity"], data.split
+    fid, sp = data.config.fidelity, data.split
     return {
-        "study": data.name, "sampler": data.config["sampler"]["name"], "trials": len(search),
+        "study": data.name, "sampler": data.config.sampler.name, "trials": len(search),
         "complete": int((search["state"] == "complete").sum()), "failed": int((search["state"] == "failed").sum()),
         "wall_time_s": data.elapsed_s,
         "best_val_acc": best["val_acc"].iloc[0] if len(best) else None,
         "best_test_acc": best["test_acc"].iloc[0] if len(best) else None,
         "best_params": best["params"].iloc[0] if len(best) else None,
         "best_name": best["name"].iloc[0] if len(best) else None,
-        "search_fidelity": f"{fid['epochs']} epoch{'s' if fid['epochs'] != 1 else ''}, "
-                           f"{100 * fid['train_fraction']:g}% of training data",
-        "split": f"{sp['train']}/{sp['val']}/{sp['test']}",
+        "search_fidelity": f"{fid.epochs} epoch{'s' if fid.epochs != 1 else ''}, "
+                           f"{100 * fid.train_fraction:g}% of training data",
+        "split": f"{sp.train}/{sp.val}/{sp.test}",
     }
 
 
@@ -92,7 +92,7 @@ COLUMNS = (
 
 def comparison_document(datas: dict[str, StudyData], table: pd.DataFrame, figures: list[render.Figure]) -> Document:
     """``table``: the ``comparison_table`` of ``datas``; ``figures``: plots shown below it."""
-    ds = next(iter(datas.values())).dataset["name"]
+    ds = next(iter(datas.values())).dataset.name
     rows = tuple(Row((
         str(r["study"]), str(r["sampler"]), number(r["trials"], str(r["trials"])),
         number(r["complete"], str(r["complete"])), number(r["failed"], str(r["failed"])),

@@ -15,7 +15,7 @@ from nasbench.store import open_engine
 
 FORMATS = tuple(render.Format)
 BOARD_COLUMNS = ["rank", "number", "name", "family", "params", "flops", "latency_ms", "val_acc", "final_val_acc",
-                 "test_acc", "epochs", "train_time_s", "final_train_time_s", "digest", "arch_json"]
+                 "test_acc", "epochs", "train_time_s", "final_train_time_s", "digest", "arch"]
 
 
 def leaderboard(data: StudyData) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def write_report(db_url: str | None, study: str, out: Path, formats: list[str] |
     check_formats(formats)
     data = load_study_data(open_engine(db_url), study)
     board = leaderboard(data)
-    docs = documented.for_study(data.dataset["name"], list(data.baselines["name"]))
+    docs = documented.for_study(data.dataset.name, list(data.baselines["name"]))
     figures = plots.study_figures(data, board, docs.dataset_rows)
     doc = study_document(data, board, docs, figures, summary_sentences(data, board))
     out.mkdir(parents=True, exist_ok=True)

@@ -135,9 +135,8 @@ def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> render.F
 
 # --- effect of each search dimension -----------------------------------------------------------
 
-def arch_dimensions(arch_json: str, resolution: int | None, native: int | None) -> dict[str, list]:
+def arch_dimensions(arch: Architecture, resolution: int | None, native: int | None) -> dict[str, list]:
     """The searched dimensions of one architecture; per-stage choices are lists of the values used."""
-    arch = Architecture.from_json(arch_json)
     return {
         "block type": sorted({s.block for s in arch.stages}),
         "kernel": sorted({s.kernel for s in arch.stages}),
@@ -151,11 +150,11 @@ def arch_dimensions(arch_json: str, resolution: int | None, native: int | None) 
 
 def dimension_table(data: StudyData) -> pd.DataFrame:
     """Long table (dimension, value, val_acc): one row per completed searched trial and value it uses."""
-    res = (data.config.get("fidelity") or {}).get("resolution")
-    sizes = data.dataset.get("input_size") or [None]
+    res = data.config.fidelity.resolution
+    native = data.dataset.input_size[0] if data.dataset.input_size else None
     rows = []
-    for r in data.searched.dropna(subset=["arch_json", "val_acc"]).itertuples():
-        for dim, values in arch_dimensions(r.arch_json, res, sizes[0]).items():
+    for r in data.searched.dropna(subset=["arch", "val_acc"]).itertuples():
+        for dim, values in arch_dimensions(r.arch, res, native).items():
             rows += [{"dimension": dim, "value": v, "val_acc": r.val_acc} for v in values]
     return pd.DataFrame(rows, columns=["dimension", "value", "val_acc"])
 
@@ -235,10 +234,10 @@ PARALLEL_AXES = ["stages", "depth (blocks)", "width (widest stage)", "kernel (me
 
 
 def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
-    top = board[(board["family"] == "searched") & board["arch_json"].notna()].head(TOP_PARALLEL)
+    top = board[(board["family"] == "searched") & board["arch"].notna()].head(TOP_PARALLEL)
     rows = []
     for r in top.itertuples():
-        arch = Architecture.from_json(r.arch_json)
+        arch = r.arch
         rows.append([len(arch.stages), sum(s.depth for s in arch.stages), max(s.width for s in arch.stages),
                      float(np.mean([s.kernel for s in arch.stages])), max(s.dilation for s in arch.stages),
                      math.log10(r.params) if r.params else np.nan, math.log10(r.flops) if r.flops else np.nan,

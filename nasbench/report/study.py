@@ -2,34 +2,66 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from nasbench.errors import ConfigError
-from nasbench.store import load_epochs, load_trials, session_scope
-from nasbench.store.models import TrialRow
-from nasbench.store.records import get_study, study_names
+from nasbench.store.reading import StudyRecord, read_study
+
+if TYPE_CHECKING:
+    from nasbench.data.spec import DatasetInfo, SplitInfo
+    from nasbench.search.config import StudyConfig
 
 
 @dataclass(frozen=True)
 class StudyData:
-    """One study's row, trials, per-epoch curves and the distinct provenance records of its runs."""
+    """One study as stored (typed), its trials (with ``arch`` values), per-epoch curves and the
+    distinct provenance records of its runs."""
 
-    name: str
-    config: dict[str, Any]
-    dataset: dict[str, Any]
-    split: dict[str, Any]
-    elapsed_s: float
-    status: str
-    study_file: str
-    trials: pd.DataFrame
-    epochs: pd.DataFrame
-    provenance: list[dict[str, Any]]
+    record: StudyRecord
+
+    @property
+    def name(self) -> str:
+        return self.record.study.name
+
+    @property
+    def config(self) -> StudyConfig:
+        return self.record.study.config
+
+    @property
+    def dataset(self) -> DatasetInfo:
+        return self.record.study.dataset
+
+    @property
+    def split(self) -> SplitInfo:
+        return self.record.study.split
+
+    @property
+    def elapsed_s(self) -> float:
+        return self.record.study.elapsed_s
+
+    @property
+    def status(self) -> str:
+        return self.record.study.status
+
+    @property
+    def study_file(self) -> str:
+        return self.record.study.study_file
+
+    @property
+    def trials(self) -> pd.DataFrame:
+        return self.record.trials
+
+    @property
+    def epochs(self) -> pd.DataFrame:
+        return self.record.epochs
+
+    @property
+    def provenance(self) -> list[dict[str, Any]]:
+        return self.record.provenance
 
     @property
     def searched(self) -> pd.DataFrame:
@@ -86,25 +118,7 @@ def infeasible_kinds(trials: pd.DataFrame) -> list[InfeasibleKind]:
 
 def load_study_data(engine: Engine, study: str) -> StudyData:
     """Read ``study`` from the store; an unknown name raises ConfigError listing the studies."""
-    with session_scope(engine) as s:
-        row = get_study(s, study)
-        if row is None:
-            raise ConfigError(f"no study named {study!r} in the database; studies: "
-                              f"{', '.join(study_names(s)) or 'none'}.")
-        head = dict(name=row.name, config=row.config_json, dataset=row.dataset_json, split=row.split_json,
-                    elapsed_s=row.elapsed_s, status=row.status, study_file=row.study_file)
-        provenance = _distinct(s.scalars(select(TrialRow.provenance_json).where(
-            TrialRow.study_id == row.study_id).order_by(TrialRow.trial_id)))
-    return StudyData(**head, trials=load_trials(engine, study), epochs=load_epochs(engine, study),
-                     provenance=provenance)
-
-
-def _distinct(records: Any) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for rec in records:
-        if rec:
-            seen.setdefault(json.dumps(rec, sort_keys=True, default=str), rec)
-    return list(seen.values())
+    return StudyData(read_study(engine, study))
 
 
 def state_counts(data: StudyData) -> dict[tuple[str, str], int]:
@@ -122,27 +136,26 @@ def seconds_since_start(trials: pd.DataFrame) -> pd.Series:
 def protocol(data: StudyData) -> list[tuple[str, str]]:
     """The study's protocol as (label, value) lines: data, split, fidelity, recipe, seeds, budget, sampler."""
     cfg, ds, sp = data.config, data.dataset, data.split
-    final = cfg.get("final")
-    sampler = cfg["sampler"]
-    shape = "x".join(str(v) for v in [ds.get("in_channels"), *ds.get("input_size", [])])
+    final = cfg.final
+    shape = "x".join(str(v) for v in [ds.in_channels, *ds.input_size])
     return [
-        ("data", f"{ds['name']} ({ds.get('source', '')}); input {shape}, {ds.get('num_classes')} classes; "
-                 f"content sha256 {str(ds.get('content_hash', ''))[:12]}"),
-        ("split", f"train {sp['train']:,} / validation {sp['val']:,} / test {sp['test']:,} "
-                  f"({'official test set' if sp.get('test_is_official') else 'test carved from the data'}; "
-                  f"split seed {sp.get('split_seed', cfg['data'].get('split_seed'))})"),
-        ("search fidelity", _kv(cfg["fidelity"])),
-        ("final training", f"top {final['top_k']}{_within(final)} at {_kv(final['fidelity'])}, test measured" if final
+        ("data", f"{ds.name} ({ds.source}); input {shape}, {ds.num_classes} classes; "
+                 f"content sha256 {ds.content_hash[:12]}"),
+        ("split", f"train {sp.train:,} / validation {sp.val:,} / test {sp.test:,} "
+                  f"({'official test set' if sp.test_is_official else 'test carved from the data'}; "
+                  f"split seed {_or(sp.split_seed, cfg.data.split_seed)})"),
+        ("search fidelity", _kv(cfg.fidelity.model_dump(mode="json"))),
+        ("final training", f"top {final.top_k}{_within(final.best_within)} at "
+                           f"{_kv(final.fidelity.model_dump(mode='json'))}, test measured" if final
          else "none (no test accuracy is measured for searched architectures)"),
-        ("recipe", _kv(cfg["recipe"])),
-        ("seeds", f"study {cfg['seed']}, sampler {_or(sampler.get('seed'), cfg['seed'])}, "
-                  f"split {cfg['data'].get('split_seed')}"),
-        ("budget", _kv(cfg["budget"])),
-        ("sampler", sampler["name"] + (f" ({_kv(sampler['options'])})" if sampler.get("options") else "")),
-        ("early stopping", cfg.get("scheduler", {}).get("name", "none")),
-        ("objectives", ", ".join(cfg["objectives"])
-         + (f"; constraints {_kv(cfg['constraints'])}" if cfg.get("constraints") else "")),
-        ("resources per trial", _kv(cfg.get("resources", {}))),
+        ("recipe", _kv(cfg.recipe.model_dump(mode="json"))),
+        ("seeds", f"study {cfg.seed}, sampler {cfg.sampler_seed}, split {cfg.data.split_seed}"),
+        ("budget", _kv(cfg.budget.model_dump(mode="json"))),
+        ("sampler", cfg.sampler.name + (f" ({_kv(cfg.sampler.options)})" if cfg.sampler.options else "")),
+        ("early stopping", cfg.scheduler.name),
+        ("objectives", ", ".join(cfg.objectives)
+         + (f"; constraints {_kv(cfg.constraints)}" if cfg.constraints else "")),
+        ("resources per trial", _kv(cfg.resources.model_dump(mode="json"))),
         ("wall time", f"{data.elapsed_s:,.1f} s ({data.status})"),
         ("study file", data.study_file or "-"),
     ]
@@ -169,6 +182,5 @@ def _kv(d: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in d.items() if v is not None) or "-"
 
 
-def _within(final: dict) -> str:
-    bounds = final.get("best_within") or {}
+def _within(bounds: dict[str, float]) -> str:
     return "".join(f" + the best with {k} ≤ {v:,.0f}" for k, v in bounds.items())

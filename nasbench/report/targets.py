@@ -32,17 +32,17 @@ class TargetCheck:
 def check_targets(data: StudyData) -> list[TargetCheck]:
     finals = data.finals
     checks = []
-    for target in data.config.get("targets") or []:
-        bounds = {k: target[k] for k in ("params", "flops") if target.get(k) is not None}
+    for target in data.config.targets:
+        bounds = {k: v for k, v in (("params", target.params), ("flops", target.flops)) if v is not None}
         fit = finals
         for key, bound in bounds.items():
             fit = fit[fit[key].notna() & (fit[key] <= bound)]
         best = fit.sort_values(["val_acc", "number"], ascending=[False, True]).head(1)
         if best.empty:
-            checks.append(TargetCheck(target["name"], target["test_acc"], bounds, None, None, None, None))
+            checks.append(TargetCheck(target.name, target.test_acc, bounds, None, None, None, None))
             continue
         r = best.iloc[0]
-        checks.append(TargetCheck(target["name"], target["test_acc"], bounds, int(r["number"]), str(r["name"]),
+        checks.append(TargetCheck(target.name, target.test_acc, bounds, int(r["number"]), str(r["name"]),
                                   _num(r["params"]), _num(r["test_acc"])))
     return checks
 

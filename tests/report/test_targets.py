@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nasbench.data.spec import DataSpec, DatasetInfo, SplitInfo
 from nasbench.report.study import StudyData
+from nasbench.search.config import BudgetConfig, StudyConfig
+from nasbench.search.ledger import StoredStudy
+from nasbench.store.reading import StudyRecord
 from nasbench.report.targets import check_targets, describe
 
 
@@ -17,8 +21,11 @@ def study(targets: list[dict]) -> StudyData:
     ]
     trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": "complete", "name": f"net{n}",
                             "params": p, "flops": f, "val_acc": v, "test_acc": t} for n, st, p, f, v, t in rows])
-    return StudyData(name="s", config={"targets": targets}, dataset={}, split={}, elapsed_s=0.0, status="finished",
-                     study_file=None, trials=trials, epochs=pd.DataFrame(), provenance=[])
+    config = StudyConfig(name="s", space="tiny.yaml", data=DataSpec(name="digits"), budget=BudgetConfig(trials=4),
+                         targets=targets)
+    stored = StoredStudy(1, "s", config, DatasetInfo("digits", "", 2, 1, (8, 8), 10, 1437, 360, ""),
+                         SplitInfo(1150, 287, 360, False), "", "", 0.0, "finished")
+    return StudyData(StudyRecord(stored, trials, pd.DataFrame(), []))
 
 
 def test_each_target_takes_the_best_validated_final_network_within_its_bounds():

@@ -1,0 +1,49 @@
+"""What reports read: a study as stored, typed, with its trials and curves as DataFrames."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from nasbench.errors import ConfigError
+from nasbench.search.ledger import StoredStudy
+from nasbench.store.db import session_scope
+from nasbench.store.ledger import stored_study
+from nasbench.store.models import TrialRow
+from nasbench.store.records import get_study, load_epochs, load_trials, study_names
+
+
+@dataclass(frozen=True)
+class StudyRecord:
+    """One study: its typed record, trials (with ``arch`` values), curves, and the distinct
+    provenance records of the driver sessions that wrote it."""
+
+    study: StoredStudy
+    trials: pd.DataFrame
+    epochs: pd.DataFrame
+    provenance: list[dict[str, Any]]
+
+
+def read_study(engine: Engine, name: str) -> StudyRecord:
+    """Read study ``name``; an unknown name raises ConfigError listing the studies."""
+    with session_scope(engine) as s:
+        row = get_study(s, name)
+        if row is None:
+            raise ConfigError(f"no study named {name!r} in the database; studies: "
+                              f"{', '.join(study_names(s)) or 'none'}.")
+        stored = stored_study(row)
+        provenance = _distinct(s.scalars(select(TrialRow.provenance_json).where(
+            TrialRow.study_id == row.study_id).order_by(TrialRow.trial_id)))
+    return StudyRecord(stored, load_trials(engine, name, with_arch=True), load_epochs(engine, name), provenance)
+
+
+def _distinct(records: Any) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for rec in records:
+        if rec:
+            seen.setdefault(json.dumps(rec, sort_keys=True, default=str), rec)
+    return list(seen.values())
