@@ -23,9 +23,9 @@ import time
 
 import torch
 
-from nasbench.bench.proxy_eval import benchmark_target, score_proxies
-from nasbench.bench.replay import Budget, replay
-from nasbench.bench.table import load_benchmark
+from nasbench.tabular.proxy_eval import benchmark_target, score_proxies
+from nasbench.tabular.replay import Budget, replay
+from nasbench.tabular.table import load_benchmark
 
 SAMPLERS = ("random", "tpe", "evolution", "nsga2", "gp")
 

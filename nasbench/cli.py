@@ -11,8 +11,8 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from nasbench.bench.commands import app as bench_app
-from nasbench.bench.commands import proxies
+from nasbench.tabular.commands import app as bench_app
+from nasbench.tabular.commands import proxies
 from nasbench.console import DbOption, console, fail
 from nasbench.errors import NasbenchError
 from nasbench.report.commands import report as report_cmd

@@ -40,7 +40,7 @@ def build(
     db: DbOption = None,
 ) -> None:
     """Train a space's architectures at several epoch budgets into a tabular benchmark (resumable)."""
-    from nasbench.bench.build import BuildConfig, build_benchmark, parse_budgets
+    from nasbench.tabular.build import BuildConfig, build_benchmark, parse_budgets
 
     try:
         cfg = BuildConfig(name=name or f"{space.stem}_{data}", space_file=str(space), data=data, n=n,
@@ -68,7 +68,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write a built benchmark from the database to a file that `load_benchmark` and `replay` read."""
-    from nasbench.bench.table import export_benchmark
+    from nasbench.tabular.table import export_benchmark
 
     try:
         path = export_benchmark(name, out, db)
@@ -96,9 +96,9 @@ def replay(
     db: DbOption = None,
 ) -> None:
     """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings."""
-    from nasbench.bench.replay import Budget, replay_all
-    from nasbench.bench.report import ReplaySettings, write_replay_report
-    from nasbench.bench.table import load_benchmark
+    from nasbench.tabular.replay import Budget, replay_all
+    from nasbench.tabular.report import ReplaySettings, write_replay_report
+    from nasbench.tabular.table import load_benchmark
 
     names = [s.strip() for s in samplers.split(",") if s.strip()]
     try:
@@ -165,7 +165,7 @@ def proxies(
     """
     from rich.table import Table
 
-    from nasbench.bench.proxy_eval import resolve_target, score_proxies
+    from nasbench.tabular.proxy_eval import resolve_target, score_proxies
     from nasbench.measure.proxies import get_proxy
 
     chosen = [p.strip() for p in names.split(",") if p.strip()] if names else None

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nasbench.bench.replay import ReplayRun
+from nasbench.tabular.replay import ReplayRun
 
 ALPHA = 0.05
 TIME_POINTS = 100

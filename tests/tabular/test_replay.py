@@ -8,10 +8,10 @@ from math import comb
 import numpy as np
 import pytest
 
-from nasbench.bench.replay import Budget, replay
-from nasbench.bench.table import benchmark_from_dict
+from nasbench.tabular.replay import Budget, replay
+from nasbench.tabular.table import benchmark_from_dict
 from nasbench.errors import ConfigError
-from tests.bench.synthetic import (FLAT_SPACE, TWO_DEPTH_SPACE, space_archs, synthetic_benchmark,
+from tests.tabular.synthetic import (FLAT_SPACE, TWO_DEPTH_SPACE, space_archs, synthetic_benchmark,
                                    synthetic_dict)
 
 # Distinct accuracies in a shuffled order, so enumeration order says nothing about quality.

@@ -10,7 +10,7 @@ search does. For each asked architecture:
 - otherwise the table answers with the stored validation accuracy at the chosen epoch budget (the
   mean over the stored seeds), and the simulated clock advances by the stored training time. If
   the benchmark lacks the architecture (it holds a sample of a larger space), the nearest entry
-  answers (see ``nasbench.bench.table``); ``exact`` records which.
+  answers (see ``nasbench.tabular.table``); ``exact`` records which.
 
 An architecture asked again is, by default, charged again (a search that does not remember
 what it trained retrains it). With ``dedup=True`` a repeat is answered from memory: the sampler
@@ -39,7 +39,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from nasbench.bench.table import Benchmark
+from nasbench.tabular.table import Benchmark
 from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError
 from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from nasbench.bench.models import BenchArchRow, BenchmarkRow
+from nasbench.tabular.models import BenchArchRow, BenchmarkRow
 from nasbench.errors import ConfigError, StoreError
 from nasbench.measure.preview import input_size
 from nasbench.space.architecture import Architecture

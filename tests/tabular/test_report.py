@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench.bench.replay import Budget, replay_all
-from nasbench.bench.report import ReplaySettings, write_replay_report
-from tests.bench.synthetic import synthetic_benchmark
+from nasbench.tabular.replay import Budget, replay_all
+from nasbench.tabular.report import ReplaySettings, write_replay_report
+from tests.tabular.synthetic import synthetic_benchmark
 from tests.report.html_tables import table_by_id
 
 VALUES = [0.50 + 0.02 * v for v in np.random.default_rng(7).permutation(20)]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from nasbench.bench.build import BuildConfig, build_benchmark
-from nasbench.bench.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
-from nasbench.bench.table import export_benchmark, load_benchmark
+from nasbench.tabular.build import BuildConfig, build_benchmark
+from nasbench.tabular.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
+from nasbench.tabular.table import export_benchmark, load_benchmark
 from nasbench.errors import ConfigError
 from nasbench.store.db import open_engine, session_scope
 

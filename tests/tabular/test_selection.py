@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from itertools import islice
 
-from nasbench.bench.selection import candidates, enumerate_space
-from nasbench.bench.table import SHIPPED_DIR
+from nasbench.tabular.selection import candidates, enumerate_space
+from nasbench.tabular.table import SHIPPED_DIR
 from nasbench.space.spec import load_space, parse_space
-from tests.bench.synthetic import FLAT_SPACE, TWO_DEPTH_SPACE
+from tests.tabular.synthetic import FLAT_SPACE, TWO_DEPTH_SPACE
 
 CONDITIONAL = {
     "name": "conditional", "ndim": [1], "num_stages": [1, 2],

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench.bench.correlation import proxy_correlations
-from nasbench.bench.table import (
+from nasbench.tabular.correlation import proxy_correlations
+from nasbench.tabular.table import (
     SHIPPED_DIR,
     benchmark_names,
     load_benchmark,

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.bench.table import SHIPPED_DIR, load_benchmark, shipped_benchmarks
+from nasbench.tabular.table import SHIPPED_DIR, load_benchmark, shipped_benchmarks
 from nasbench.errors import ConfigError
 
 SHIPPED = SHIPPED_DIR / "mnist1d_tiny.json"

@@ -21,8 +21,8 @@ import torch
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from nasbench.bench.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
-from nasbench.bench.selection import candidates
+from nasbench.tabular.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
+from nasbench.tabular.selection import candidates
 from nasbench.core import provenance
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.spec import DataSpec

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nasbench.bench.selection import enumerate_space
-from nasbench.bench.table import FORMAT, VERSION, Benchmark, benchmark_from_dict
+from nasbench.tabular.selection import enumerate_space
+from nasbench.tabular.table import FORMAT, VERSION, Benchmark, benchmark_from_dict
 from nasbench.space.architecture import Architecture
 from nasbench.space.spec import parse_space
 

@@ -13,9 +13,9 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from nasbench.bench import analysis
-from nasbench.bench.replay import Budget, ReplayRun
-from nasbench.bench.table import Benchmark
+from nasbench.tabular import analysis
+from nasbench.tabular.replay import Budget, ReplayRun
+from nasbench.tabular.table import Benchmark
 from nasbench.report import format as fmt
 from nasbench.report import render
 from nasbench.report.render import Bullets, Column, Document, Paragraph, Row, Section, Table, number

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from nasbench.bench.correlation import (
+from nasbench.tabular.correlation import (
     average_ranks,
     kendall_tau,
     proxy_correlations,

@@ -15,7 +15,7 @@ SPLIT = {"train": 3600, "val": 400, "test": 1000, "test_is_official": True}
 import typer
 from typer.testing import CliRunner
 
-from nasbench.bench.commands import app, proxies
+from nasbench.tabular.commands import app, proxies
 from nasbench.measure.proxies import PROXIES
 
 cli = typer.Typer()
@@ -76,8 +76,8 @@ def test_proxies_on_the_shipped_benchmark_print_tau_for_each_proxy(tmp_path: Pat
 
 
 def test_proxies_of_a_study_rebuild_its_trials_from_the_database(tmp_path: Path) -> None:
-    from nasbench.bench.selection import enumerate_space
-    from nasbench.bench.table import SHIPPED_DIR
+    from nasbench.tabular.selection import enumerate_space
+    from nasbench.tabular.table import SHIPPED_DIR
     from nasbench.space.spec import load_space
     from nasbench.store import records
     from nasbench.store.db import open_engine, session_scope

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from nasbench.bench import analysis
-from nasbench.bench.replay import Budget, ReplayRun, replay
-from tests.bench.synthetic import synthetic_benchmark
+from nasbench.tabular import analysis
+from nasbench.tabular.replay import Budget, ReplayRun, replay
+from tests.tabular.synthetic import synthetic_benchmark
 
 VALUES = [0.50 + 0.02 * v for v in np.random.default_rng(7).permutation(20)]
 
