@@ -13,7 +13,7 @@ from nasbench.tabular.table import export_benchmark, load_benchmark
 from nasbench.errors import ConfigError
 from nasbench.store.db import open_engine, session_scope
 
-SPACE = str(Path(__file__).resolve().parents[2] / "nasbench" / "bench" / "data" / "mnist1d_tiny_space.yaml")
+SPACE = str(Path(__file__).resolve().parents[2] / "nasbench" / "tabular" / "data" / "mnist1d_tiny_space.yaml")
 
 
 def config(n: int = 3, **changes) -> BuildConfig:
