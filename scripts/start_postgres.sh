@@ -51,6 +51,8 @@ psql() { as_db "$BIN/psql" -h "$DIR" -p "$PORT" -U postgres -v ON_ERROR_STOP=1 -
 if [ "$(psql -c "select 1 from pg_roles where rolname = 'nasbench'")" != 1 ]; then
   psql -c "create role nasbench login password 'nasbench'" >/dev/null
 fi
+# The test suite makes a fresh database per run (tests/conftest.py): the role may create them.
+psql -c "alter role nasbench createdb" >/dev/null
 if [ "$(psql -c "select 1 from pg_database where datname = 'nasbench'")" != 1 ]; then
   psql -c "create database nasbench owner nasbench" >/dev/null
 fi
