@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from nasbench.tabular.commands import app as bench_app
-from nasbench.tabular.commands import proxies
 from nasbench.console import DbOption, console, fail
 from nasbench.errors import NasbenchError
 from nasbench.report.commands import report as report_cmd
 from nasbench.search.commands import baseline
 from nasbench.space.commands import app as space_app
+from nasbench.tabular.commands import app as bench_app
+from nasbench.tabular.commands import proxies
 from nasbench.zoo.commands import app as zoo_app
 
-app = typer.Typer(help="Neural architecture search and benchmarking for convolutional networks.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Neural architecture search and benchmarking for convolutional networks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -35,16 +39,24 @@ class Format(str, Enum):
 def search(
     study_file: Annotated[Path, typer.Argument(help="Study file (YAML).")],
     db: DbOption = None,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join an existing Ray cluster (e.g. 127.0.0.1:6379).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the study and refuse to start a new one (re-running without it continues too).")] = False,
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Join an existing Ray cluster (e.g. 127.0.0.1:6379).")
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue the study and refuse to start a new one (re-running without it continues too)."
+        ),
+    ] = False,
 ) -> None:
     """Run (or resume) the search a study file describes."""
     from nasbench.search.runner import run_search
     from nasbench.store import open_ledger
 
     try:
-        out = run_search(str(study_file), open_ledger(db), ray_address=ray_address, console=console,
-                         shutdown_ray=True, resume=resume)
+        out = run_search(
+            str(study_file), open_ledger(db), ray_address=ray_address, console=console, shutdown_ray=True, resume=resume
+        )
     except NasbenchError as e:
         fail(str(e))
         return
@@ -86,26 +98,39 @@ def status(study: Annotated[str, typer.Argument(help="Study name.")], db: DbOpti
 
 @app.command()
 def query(
-    study: Annotated[Optional[str], typer.Option("--study", help="Only this study.")] = None,
-    state: Annotated[Optional[str], typer.Option("--state", help="Only trials in this state (complete, failed, ...).")] = None,
-    where: Annotated[Optional[str], typer.Option("--where", help="pandas query, e.g. \"params<1e5 and val_acc>0.9\".")] = None,
-    family: Annotated[Optional[str], typer.Option("--family", help="searched or baseline.")] = None,
-    stage: Annotated[Optional[str], typer.Option("--stage", help="search or final.")] = None,
+    study: Annotated[str | None, typer.Option("--study", help="Only this study.")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help="Only trials in this state (complete, failed, ...).")
+    ] = None,
+    where: Annotated[
+        str | None, typer.Option("--where", help='pandas query, e.g. "params<1e5 and val_acc>0.9".')
+    ] = None,
+    family: Annotated[str | None, typer.Option("--family", help="searched or baseline.")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="search or final.")] = None,
     sort: Annotated[str, typer.Option("--sort", help="Column to sort by (descending).")] = "val_acc",
     ascending: Annotated[bool, typer.Option("--ascending", help="Sort ascending.")] = False,
-    top: Annotated[Optional[int], typer.Option("--top", help="Keep the first N rows.")] = None,
-    columns: Annotated[Optional[str], typer.Option("--columns", help="Comma-separated columns to show.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="Keep the first N rows.")] = None,
+    columns: Annotated[str | None, typer.Option("--columns", help="Comma-separated columns to show.")] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.table,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write to this file (required for parquet).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write to this file (required for parquet).")] = None,
     db: DbOption = None,
 ) -> None:
     """Query trials from the results database."""
     from nasbench.report.query import select_trials
 
     try:
-        df = select_trials(db, study=study, state=state, where=where, family=family, stage=stage, sort=sort,
-                           ascending=ascending, top=top,
-                           columns=columns.split(",") if columns else None)
+        df = select_trials(
+            db,
+            study=study,
+            state=state,
+            where=where,
+            family=family,
+            stage=stage,
+            sort=sort,
+            ascending=ascending,
+            top=top,
+            columns=columns.split(",") if columns else None,
+        )
     except NasbenchError as e:
         fail(str(e))
         return
@@ -141,7 +166,7 @@ def _cell(v) -> str:
     return cell(v)
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     torchscript = "torchscript"
     onnx = "onnx"
 
@@ -149,9 +174,10 @@ class ExportFormat(str, Enum):
 @app.command()
 def export(
     study: Annotated[str, typer.Argument(help="Study name.")],
-    trial: Annotated[Optional[int], typer.Option("--trial", help="Trial number to export.")] = None,
-    best: Annotated[bool, typer.Option(
-        "--best", help="Export the best trial by validation accuracy (the default).")] = False,
+    trial: Annotated[int | None, typer.Option("--trial", help="Trial number to export.")] = None,
+    best: Annotated[
+        bool, typer.Option("--best", help="Export the best trial by validation accuracy (the default).")
+    ] = False,
     fmt: Annotated[ExportFormat, typer.Option("--format", help="Model file format.")] = ExportFormat.torchscript,
     out: Annotated[Path, typer.Option("--out", help="Folder for the exported files.")] = Path("exports"),
     db: DbOption = None,
@@ -180,8 +206,10 @@ def export(
     if not r.export_matches:
         fail(f"the exported file disagrees with the re-trained model on {r.prediction_mismatches} test samples.")
     if r.reproduces_stored is False:
-        fail(f"the re-trained model's test accuracy {_pct(r.retrained_test_acc)} differs from the stored "
-              f"{_pct(r.stored_test_acc)}; the files were written, but they do not reproduce the reported score.")
+        fail(
+            f"the re-trained model's test accuracy {_pct(r.retrained_test_acc)} differs from the stored "
+            f"{_pct(r.stored_test_acc)}; the files were written, but they do not reproduce the reported score."
+        )
 
 
 def _pct(v: float | None) -> str:

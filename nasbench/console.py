@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -10,8 +10,9 @@ from rich.console import Console
 console = Console()
 err_console = Console(stderr=True)
 
-DbOption = Annotated[Optional[str], typer.Option(
-    "--db", help="Results database URL (default: $NASBENCH_DB or sqlite:///nasbench.db).")]
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="Results database URL (default: $NASBENCH_DB or sqlite:///nasbench.db).")
+]
 
 
 def fail(message: str) -> NoReturn:

@@ -36,6 +36,7 @@ class Registry(Generic[T]):
         A name already taken raises ValueError (registering twice is a programming error).
         """
         if obj is _MISSING:
+
             def decorate(target: T) -> T:
                 return self.register(name, target)
 

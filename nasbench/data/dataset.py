@@ -33,8 +33,7 @@ class ArrayDataset:
         validate_arrays(self.x, self.y, self.num_classes, f"{self.source or self.name} (train)")
         if self.class_names and len(self.class_names) != self.num_classes:
             raise DataError(
-                f"{self.source or self.name}: {len(self.class_names)} class names "
-                f"for {self.num_classes} classes."
+                f"{self.source or self.name}: {len(self.class_names)} class names for {self.num_classes} classes."
             )
         if (self.x_test is None) != (self.y_test is None):
             raise DataError(f"{self.source or self.name}: x_test and y_test must be given together.")
@@ -82,8 +81,8 @@ class ArrayDataset:
             "in_channels": self.in_channels,
             "input_size": list(self.input_size),
             "num_classes": self.num_classes,
-            "train_size": int(len(self.y)),
-            "test_size": int(len(self.y_test)) if self.y_test is not None else 0,
+            "train_size": len(self.y),
+            "test_size": len(self.y_test) if self.y_test is not None else 0,
             "content_hash": self.content_hash(),
         }
 
@@ -91,9 +90,7 @@ class ArrayDataset:
 def validate_arrays(x: np.ndarray, y: np.ndarray, num_classes: int, where: str) -> None:
     """Raise DataError naming ``where`` if x/y are inconsistent."""
     if x.ndim not in (3, 4, 5):
-        raise DataError(
-            f"{where}: samples must be (N, C, L), (N, C, H, W) or (N, C, D, H, W); got shape {x.shape}."
-        )
+        raise DataError(f"{where}: samples must be (N, C, L), (N, C, H, W) or (N, C, D, H, W); got shape {x.shape}.")
     if x.dtype not in (np.uint8, np.float32):
         raise DataError(f"{where}: samples must be uint8 or float32, got {x.dtype}.")
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):

@@ -35,9 +35,17 @@ class TensorBatches:
     pad-then-normalise pipeline.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int, shuffle: bool,
-                 augment: Augment | None = None, seed: int = 0, drop_last: bool = False,
-                 fill: torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        batch_size: int,
+        shuffle: bool,
+        augment: Augment | None = None,
+        seed: int = 0,
+        drop_last: bool = False,
+        fill: torch.Tensor | None = None,
+    ) -> None:
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.augment, self.fill = batch_size, shuffle, augment, fill
         self.drop_last = drop_last and len(y) > batch_size
@@ -64,8 +72,9 @@ class TensorBatches:
             yield xb, self.y.index_select(0, idx)
 
 
-def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator,
-                  fill: torch.Tensor | None = None) -> torch.Tensor:
+def augment_batch(
+    x: torch.Tensor, aug: Augment, gen: torch.Generator, fill: torch.Tensor | None = None
+) -> torch.Tensor:
     """Random translation (pad + crop) and flip, independently per sample."""
     if aug.crop_padding > 0:
         x = random_translate(x, aug.crop_padding, gen, fill)
@@ -76,13 +85,11 @@ def augment_batch(x: torch.Tensor, aug: Augment, gen: torch.Generator,
     return x
 
 
-def random_translate(x: torch.Tensor, p: int, gen: torch.Generator,
-                     fill: torch.Tensor | None = None) -> torch.Tensor:
+def random_translate(x: torch.Tensor, p: int, gen: torch.Generator, fill: torch.Tensor | None = None) -> torch.Tensor:
     """Pad every spatial dim by ``p`` with ``fill`` and crop back at a random offset per sample."""
     b, c, spatial = x.shape[0], x.shape[1], x.shape[2:]
     padded_shape = (b, c, *(s + 2 * p for s in spatial))
-    padded = (x.new_zeros(padded_shape) if fill is None
-              else fill.to(x.dtype).expand(padded_shape).clone())
+    padded = x.new_zeros(padded_shape) if fill is None else fill.to(x.dtype).expand(padded_shape).clone()
     padded[(slice(None), slice(None), *(slice(p, p + s) for s in spatial))] = x
     # Per-sample offsets in [0, 2p] along each spatial dim, applied by advanced indexing.
     ones = [1] * len(spatial)
@@ -115,10 +122,18 @@ class TensorDataModule(pl.LightningDataModule):
     tensors, so a search trial never touches (or pays for) the test set.
     """
 
-    def __init__(self, dataset: ArrayDataset, split: Split, batch_size: int = 128,
-                 train_fraction: float = 1.0, resolution: int | None = None,
-                 augment: Augment | None = None, seed: int = 0, device: str | torch.device = "cpu",
-                 eval_batch_size: int = 1024) -> None:
+    def __init__(
+        self,
+        dataset: ArrayDataset,
+        split: Split,
+        batch_size: int = 128,
+        train_fraction: float = 1.0,
+        resolution: int | None = None,
+        augment: Augment | None = None,
+        seed: int = 0,
+        device: str | torch.device = "cpu",
+        eval_batch_size: int = 1024,
+    ) -> None:
         super().__init__()
         self.dataset, self.split = dataset, split
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
@@ -167,8 +182,9 @@ class TensorDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> TensorBatches:
         x, y = self.tensors["train"]
         fill = None if self.mean is None else (-self.mean / self.std).to(x.device)
-        return TensorBatches(x, y, self.batch_size, shuffle=True, augment=self.augment, seed=self.seed,
-                             drop_last=True, fill=fill)
+        return TensorBatches(
+            x, y, self.batch_size, shuffle=True, augment=self.augment, seed=self.seed, drop_last=True, fill=fill
+        )
 
     def val_dataloader(self) -> TensorBatches:
         x, y = self.tensors["val"]

@@ -48,8 +48,9 @@ class DataSpec(BaseModel):
         for key in self.options:
             if key not in params:
                 takes = ", ".join(params) or "no options"
-                raise ConfigError(f"field 'data.options': data set {self.name} has no option {key!r} "
-                                  f"(it takes: {takes}).")
+                raise ConfigError(
+                    f"field 'data.options': data set {self.name} has no option {key!r} (it takes: {takes})."
+                )
 
     def load(self, expect_hash: str | None = None) -> Task:
         """Load and split the data; with ``expect_hash``, refuse data whose content changed."""
@@ -58,9 +59,11 @@ class DataSpec(BaseModel):
         self.check_options()
         dataset = load_dataset(self.name, **self.options)
         if expect_hash is not None and dataset.content_hash() != expect_hash:
-            raise DataError(f"data set {self.name!r} now has content sha256 {dataset.content_hash()[:12]}, "
-                            f"but the results were measured on {expect_hash[:12]}; they cannot be compared "
-                            "with runs on other data.")
+            raise DataError(
+                f"data set {self.name!r} now has content sha256 {dataset.content_hash()[:12]}, "
+                f"but the results were measured on {expect_hash[:12]}; they cannot be compared "
+                "with runs on other data."
+            )
         split = make_split(dataset, self.val_size, self.test_size, self.split_seed)
         return Task(self, dataset, split)
 
@@ -98,10 +101,17 @@ class DatasetInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
-        return cls(name=d["name"], source=d.get("source", ""), ndim=int(d["ndim"]),
-                   in_channels=int(d["in_channels"]), input_size=tuple(d["input_size"]),
-                   num_classes=int(d["num_classes"]), train_size=int(d.get("train_size", 0)),
-                   test_size=int(d.get("test_size", 0)), content_hash=d.get("content_hash", ""))
+        return cls(
+            name=d["name"],
+            source=d.get("source", ""),
+            ndim=int(d["ndim"]),
+            in_channels=int(d["in_channels"]),
+            input_size=tuple(d["input_size"]),
+            num_classes=int(d["num_classes"]),
+            train_size=int(d.get("train_size", 0)),
+            test_size=int(d.get("test_size", 0)),
+            content_hash=d.get("content_hash", ""),
+        )
 
     @property
     def shape(self) -> DataShape:
@@ -121,14 +131,24 @@ class SplitInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> SplitInfo:
-        return cls(train=int(d["train"]), val=int(d["val"]), test=int(d["test"]),
-                   test_is_official=bool(d.get("test_is_official")), val_size=d.get("val_size"),
-                   split_seed=d.get("split_seed"))
+        return cls(
+            train=int(d["train"]),
+            val=int(d["val"]),
+            test=int(d["test"]),
+            test_is_official=bool(d.get("test_is_official")),
+            val_size=d.get("val_size"),
+            split_seed=d.get("split_seed"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"train": self.train, "val": self.val, "test": self.test,
-                "test_is_official": self.test_is_official, "val_size": self.val_size,
-                "split_seed": self.split_seed}
+        return {
+            "train": self.train,
+            "val": self.val,
+            "test": self.test,
+            "test_is_official": self.test_is_official,
+            "val_size": self.val_size,
+            "split_seed": self.split_seed,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,8 +173,9 @@ class Task:
 
     def split_info(self) -> SplitInfo:
         s = self.split
-        return SplitInfo(len(s.train), len(s.val), len(s.test), s.test_is_official, self.spec.val_size,
-                         self.spec.split_seed)
+        return SplitInfo(
+            len(s.train), len(s.val), len(s.test), s.test_is_official, self.spec.val_size, self.spec.split_seed
+        )
 
     def train_batch(self, batch_size: int, seed: int, resolution: int | None = None) -> tuple[Any, Any]:
         """A seeded batch of the training split, normalised as training normalises it (zero-cost

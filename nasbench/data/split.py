@@ -35,7 +35,7 @@ class Split:
 def _count(size: float | int, n: int, field: str) -> int:
     """A size given as a fraction (0 < size < 1) or a whole count, as a count out of ``n``."""
     if 0 < size < 1:
-        k = int(round(size * n))
+        k = round(size * n)
     elif float(size).is_integer():
         k = int(size)
     else:
@@ -45,8 +45,7 @@ def _count(size: float | int, n: int, field: str) -> int:
     return k
 
 
-def make_split(ds: ArrayDataset, val_size: float | int = 0.1, test_size: float | int = 0.2,
-               seed: int = 0) -> Split:
+def make_split(ds: ArrayDataset, val_size: float | int = 0.1, test_size: float | int = 0.2, seed: int = 0) -> Split:
     """Seeded split; ``test_size`` is used only when the data set has no official test set.
 
     Sizes are a fraction (< 1) or a count. ``test_size`` counts out of the whole data set,
@@ -64,8 +63,13 @@ def make_split(ds: ArrayDataset, val_size: float | int = 0.1, test_size: float |
         n_test = _count(test_size, n, "data.test_size")
         test, rest = np.sort(order[:n_test]), order[n_test:]
     n_val = _count(val_size, len(rest), "data.val_size")
-    return Split(train=np.sort(rest[n_val:]), val=np.sort(rest[:n_val]), test=test,
-                 test_is_official=ds.has_official_test, seed=seed)
+    return Split(
+        train=np.sort(rest[n_val:]),
+        val=np.sort(rest[:n_val]),
+        test=test,
+        test_is_official=ds.has_official_test,
+        seed=seed,
+    )
 
 
 def subsample(indices: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -78,6 +82,6 @@ def subsample(indices: np.ndarray, fraction: float, seed: int) -> np.ndarray:
         raise ConfigError(f"field 'fidelity.train_fraction': {fraction} must lie in (0, 1].")
     if fraction == 1.0:
         return indices
-    k = max(1, int(round(len(indices) * fraction)))
+    k = max(1, round(len(indices) * fraction))
     order = np.random.default_rng(seed + 7919).permutation(len(indices))  # offset: not the split's stream
     return np.sort(indices[order[:k]])

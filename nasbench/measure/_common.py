@@ -14,8 +14,7 @@ def check_input_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
     """One sample's shape, ``(channels, *spatial)``, as a tuple; refused if it cannot be one."""
     shape = tuple(int(s) for s in input_shape)
     if len(shape) < 2 or any(s < 1 for s in shape):
-        raise NasbenchError(f"input_shape must be (channels, *spatial) with positive sizes, "
-                            f"got {tuple(input_shape)}")
+        raise NasbenchError(f"input_shape must be (channels, *spatial) with positive sizes, got {tuple(input_shape)}")
     return shape
 
 

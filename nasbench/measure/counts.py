@@ -33,8 +33,20 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
 # Layers that keep their input's shape and that FlopCounterMode counts as 0 FLOPs (it counts
 # matrix products and convolutions only).
-_ZERO_FLOP_LAYERS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.GroupNorm, nn.ReLU, nn.Hardtanh,
-                     nn.SiLU, nn.GELU, nn.Hardswish, nn.Hardsigmoid, nn.Sigmoid, nn.Dropout)
+_ZERO_FLOP_LAYERS = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.GroupNorm,
+    nn.ReLU,
+    nn.Hardtanh,
+    nn.SiLU,
+    nn.GELU,
+    nn.Hardswish,
+    nn.Hardsigmoid,
+    nn.Sigmoid,
+    nn.Dropout,
+)
 
 
 def count_figures(arch: Architecture, channels: int, spatial: tuple[int, ...], num_classes: int) -> tuple[int, int]:

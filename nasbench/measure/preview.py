@@ -33,8 +33,9 @@ def parse_input(text: str) -> tuple[int, ...]:
     except ValueError:
         shape = ()
     if not 2 <= len(shape) <= 4 or any(s < 1 for s in shape):
-        raise ConfigError(f"input {text!r}: give channels then 1-3 positive spatial sizes, "
-                          "e.g. 1x40, 1x28x28 or 1x16x16x16.")
+        raise ConfigError(
+            f"input {text!r}: give channels then 1-3 positive spatial sizes, e.g. 1x40, 1x28x28 or 1x16x16x16."
+        )
     return shape
 
 
@@ -43,8 +44,9 @@ def check_input(spec: SpaceSpec, input_shape: tuple[int, ...]) -> None:
     ndim = len(input_shape) - 1
     if ndim not in spec.ndim:
         shape = "x".join(map(str, input_shape))
-        raise ConfigError(f"space {spec.name}: input {shape} is {ndim}D but the space's field 'ndim' "
-                          f"allows only {spec.ndim}.")
+        raise ConfigError(
+            f"space {spec.name}: input {shape} is {ndim}D but the space's field 'ndim' allows only {spec.ndim}."
+        )
 
 
 def input_size(arch: Architecture, input_shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -73,15 +75,17 @@ def iter_architectures(spec: SpaceSpec, seed: int | None = None) -> Iterator[Arc
         yield sample_architecture(study.ask(), spec)
 
 
-def sample_previews(spec: SpaceSpec, n: int, input_shape: tuple[int, ...], seed: int | None = None,
-                    num_classes: int = 10) -> list[Preview]:
+def sample_previews(
+    spec: SpaceSpec, n: int, input_shape: tuple[int, ...], seed: int | None = None, num_classes: int = 10
+) -> list[Preview]:
     """``n`` sampled architectures, each with its figures or its reason to be infeasible."""
     check_input(spec, input_shape)
     return [preview(a, input_shape, num_classes) for a in islice(iter_architectures(spec, seed), n)]
 
 
-def example(spec: SpaceSpec, input_shape: tuple[int, ...], seed: int = 0, tries: int = 200,
-            num_classes: int = 10) -> Preview:
+def example(
+    spec: SpaceSpec, input_shape: tuple[int, ...], seed: int = 0, tries: int = 200, num_classes: int = 10
+) -> Preview:
     """The first feasible architecture among ``tries`` seeded samples (else the last, infeasible)."""
     check_input(spec, input_shape)
     samples = islice(iter_architectures(spec, seed), max(1, tries))

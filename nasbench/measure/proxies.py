@@ -209,8 +209,9 @@ def flops(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
 
 
 # --- driver ----------------------------------------------------------------------------------
-def compute_proxies(model: ModelOrFactory, x: Tensor, y: Tensor, names: Iterable[str] | None = None,
-                    seed: int = 0) -> dict[str, float]:
+def compute_proxies(
+    model: ModelOrFactory, x: Tensor, y: Tensor, names: Iterable[str] | None = None, seed: int = 0
+) -> dict[str, float]:
     """Score ``model`` (or a factory's model) with the named proxies (default: all registered).
 
     Torch is seeded with ``seed`` before each proxy inside a forked RNG, so results repeat and

@@ -90,6 +90,7 @@ class _Window:
 
 # --- the op tables ------------------------------------------------------------------------
 
+
 def _functions(*names: str) -> set[Callable[..., Any]]:
     """Every ``F.<name>`` and ``torch.<name>`` that exists (the two are not always the same)."""
     return {f for name in names for mod in (F, torch) if (f := getattr(mod, name, None)) is not None}
@@ -103,23 +104,63 @@ _CONV_FNS = _per_ndim("conv{}d")
 _MAXPOOL_FNS = _per_ndim("max_pool{}d", "max_pool{}d_with_indices")
 _AVGPOOL_FNS = _per_ndim("avg_pool{}d")
 _LPPOOL_FNS = _per_ndim("lp_pool{}d")
-_ADAPTIVE_FNS = _per_ndim("adaptive_avg_pool{}d", "adaptive_max_pool{}d",
-                          "adaptive_max_pool{}d_with_indices")
+_ADAPTIVE_FNS = _per_ndim("adaptive_avg_pool{}d", "adaptive_max_pool{}d", "adaptive_max_pool{}d_with_indices")
 _POOL_MODULES: dict[type, int] = {
-    nn.MaxPool1d: 1, nn.MaxPool2d: 2, nn.MaxPool3d: 3, nn.AvgPool1d: 1, nn.AvgPool2d: 2,
-    nn.AvgPool3d: 3, nn.LPPool1d: 1, nn.LPPool2d: 2, **({nn.LPPool3d: 3} if hasattr(nn, "LPPool3d") else {}),
+    nn.MaxPool1d: 1,
+    nn.MaxPool2d: 2,
+    nn.MaxPool3d: 3,
+    nn.AvgPool1d: 1,
+    nn.AvgPool2d: 2,
+    nn.AvgPool3d: 3,
+    nn.LPPool1d: 1,
+    nn.LPPool2d: 2,
+    **({nn.LPPool3d: 3} if hasattr(nn, "LPPool3d") else {}),
 }
-_UNSUPPORTED_FNS = _functions("interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
-                              "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
-                              "pixel_shuffle", "pixel_unshuffle", "unfold", "fold", "grid_sample")
-_UNSUPPORTED_MODULES = (nn.Upsample, nn.PixelShuffle, nn.PixelUnshuffle, nn.Fold, nn.Unfold,
-                        nn.FractionalMaxPool2d, nn.FractionalMaxPool3d, nn.MaxUnpool1d,
-                        nn.MaxUnpool2d, nn.MaxUnpool3d)
-_PAD_MODULES = tuple(getattr(nn.modules.padding, n) for n in dir(nn.modules.padding)
-                     if n.startswith("_") and n.endswith("PadNd"))
+_UNSUPPORTED_FNS = _functions(
+    "interpolate",
+    "upsample",
+    "upsample_nearest",
+    "upsample_bilinear",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
+    "fold",
+    "grid_sample",
+)
+_UNSUPPORTED_MODULES = (
+    nn.Upsample,
+    nn.PixelShuffle,
+    nn.PixelUnshuffle,
+    nn.Fold,
+    nn.Unfold,
+    nn.FractionalMaxPool2d,
+    nn.FractionalMaxPool3d,
+    nn.MaxUnpool1d,
+    nn.MaxUnpool2d,
+    nn.MaxUnpool3d,
+)
+_PAD_MODULES = tuple(
+    getattr(nn.modules.padding, n) for n in dir(nn.modules.padding) if n.startswith("_") and n.endswith("PadNd")
+)
 _PERMUTES = {"permute", "transpose", "swapaxes", "swapdims"}
-_REDUCTIONS = {"mean", "sum", "amax", "amin", "max", "min", "std", "var", "logsumexp", "prod",
-               "median", "nanmean", "nansum"}
+_REDUCTIONS = {
+    "mean",
+    "sum",
+    "amax",
+    "amin",
+    "max",
+    "min",
+    "std",
+    "var",
+    "logsumexp",
+    "prod",
+    "median",
+    "nanmean",
+    "nansum",
+}
 # Reshapes that merge the spatial axes are where a head flattens its features.
 _RESHAPES = {"view", "reshape", "flatten", "unflatten", "getitem"}
 
@@ -151,6 +192,7 @@ def _op_name(target: Any) -> str:
 
 # --- the rules ----------------------------------------------------------------------------
 
+
 def _module_window(mod: nn.Module) -> _Window | None:
     if isinstance(mod, nn.modules.conv._ConvNd):
         return _Window(tuple(mod.kernel_size), tuple(mod.stride), tuple(mod.dilation))
@@ -166,10 +208,10 @@ def _function_window(fn: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> _W
     if fn in _CONV_FNS:
         n = _CONV_FNS[fn]
         kernel = tuple(_arg(args, kwargs, 1, "weight").shape[2:])
-        return _Window(kernel, _tuple(_arg(args, kwargs, 3, "stride"), n, 1),
-                       _tuple(_arg(args, kwargs, 5, "dilation"), n, 1))
-    for table, k_pos, has_dilation in ((_MAXPOOL_FNS, 1, True), (_AVGPOOL_FNS, 1, False),
-                                       (_LPPOOL_FNS, 2, False)):
+        return _Window(
+            kernel, _tuple(_arg(args, kwargs, 3, "stride"), n, 1), _tuple(_arg(args, kwargs, 5, "dilation"), n, 1)
+        )
+    for table, k_pos, has_dilation in ((_MAXPOOL_FNS, 1, True), (_AVGPOOL_FNS, 1, False), (_LPPOOL_FNS, 2, False)):
         if fn in table:
             n = table[fn]
             kernel = _tuple(_arg(args, kwargs, k_pos, "kernel_size"), n, 1)
@@ -191,8 +233,7 @@ def _grow(field: _Field, window: _Window, rank: int, name: str) -> _Field:
         size[d] += (k_eff - 1) * jump[d]
         jump[d] *= window.stride[i]
     grew = tuple(size) != field.size or tuple(jump) != field.jump
-    return replace(field, size=tuple(size), jump=tuple(jump),
-                   path=field.path + (name,) if grew else field.path)
+    return replace(field, size=tuple(size), jump=tuple(jump), path=(*field.path, name) if grew else field.path)
 
 
 def _merge(fields: Sequence[_Field]) -> _Field:
@@ -209,16 +250,15 @@ def _follow(field: _Field, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
         return field
     lo, hi = min(field.axes), max(field.axes)
     tail = in_shape[lo:]
-    if len(out_shape) >= len(tail) and out_shape[len(out_shape) - len(tail):] == tail:
+    if len(out_shape) >= len(tail) and out_shape[len(out_shape) - len(tail) :] == tail:
         shift = len(out_shape) - len(in_shape)  # leading axes added or merged (cat, view, stack)
         return replace(field, axes=tuple(a + shift for a in field.axes))
-    if out_shape[:hi + 1] == in_shape[:hi + 1]:
+    if out_shape[: hi + 1] == in_shape[: hi + 1]:
         return field  # only trailing axes changed (a linear layer on channels-last features)
     return None
 
 
-def _permuted(field: _Field, name: str, args: Sequence[Any], kwargs: dict[str, Any],
-              rank: int) -> _Field:
+def _permuted(field: _Field, name: str, args: Sequence[Any], kwargs: dict[str, Any], rank: int) -> _Field:
     if name == "permute":
         dims = kwargs.get("dims", args[1:] if len(args) > 2 else args[1])
         order = [d % rank for d in dims]
@@ -229,8 +269,9 @@ def _permuted(field: _Field, name: str, args: Sequence[Any], kwargs: dict[str, A
     return replace(field, axes=tuple(order.index(a) for a in field.axes))
 
 
-def _reduced(field: _Field, args: Sequence[Any], kwargs: dict[str, Any], in_shape: tuple[int, ...],
-             out_shape: tuple[int, ...]) -> _State:
+def _reduced(
+    field: _Field, args: Sequence[Any], kwargs: dict[str, Any], in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> _State:
     dim = _arg(args, kwargs, 1, "dim")
     if dim is None:
         return GLOBAL
@@ -257,16 +298,13 @@ _UNHANDLED = _Unhandled()
 
 
 def _refuse_upsampling(target: Any, kind: str, name: str) -> None:
-    if kind == "call_module" and (isinstance(target, _UNSUPPORTED_MODULES)
-                                  or getattr(target, "transposed", False)):
-        raise NasbenchError(f"receptive field: {name} ({type(target).__name__}) upsamples, "
-                            "which is not supported")
+    if kind == "call_module" and (isinstance(target, _UNSUPPORTED_MODULES) or getattr(target, "transposed", False)):
+        raise NasbenchError(f"receptive field: {name} ({type(target).__name__}) upsamples, which is not supported")
     if kind == "call_function" and target in _UNSUPPORTED_FNS:
         raise NasbenchError(f"receptive field: {name} ({_op_name(target)}) upsamples, which is not supported")
 
 
-def _module_state(mod: nn.Module, name: str, field: _Field, x: torch.Tensor,
-                  out: torch.Tensor) -> _State | _Unhandled:
+def _module_state(mod: nn.Module, name: str, field: _Field, x: torch.Tensor, out: torch.Tensor) -> _State | _Unhandled:
     window = _module_window(mod)
     if window is not None:
         return _grow(field, window, x.dim(), name)
@@ -281,8 +319,15 @@ def _module_state(mod: nn.Module, name: str, field: _Field, x: torch.Tensor,
     return _UNHANDLED
 
 
-def _call_state(target: Any, name: str, field: _Field, x: torch.Tensor, out: torch.Tensor,
-                args: Sequence[Any], kwargs: dict[str, Any]) -> _State | _Unhandled:
+def _call_state(
+    target: Any,
+    name: str,
+    field: _Field,
+    x: torch.Tensor,
+    out: torch.Tensor,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> _State | _Unhandled:
     """Rules for functions and methods (``target`` is then the method's name)."""
     op, rank = _op_name(target), x.dim()
     window = _function_window(target, args, kwargs)
@@ -293,8 +338,7 @@ def _call_state(target: Any, name: str, field: _Field, x: torch.Tensor, out: tor
     if target is F.linear:
         return GLOBAL if rank - 1 in field.axes else field
     if op == "flatten":
-        return _flattened(field, _arg(args, kwargs, 1, "start_dim", 0),
-                          _arg(args, kwargs, 2, "end_dim", -1), rank)
+        return _flattened(field, _arg(args, kwargs, 1, "start_dim", 0), _arg(args, kwargs, 2, "end_dim", -1), rank)
     if op in _PERMUTES:
         return _permuted(field, op, args, kwargs, rank)
     if target is F.pad:
@@ -311,13 +355,24 @@ def _adaptive(field: _Field, in_shape: tuple[int, ...], out_shape: tuple[int, ..
     return field if same else GLOBAL
 
 
-def _rule(target: Any, kind: str, name: str, field: _Field, x: torch.Tensor, out: torch.Tensor,
-          args: Sequence[Any], kwargs: dict[str, Any]) -> _State:
+def _rule(
+    target: Any,
+    kind: str,
+    name: str,
+    field: _Field,
+    x: torch.Tensor,
+    out: torch.Tensor,
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+) -> _State:
     """The output's state for an op of ``kind`` (``call_module``, ``call_function``,
     ``call_method``); ``target`` is the module, the function or the method's name."""
     _refuse_upsampling(target, kind, name)
-    state = (_module_state(target, name, field, x, out) if kind == "call_module"
-             else _call_state(target, name, field, x, out, args, kwargs))
+    state = (
+        _module_state(target, name, field, x, out)
+        if kind == "call_module"
+        else _call_state(target, name, field, x, out, args, kwargs)
+    )
     if not isinstance(state, _Unhandled):
         return state
     in_shape, out_shape, op = tuple(x.shape), tuple(out.shape), _op_name(target)
@@ -328,8 +383,10 @@ def _rule(target: Any, kind: str, name: str, field: _Field, x: torch.Tensor, out
         return field  # a crop
     if op in _RESHAPES:
         return GLOBAL
-    raise NasbenchError(f"receptive field: cannot follow the spatial axes through {name} ({op}): "
-                        f"shape {list(in_shape)} -> {list(out_shape)}")
+    raise NasbenchError(
+        f"receptive field: cannot follow the spatial axes through {name} ({op}): "
+        f"shape {list(in_shape)} -> {list(out_shape)}"
+    )
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -346,6 +403,7 @@ def _input_field(x: torch.Tensor, ndim: int) -> _Field:
 
 
 # --- the fx path --------------------------------------------------------------------------
+
 
 class _Propagator(fx.Interpreter):
     """Runs the traced graph on meta tensors and carries a state alongside every value."""
@@ -398,6 +456,7 @@ def _fx_heads(gm: fx.GraphModule, x: torch.Tensor, ndim: int) -> list[tuple[_Fie
 
 
 # --- the hooks fallback -------------------------------------------------------------------
+
 
 class _HookPropagator:
     """Leaf modules in execution order; values no module produced get the widest field so far."""
@@ -458,6 +517,7 @@ def _hook_heads(model: nn.Module, x: torch.Tensor, ndim: int) -> list[tuple[_Fie
 
 # --- the public functions -----------------------------------------------------------------
 
+
 def _meta_copy(model: nn.Module) -> nn.Module:
     """A copy of ``model`` in eval mode whose parameters and buffers live on the meta device."""
     memo: dict[int, Any] = {}
@@ -482,15 +542,18 @@ def receptive_field_info(model: nn.Module, input_shape: Sequence[int]) -> Recept
     try:
         traced = fx.symbolic_trace(meta)
     except Exception as e:  # fx raises TraceError, TypeError, ... on Python control flow
-        warnings.warn(f"receptive field: fx cannot trace {type(model).__name__} ({e}); "
-                      "falling back to forward hooks", stacklevel=2)
+        warnings.warn(
+            f"receptive field: fx cannot trace {type(model).__name__} ({e}); falling back to forward hooks",
+            stacklevel=2,
+        )
         traced, method = None, "hooks"
     try:
         with torch.no_grad():
             heads = _fx_heads(traced, x, ndim) if traced is not None else _hook_heads(meta, x, ndim)
     except RuntimeError as e:
-        raise NasbenchError(f"receptive field: a forward pass of input shape {shape} (one sample, "
-                            f"channels first) failed: {e}") from e
+        raise NasbenchError(
+            f"receptive field: a forward pass of input shape {shape} (one sample, channels first) failed: {e}"
+        ) from e
     if not heads:
         raise NasbenchError(f"receptive field: {type(model).__name__} has no spatial feature map")
     field, feature_shape = max(heads, key=lambda h: (max(h[0].size), sum(h[0].size)))

@@ -67,8 +67,14 @@ class Measurements:
         return asdict(self)
 
 
-def measure(model: nn.Module, input_shape: Sequence[int], *, latency: bool = True,
-            memory: bool = True, device: str | torch.device | None = None) -> Measurements:
+def measure(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    *,
+    latency: bool = True,
+    memory: bool = True,
+    device: str | torch.device | None = None,
+) -> Measurements:
     """Params, FLOPs and receptive field, plus latency and peak memory unless turned off.
 
     ``input_shape`` is one sample's shape, ``(channels, *spatial)``.

@@ -84,9 +84,14 @@ def _timed_ms(model: nn.Module, x: torch.Tensor, warmup: int, repeats: int) -> t
     return tuple(samples)
 
 
-def latency(model: nn.Module, input_shape: Sequence[int], batch_sizes: Sequence[int] = (1, 32),
-            warmup: int = 3, repeats: int = 10,
-            device: str | torch.device | None = None) -> LatencyResult:
+def latency(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    batch_sizes: Sequence[int] = (1, 32),
+    warmup: int = 3,
+    repeats: int = 10,
+    device: str | torch.device | None = None,
+) -> LatencyResult:
     """Median wall time of a forward pass per batch size, after ``warmup`` untimed passes.
 
     ``input_shape`` is ``(channels, *spatial)``; ``device`` defaults to the model's.
@@ -101,8 +106,9 @@ def latency(model: nn.Module, input_shape: Sequence[int], batch_sizes: Sequence[
     with _inference(model, dev) as m, torch.inference_mode():
         for b in batch_sizes:
             samples[int(b)] = _timed_ms(m, _input(m, (int(b), *shape), dev), warmup, repeats)
-    return LatencyResult({b: statistics.median(s) for b, s in samples.items()}, samples,
-                         torch.get_num_threads(), str(dev))
+    return LatencyResult(
+        {b: statistics.median(s) for b, s in samples.items()}, samples, torch.get_num_threads(), str(dev)
+    )
 
 
 class _StorageTracker(TorchDispatchMode):
@@ -154,8 +160,9 @@ def _cuda_peak(model: nn.Module, x: torch.Tensor) -> int:
     return torch.cuda.max_memory_allocated(x.device) - base
 
 
-def peak_memory(model: nn.Module, input_shape: Sequence[int],
-                device: str | torch.device | None = None, batch_size: int = 1) -> int:
+def peak_memory(
+    model: nn.Module, input_shape: Sequence[int], device: str | torch.device | None = None, batch_size: int = 1
+) -> int:
     """Peak bytes of activations live during one inference forward pass.
 
     Parameters, buffers and the input itself are excluded. On CUDA this is the caching

@@ -18,8 +18,9 @@ from nasbench.nn.layers import ConvNormAct, act, avg_pool, conv, global_pool, no
 class SqueezeExcite(nn.Module):
     """Channel attention: global pool, reduce, activate, expand, gate (Hu et al., 2018)."""
 
-    def __init__(self, ndim: int, channels: int, rd_channels: int, act_name: str = "relu",
-                 gate: str = "sigmoid") -> None:
+    def __init__(
+        self, ndim: int, channels: int, rd_channels: int, act_name: str = "relu", gate: str = "sigmoid"
+    ) -> None:
         super().__init__()
         self.pool = global_pool(ndim)
         self.reduce = conv(ndim, channels, rd_channels, 1, bias=True)
@@ -31,12 +32,13 @@ class SqueezeExcite(nn.Module):
         return x * self.gate(self.expand(self.act(self.reduce(self.pool(x)))))
 
 
-def se_module(ndim: int, channels: int, ratio: float | None, base_channels: int | None = None,
-              act_name: str = "relu") -> nn.Module:
+def se_module(
+    ndim: int, channels: int, ratio: float | None, base_channels: int | None = None, act_name: str = "relu"
+) -> nn.Module:
     """An SE module with ``max(1, round(base * ratio))`` reduced channels, or Identity."""
     if not ratio:
         return nn.Identity()
-    rd = max(1, int(round((base_channels or channels) * ratio)))
+    rd = max(1, round((base_channels or channels) * ratio))
     return SqueezeExcite(ndim, channels, rd, act_name)
 
 
@@ -50,12 +52,20 @@ def shortcut(ndim: int, in_ch: int, out_ch: int, stride: int, norm_name: str) ->
 class PlainBlock(nn.Module):
     """conv-norm-act, optionally followed by SE (the ``se`` block type)."""
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3,
-                 dilation: int = 1, act_name: str = "relu", norm_name: str = "batch",
-                 se_ratio: float | None = None) -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        out_ch: int,
+        stride: int = 1,
+        kernel: int = 3,
+        dilation: int = 1,
+        act_name: str = "relu",
+        norm_name: str = "batch",
+        se_ratio: float | None = None,
+    ) -> None:
         super().__init__()
-        self.conv = ConvNormAct(ndim, in_ch, out_ch, kernel, stride, dilation, norm_name=norm_name,
-                                act_name=act_name)
+        self.conv = ConvNormAct(ndim, in_ch, out_ch, kernel, stride, dilation, norm_name=norm_name, act_name=act_name)
         self.se = se_module(ndim, out_ch, se_ratio)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -67,14 +77,21 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3,
-                 dilation: int = 1, act_name: str = "relu", norm_name: str = "batch",
-                 se_ratio: float | None = None) -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        out_ch: int,
+        stride: int = 1,
+        kernel: int = 3,
+        dilation: int = 1,
+        act_name: str = "relu",
+        norm_name: str = "batch",
+        se_ratio: float | None = None,
+    ) -> None:
         super().__init__()
-        self.conv1 = ConvNormAct(ndim, in_ch, out_ch, kernel, stride, dilation, norm_name=norm_name,
-                                 act_name=act_name)
-        self.conv2 = ConvNormAct(ndim, out_ch, out_ch, kernel, 1, dilation, norm_name=norm_name,
-                                 act_name=None)
+        self.conv1 = ConvNormAct(ndim, in_ch, out_ch, kernel, stride, dilation, norm_name=norm_name, act_name=act_name)
+        self.conv2 = ConvNormAct(ndim, out_ch, out_ch, kernel, 1, dilation, norm_name=norm_name, act_name=None)
         self.se = se_module(ndim, out_ch, se_ratio)
         self.shortcut = shortcut(ndim, in_ch, out_ch, stride, norm_name)
         self.act = act(act_name)
@@ -91,14 +108,26 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3,
-                 dilation: int = 1, act_name: str = "relu", norm_name: str = "batch",
-                 se_ratio: float | None = None, groups: int = 1, mid_ch: int | None = None) -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        out_ch: int,
+        stride: int = 1,
+        kernel: int = 3,
+        dilation: int = 1,
+        act_name: str = "relu",
+        norm_name: str = "batch",
+        se_ratio: float | None = None,
+        groups: int = 1,
+        mid_ch: int | None = None,
+    ) -> None:
         super().__init__()
         mid = mid_ch or max(1, out_ch // self.expansion)
         self.conv1 = ConvNormAct(ndim, in_ch, mid, 1, norm_name=norm_name, act_name=act_name)
-        self.conv2 = ConvNormAct(ndim, mid, mid, kernel, stride, dilation, groups=groups,
-                                 norm_name=norm_name, act_name=act_name)
+        self.conv2 = ConvNormAct(
+            ndim, mid, mid, kernel, stride, dilation, groups=groups, norm_name=norm_name, act_name=act_name
+        )
         self.conv3 = ConvNormAct(ndim, mid, out_ch, 1, norm_name=norm_name, act_name=None)
         self.se = se_module(ndim, out_ch, se_ratio)
         self.shortcut = shortcut(ndim, in_ch, out_ch, stride, norm_name)
@@ -115,22 +144,37 @@ class InvertedResidual(nn.Module):
     input channels (EfficientNet's convention); ``se_act``/``se_gate`` give MobileNetV3's variant.
     """
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3,
-                 dilation: int = 1, act_name: str = "relu6", norm_name: str = "batch",
-                 expansion: float = 6, se_ratio: float | None = None, hidden_ch: int | None = None,
-                 se_channels: int | None = None, se_act: str | None = None,
-                 se_gate: str = "sigmoid") -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        out_ch: int,
+        stride: int = 1,
+        kernel: int = 3,
+        dilation: int = 1,
+        act_name: str = "relu6",
+        norm_name: str = "batch",
+        expansion: float = 6,
+        se_ratio: float | None = None,
+        hidden_ch: int | None = None,
+        se_channels: int | None = None,
+        se_act: str | None = None,
+        se_gate: str = "sigmoid",
+    ) -> None:
         super().__init__()
-        hidden = hidden_ch or int(round(in_ch * expansion))
-        self.expand = (ConvNormAct(ndim, in_ch, hidden, 1, norm_name=norm_name, act_name=act_name)
-                       if hidden != in_ch else nn.Identity())
-        self.depthwise = ConvNormAct(ndim, hidden, hidden, kernel, stride, dilation, groups=hidden,
-                                     norm_name=norm_name, act_name=act_name)
+        hidden = hidden_ch or round(in_ch * expansion)
+        self.expand = (
+            ConvNormAct(ndim, in_ch, hidden, 1, norm_name=norm_name, act_name=act_name)
+            if hidden != in_ch
+            else nn.Identity()
+        )
+        self.depthwise = ConvNormAct(
+            ndim, hidden, hidden, kernel, stride, dilation, groups=hidden, norm_name=norm_name, act_name=act_name
+        )
         if se_channels:
             self.se = SqueezeExcite(ndim, hidden, se_channels, se_act or act_name, se_gate)
         elif se_ratio:
-            self.se = SqueezeExcite(ndim, hidden, max(1, int(in_ch * se_ratio)), se_act or act_name,
-                                    se_gate)
+            self.se = SqueezeExcite(ndim, hidden, max(1, int(in_ch * se_ratio)), se_act or act_name, se_gate)
         else:
             self.se = nn.Identity()
         self.project = ConvNormAct(ndim, hidden, out_ch, 1, norm_name=norm_name, act_name=None)
@@ -144,13 +188,26 @@ class InvertedResidual(nn.Module):
 class DenseLayer(nn.Module):
     """DenseNet-BC layer: norm-act-1x1 (bn_size*growth) -> norm-act-kxk (growth); output concatenated."""
 
-    def __init__(self, ndim: int, in_ch: int, growth: int, kernel: int = 3, dilation: int = 1,
-                 act_name: str = "relu", norm_name: str = "batch", bn_size: int = 4) -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        growth: int,
+        kernel: int = 3,
+        dilation: int = 1,
+        act_name: str = "relu",
+        norm_name: str = "batch",
+        bn_size: int = 4,
+    ) -> None:
         super().__init__()
         mid = bn_size * growth
         self.layers = nn.Sequential(
-            norm(norm_name, ndim, in_ch), act(act_name), conv(ndim, in_ch, mid, 1),
-            norm(norm_name, ndim, mid), act(act_name), conv(ndim, mid, growth, kernel, dilation=dilation),
+            norm(norm_name, ndim, in_ch),
+            act(act_name),
+            conv(ndim, in_ch, mid, 1),
+            norm(norm_name, ndim, mid),
+            act(act_name),
+            conv(ndim, mid, growth, kernel, dilation=dilation),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -160,10 +217,15 @@ class DenseLayer(nn.Module):
 class Transition(nn.Sequential):
     """DenseNet transition: norm-act-1x1 conv to ``out_ch``, then optional 2x average pool."""
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, act_name: str = "relu",
-                 norm_name: str = "batch", pool: bool = True) -> None:
-        super().__init__(norm(norm_name, ndim, in_ch), act(act_name), conv(ndim, in_ch, out_ch, 1),
-                         avg_pool(ndim, 2) if pool else nn.Identity())
+    def __init__(
+        self, ndim: int, in_ch: int, out_ch: int, act_name: str = "relu", norm_name: str = "batch", pool: bool = True
+    ) -> None:
+        super().__init__(
+            norm(norm_name, ndim, in_ch),
+            act(act_name),
+            conv(ndim, in_ch, out_ch, 1),
+            avg_pool(ndim, 2) if pool else nn.Identity(),
+        )
 
 
 class DenseStage(nn.Module):
@@ -172,9 +234,19 @@ class DenseStage(nn.Module):
     Dense stages downsample by average pooling at their start (DenseNet's transitions pool).
     """
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, depth: int, growth: int, stride: int = 1,
-                 kernel: int = 3, dilation: int = 1, act_name: str = "relu",
-                 norm_name: str = "batch") -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        out_ch: int,
+        depth: int,
+        growth: int,
+        stride: int = 1,
+        kernel: int = 3,
+        dilation: int = 1,
+        act_name: str = "relu",
+        norm_name: str = "batch",
+    ) -> None:
         super().__init__()
         self.pool = avg_pool(ndim, 2) if stride > 1 else nn.Identity()
         layers, ch = [], in_ch

@@ -13,8 +13,16 @@ from nasbench.space.architecture import Architecture, Stage
 class Network(nn.Module):
     """stem -> stages -> head conv (optional) -> global average pool -> dropout -> linear classifier."""
 
-    def __init__(self, stem: nn.Module, stages: nn.Sequential, head_in: int, num_classes: int,
-                 ndim: int, dropout: float = 0.0, head_conv: nn.Module | None = None) -> None:
+    def __init__(
+        self,
+        stem: nn.Module,
+        stages: nn.Sequential,
+        head_in: int,
+        num_classes: int,
+        ndim: int,
+        dropout: float = 0.0,
+        head_conv: nn.Module | None = None,
+    ) -> None:
         super().__init__()
         self.stem = stem
         self.stages = stages
@@ -32,17 +40,31 @@ def build_stage(stage: Stage, in_ch: int, ndim: int, act_name: str, norm_name: s
     """The blocks of one stage; downsampling happens at its start."""
     stride = 2 if stage.downsample == "stride" else 1
     if stage.block == "dense":
-        return DenseStage(ndim, in_ch, stage.width, stage.depth, stage.growth or 12,
-                          stride=2 if stage.downsample != "none" else 1, kernel=stage.kernel,
-                          dilation=stage.dilation, act_name=act_name, norm_name=norm_name)
+        return DenseStage(
+            ndim,
+            in_ch,
+            stage.width,
+            stage.depth,
+            stage.growth or 12,
+            stride=2 if stage.downsample != "none" else 1,
+            kernel=stage.kernel,
+            dilation=stage.dilation,
+            act_name=act_name,
+            norm_name=norm_name,
+        )
     factory = get_block(stage.block)
     layers: list[nn.Module] = []
     if stage.downsample == "pool":
         layers.append(max_pool(ndim, 2))
     ch = in_ch
     for i in range(stage.depth):
-        kwargs = dict(stride=stride if i == 0 else 1, kernel=stage.kernel, dilation=stage.dilation,
-                      act_name=act_name, norm_name=norm_name)
+        kwargs = dict(
+            stride=stride if i == 0 else 1,
+            kernel=stage.kernel,
+            dilation=stage.dilation,
+            act_name=act_name,
+            norm_name=norm_name,
+        )
         if stage.block == "inverted":
             kwargs["expansion"] = stage.expansion or 6
         if stage.se_ratio:
@@ -54,8 +76,15 @@ def build_stage(stage: Stage, in_ch: int, ndim: int, act_name: str, norm_name: s
 
 def build_network(arch: Architecture, in_channels: int, num_classes: int, ndim: int = 2) -> Network:
     """Build the network an Architecture describes for ``ndim``-dimensional inputs."""
-    stem = ConvNormAct(ndim, in_channels, arch.stem_width, arch.stem_kernel, arch.stem_stride,
-                       norm_name=arch.norm, act_name=arch.activation)
+    stem = ConvNormAct(
+        ndim,
+        in_channels,
+        arch.stem_width,
+        arch.stem_kernel,
+        arch.stem_stride,
+        norm_name=arch.norm,
+        act_name=arch.activation,
+    )
     stages, ch = [], arch.stem_width
     for stage in arch.stages:
         stages.append(build_stage(stage, ch, ndim, arch.activation, arch.norm))

@@ -9,8 +9,17 @@ _BATCHNORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
 _MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 _AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 _GAP = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
-_ACT = {"relu": nn.ReLU, "silu": nn.SiLU, "swish": nn.SiLU, "gelu": nn.GELU, "hswish": nn.Hardswish,
-        "hsigmoid": nn.Hardsigmoid, "sigmoid": nn.Sigmoid, "relu6": nn.ReLU6, "identity": nn.Identity}
+_ACT = {
+    "relu": nn.ReLU,
+    "silu": nn.SiLU,
+    "swish": nn.SiLU,
+    "gelu": nn.GELU,
+    "hswish": nn.Hardswish,
+    "hsigmoid": nn.Hardsigmoid,
+    "sigmoid": nn.Sigmoid,
+    "relu6": nn.ReLU6,
+    "identity": nn.Identity,
+}
 
 
 def _check_ndim(ndim: int) -> None:
@@ -18,13 +27,21 @@ def _check_ndim(ndim: int) -> None:
         raise ValueError(f"convolution dimensionality must be 1, 2 or 3, got {ndim}")
 
 
-def conv(ndim: int, in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, dilation: int = 1,
-         groups: int = 1, bias: bool = False, padding: int | None = None) -> nn.Module:
+def conv(
+    ndim: int,
+    in_ch: int,
+    out_ch: int,
+    kernel: int = 3,
+    stride: int = 1,
+    dilation: int = 1,
+    groups: int = 1,
+    bias: bool = False,
+    padding: int | None = None,
+) -> nn.Module:
     """A convolution with 'same' padding for odd kernels (``padding`` overrides)."""
     _check_ndim(ndim)
     pad = dilation * (kernel - 1) // 2 if padding is None else padding
-    return _CONV[ndim](in_ch, out_ch, kernel, stride=stride, padding=pad, dilation=dilation,
-                       groups=groups, bias=bias)
+    return _CONV[ndim](in_ch, out_ch, kernel, stride=stride, padding=pad, dilation=dilation, groups=groups, bias=bias)
 
 
 def norm(name: str, ndim: int, channels: int) -> nn.Module:
@@ -51,14 +68,16 @@ def act(name: str, inplace: bool = True) -> nn.Module:
     return cls()
 
 
-def max_pool(ndim: int, kernel: int = 2, stride: int | None = None, padding: int = 0,
-             ceil_mode: bool = False) -> nn.Module:
+def max_pool(
+    ndim: int, kernel: int = 2, stride: int | None = None, padding: int = 0, ceil_mode: bool = False
+) -> nn.Module:
     _check_ndim(ndim)
     return _MAXPOOL[ndim](kernel, stride=stride or kernel, padding=padding, ceil_mode=ceil_mode)
 
 
-def avg_pool(ndim: int, kernel: int = 2, stride: int | None = None, padding: int = 0,
-             ceil_mode: bool = False) -> nn.Module:
+def avg_pool(
+    ndim: int, kernel: int = 2, stride: int | None = None, padding: int = 0, ceil_mode: bool = False
+) -> nn.Module:
     _check_ndim(ndim)
     return _AVGPOOL[ndim](kernel, stride=stride or kernel, padding=padding, ceil_mode=ceil_mode)
 
@@ -71,9 +90,18 @@ def global_pool(ndim: int) -> nn.Module:
 class ConvNormAct(nn.Sequential):
     """conv -> norm -> activation, the unit every block is made of."""
 
-    def __init__(self, ndim: int, in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1,
-                 dilation: int = 1, groups: int = 1, norm_name: str = "batch",
-                 act_name: str | None = "relu") -> None:
+    def __init__(
+        self,
+        ndim: int,
+        in_ch: int,
+        out_ch: int,
+        kernel: int = 3,
+        stride: int = 1,
+        dilation: int = 1,
+        groups: int = 1,
+        norm_name: str = "batch",
+        act_name: str | None = "relu",
+    ) -> None:
         super().__init__(
             conv(ndim, in_ch, out_ch, kernel, stride=stride, dilation=dilation, groups=groups),
             norm(norm_name, ndim, out_ch),

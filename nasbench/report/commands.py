@@ -6,19 +6,17 @@ code, print; errors print one sentence and exit with code 2.
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from nasbench.console import DbOption, console, fail
 from nasbench.errors import NasbenchError
 
 
 def report(
-    studies: Annotated[Optional[list[str]], typer.Argument(help="Study name (several with --compare).")] = None,
+    studies: Annotated[list[str] | None, typer.Argument(help="Study name (several with --compare).")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Compare the given studies (same data set).")] = False,
     out: Annotated[Path, typer.Option("--out", help="Folder for the report files.")] = Path("reports"),
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: md, html.")] = "md,html",
@@ -35,8 +33,7 @@ def report(
     if not compare and len(names) != 1:
         fail("give one study name (or --compare A B ... to compare studies); see `nasbench query` for the studies.")
     try:
-        paths = (write_comparison(db, names, out, formats) if compare
-                 else write_report(db, names[0], out, formats))
+        paths = write_comparison(db, names, out, formats) if compare else write_report(db, names[0], out, formats)
     except NasbenchError as e:
         fail(str(e))
         return

@@ -15,12 +15,25 @@ from nasbench.report.study import StudyData, load_study_data
 from nasbench.report.study_report import SORT_HINT, figure_sections
 from nasbench.store import open_engine
 
-COMPARE_COLUMNS = ["study", "sampler", "trials", "complete", "failed", "wall_time_s", "best_val_acc",
-                   "best_test_acc", "best_params", "best_name", "search_fidelity", "split"]
+COMPARE_COLUMNS = [
+    "study",
+    "sampler",
+    "trials",
+    "complete",
+    "failed",
+    "wall_time_s",
+    "best_val_acc",
+    "best_test_acc",
+    "best_params",
+    "best_name",
+    "search_fidelity",
+    "split",
+]
 
 
-def write_comparison(db_url: str | None, studies: list[str], out: Path,
-                     formats: list[str] | tuple[str, ...] = ("md", "html")) -> list[Path]:
+def write_comparison(
+    db_url: str | None, studies: list[str], out: Path, formats: list[str] | tuple[str, ...] = ("md", "html")
+) -> list[Path]:
     """Compare ``studies`` (at least two, on the same data set); returns the files written."""
     check_formats(formats)
     if len(set(studies)) < 2:
@@ -42,7 +55,8 @@ def check_same_task(datas: dict[str, StudyData]) -> None:
         if task_key(data) != task_key(ref):
             raise ConfigError(
                 f"study {name!r} uses data set {describe_task(data)} but study {first!r} uses "
-                f"{describe_task(ref)}; only studies on the same data set can be compared.")
+                f"{describe_task(ref)}; only studies on the same data set can be compared."
+            )
 
 
 def task_key(data: StudyData) -> tuple[str, str]:
@@ -56,9 +70,11 @@ def describe_task(data: StudyData) -> str:
 def comparison_table(datas: dict[str, StudyData]) -> pd.DataFrame:
     """One row per study, best validation accuracy first."""
     rows = [study_row(data) for data in datas.values()]
-    return (pd.DataFrame(rows, columns=COMPARE_COLUMNS)
-            .sort_values("best_val_acc", ascending=False, na_position="last", kind="stable")
-            .reset_index(drop=True))
+    return (
+        pd.DataFrame(rows, columns=COMPARE_COLUMNS)
+        .sort_values("best_val_acc", ascending=False, na_position="last", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def study_row(data: StudyData) -> dict:
@@ -68,47 +84,77 @@ def study_row(data: StudyData) -> dict:
     best = board[board["family"] == "searched"].head(1)
     fid, sp = data.config.fidelity, data.split
     return {
-        "study": data.name, "sampler": data.config.sampler.name, "trials": len(search),
-        "complete": int((search["state"] == "complete").sum()), "failed": int((search["state"] == "failed").sum()),
+        "study": data.name,
+        "sampler": data.config.sampler.name,
+        "trials": len(search),
+        "complete": int((search["state"] == "complete").sum()),
+        "failed": int((search["state"] == "failed").sum()),
         "wall_time_s": data.elapsed_s,
         "best_val_acc": best["val_acc"].iloc[0] if len(best) else None,
         "best_test_acc": best["test_acc"].iloc[0] if len(best) else None,
         "best_params": best["params"].iloc[0] if len(best) else None,
         "best_name": best["name"].iloc[0] if len(best) else None,
         "search_fidelity": f"{fid.epochs} epoch{'s' if fid.epochs != 1 else ''}, "
-                           f"{100 * fid.train_fraction:g}% of training data",
+        f"{100 * fid.train_fraction:g}% of training data",
         "split": f"{sp.train}/{sp.val}/{sp.test}",
     }
 
 
 COLUMNS = (
-    Column("study"), Column("sampler"), Column("trials", right=True), Column("complete", right=True),
-    Column("failed", right=True), Column("wall time", "wall_time_s", right=True),
-    Column("best val acc", "best_val_acc", right=True), Column("its test acc", "best_test_acc", right=True),
-    Column("its params", "best_params", right=True), Column("best architecture", "best_name"),
-    Column("search fidelity", "search_fidelity"), Column("split train/val/test", "split"),
+    Column("study"),
+    Column("sampler"),
+    Column("trials", right=True),
+    Column("complete", right=True),
+    Column("failed", right=True),
+    Column("wall time", "wall_time_s", right=True),
+    Column("best val acc", "best_val_acc", right=True),
+    Column("its test acc", "best_test_acc", right=True),
+    Column("its params", "best_params", right=True),
+    Column("best architecture", "best_name"),
+    Column("search fidelity", "search_fidelity"),
+    Column("split train/val/test", "split"),
 )
 
 
 def comparison_document(datas: dict[str, StudyData], table: pd.DataFrame, figures: list[render.Figure]) -> Document:
     """``table``: the ``comparison_table`` of ``datas``; ``figures``: plots shown below it."""
     ds = next(iter(datas.values())).dataset.name
-    rows = tuple(Row((
-        str(r["study"]), str(r["sampler"]), number(r["trials"], str(r["trials"])),
-        number(r["complete"], str(r["complete"])), number(r["failed"], str(r["failed"])),
-        number(r["wall_time_s"], fmt.seconds(r["wall_time_s"])),
-        number(r["best_val_acc"], fmt.accuracy(r["best_val_acc"])),
-        number(r["best_test_acc"], fmt.accuracy(r["best_test_acc"])),
-        number(r["best_params"], fmt.integer(r["best_params"])), Code(plain(r["best_name"])),
-        str(r["search_fidelity"]), str(r["split"]),
-    )) for _, r in table.iterrows())
+    rows = tuple(
+        Row(
+            (
+                str(r["study"]),
+                str(r["sampler"]),
+                number(r["trials"], str(r["trials"])),
+                number(r["complete"], str(r["complete"])),
+                number(r["failed"], str(r["failed"])),
+                number(r["wall_time_s"], fmt.seconds(r["wall_time_s"])),
+                number(r["best_val_acc"], fmt.accuracy(r["best_val_acc"])),
+                number(r["best_test_acc"], fmt.accuracy(r["best_test_acc"])),
+                number(r["best_params"], fmt.integer(r["best_params"])),
+                Code(plain(r["best_name"])),
+                str(r["search_fidelity"]),
+                str(r["split"]),
+            )
+        )
+        for _, r in table.iterrows()
+    )
     names = ", ".join(datas)
-    return Document(f"Comparison: {names}", (
-        Paragraph((f"Generated {fmt.utc_now()} from the results database. All studies use data set ",
-                   # The HTML page has always set the data set in bold, the Markdown not.
-                   Only(Format.MARKDOWN, ds), Only(Format.HTML, Strong(ds)),
-                   "; best = highest validation accuracy among searched architectures, test accuracy from its "
-                   "final re-training when there was one.", SORT_HINT)),
-        Table(COLUMNS, rows, sortable=True, id="comparison"),
-        *figure_sections(figures),
-    ), title=f"nasbench comparison: {names}")
+    return Document(
+        f"Comparison: {names}",
+        (
+            Paragraph(
+                (
+                    f"Generated {fmt.utc_now()} from the results database. All studies use data set ",
+                    # The HTML page has always set the data set in bold, the Markdown not.
+                    Only(Format.MARKDOWN, ds),
+                    Only(Format.HTML, Strong(ds)),
+                    "; best = highest validation accuracy among searched architectures, test accuracy from its "
+                    "final re-training when there was one.",
+                    SORT_HINT,
+                )
+            ),
+            Table(COLUMNS, rows, sortable=True, id="comparison"),
+            *figure_sections(figures),
+        ),
+        title=f"nasbench comparison: {names}",
+    )

@@ -15,16 +15,25 @@ import pandas as pd
 
 # Published benchmark tables per data set: (file, title, accuracy column, note column, note label).
 DATASET_TABLES = {
-    "fashion_mnist": ("fashion_mnist_documented.csv",
-                      "Fashion-MNIST benchmark table (published test accuracy, from the data set's README)",
-                      "fashion_test_accuracy", "preprocessing", "preprocessing"),
-    "mnist1d": ("mnist1d_documented.csv",
-                "MNIST-1D baselines (published test accuracy, Greydanus 2020, on the default 4000/1000 split)",
-                "mnist1d_test_accuracy", "note", "source"),
+    "fashion_mnist": (
+        "fashion_mnist_documented.csv",
+        "Fashion-MNIST benchmark table (published test accuracy, from the data set's README)",
+        "fashion_test_accuracy",
+        "preprocessing",
+        "preprocessing",
+    ),
+    "mnist1d": (
+        "mnist1d_documented.csv",
+        "MNIST-1D baselines (published test accuracy, Greydanus 2020, on the default 4000/1000 split)",
+        "mnist1d_test_accuracy",
+        "note",
+        "source",
+    ),
 }
 CLASSICS_FILE = "documented_architectures.csv"
-CLASSICS_TITLE = ("The documented classics on ImageNet (context only: another task, 1000 classes at 224x224; "
-                  "published figures)")
+CLASSICS_TITLE = (
+    "The documented classics on ImageNet (context only: another task, 1000 classes at 224x224; published figures)"
+)
 COLUMNS = ["name", "params", "accuracy", "figure", "source"]
 
 
@@ -38,7 +47,7 @@ class Documented:
 
     def tables(self) -> list[tuple[str, pd.DataFrame]]:
         out = [(self.dataset_title, self.dataset_rows)] if self.dataset_title else []
-        return out + [(CLASSICS_TITLE, self.classics)]
+        return [*out, (CLASSICS_TITLE, self.classics)]
 
 
 @cache
@@ -55,14 +64,18 @@ def dataset_rows(dataset: str) -> tuple[str | None, pd.DataFrame]:
     file, title, acc_col, note_col, note_label = DATASET_TABLES[dataset]
     df = reference_csv(file)
     notes = df[note_col].fillna("").astype(str)
-    rows = pd.DataFrame({
-        "name": df.iloc[:, 0].astype(str),
-        "params": df["params"].astype("Int64"),
-        "accuracy": df[acc_col].astype(float),
-        "figure": [f"test accuracy {100 * a:.2f}%" + (f" ({note_label}: {n})" if n else "")
-                   for a, n in zip(df[acc_col], notes)],
-        "source": file,
-    })
+    rows = pd.DataFrame(
+        {
+            "name": df.iloc[:, 0].astype(str),
+            "params": df["params"].astype("Int64"),
+            "accuracy": df[acc_col].astype(float),
+            "figure": [
+                f"test accuracy {100 * a:.2f}%" + (f" ({note_label}: {n})" if n else "")
+                for a, n in zip(df[acc_col], notes)
+            ],
+            "source": file,
+        }
+    )
     return title, rows
 
 
@@ -70,14 +83,18 @@ def classics(baselines: list[str]) -> pd.DataFrame:
     """The ImageNet classics; a row a zoo baseline of this study implements says so in ``source``."""
     df = reference_csv(CLASSICS_FILE)
     here = _documented_names(baselines)
-    return pd.DataFrame({
-        "name": df["name"].astype(str),
-        "params": df["params"].astype("Int64"),
-        "accuracy": None,
-        "figure": [_imagenet_figure(r) for r in df.itertuples()],
-        "source": [f"{r.source} ({r.year})" + (f"; zoo baseline here: {here[r.name]}" if r.name in here else "")
-                   for r in df.itertuples()],
-    })
+    return pd.DataFrame(
+        {
+            "name": df["name"].astype(str),
+            "params": df["params"].astype("Int64"),
+            "accuracy": None,
+            "figure": [_imagenet_figure(r) for r in df.itertuples()],
+            "source": [
+                f"{r.source} ({r.year})" + (f"; zoo baseline here: {here[r.name]}" if r.name in here else "")
+                for r in df.itertuples()
+            ],
+        }
+    )
 
 
 def for_study(dataset: str, baselines: list[str]) -> Documented:
@@ -86,8 +103,10 @@ def for_study(dataset: str, baselines: list[str]) -> Documented:
 
 
 def _imagenet_figure(r) -> str:
-    parts = [f"top-1 error {r.imagenet_top1_error_pct:g}%" if pd.notna(r.imagenet_top1_error_pct) else "",
-             f"top-5 error {r.imagenet_top5_error_pct:g}%" if pd.notna(r.imagenet_top5_error_pct) else ""]
+    parts = [
+        f"top-1 error {r.imagenet_top1_error_pct:g}%" if pd.notna(r.imagenet_top1_error_pct) else "",
+        f"top-5 error {r.imagenet_top5_error_pct:g}%" if pd.notna(r.imagenet_top5_error_pct) else "",
+    ]
     text = ", ".join(p for p in parts if p)
     return f"ImageNet {text}" if text else "no ImageNet error published"
 

@@ -14,8 +14,23 @@ from nasbench.report.summary import summary_sentences
 from nasbench.store import open_engine
 
 FORMATS = tuple(render.Format)
-BOARD_COLUMNS = ["rank", "number", "name", "family", "params", "flops", "latency_ms", "val_acc", "final_val_acc",
-                 "test_acc", "epochs", "train_time_s", "final_train_time_s", "digest", "arch"]
+BOARD_COLUMNS = [
+    "rank",
+    "number",
+    "name",
+    "family",
+    "params",
+    "flops",
+    "latency_ms",
+    "val_acc",
+    "final_val_acc",
+    "test_acc",
+    "epochs",
+    "train_time_s",
+    "final_train_time_s",
+    "digest",
+    "arch",
+]
 
 
 def leaderboard(data: StudyData) -> pd.DataFrame:
@@ -27,25 +42,27 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
     searched = data.searched.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest")
     finals = data.finals.set_index("number")
     searched = searched.assign(
-        family="searched", epochs=searched["epochs_run"],
+        family="searched",
+        epochs=searched["epochs_run"],
         final_val_acc=searched["number"].map(finals["val_acc"]),
         test_acc=searched["number"].map(finals["test_acc"]),
         final_train_time_s=searched["number"].map(finals["train_time_s"]),
     )
     base = data.baselines.sort_values("trial_id").drop_duplicates("name", keep="last")
-    base = base.assign(family="zoo baseline", epochs=base["epochs_run"], final_val_acc=None,
-                       final_train_time_s=None)
+    base = base.assign(family="zoo baseline", epochs=base["epochs_run"], final_val_acc=None, final_train_time_s=None)
     parts = [p[BOARD_COLUMNS[1:]] for p in (searched, base) if len(p)]
     if not parts:
         return pd.DataFrame(columns=BOARD_COLUMNS)
-    board = pd.concat(parts, ignore_index=True).sort_values(["val_acc", "number"], ascending=[False, True],
-                                                           na_position="last", kind="stable")
+    board = pd.concat(parts, ignore_index=True).sort_values(
+        ["val_acc", "number"], ascending=[False, True], na_position="last", kind="stable"
+    )
     board.insert(0, "rank", range(1, len(board) + 1))
     return board.reset_index(drop=True)
 
 
-def write_report(db_url: str | None, study: str, out: Path, formats: list[str] | tuple[str, ...] = FORMATS
-                 ) -> list[Path]:
+def write_report(
+    db_url: str | None, study: str, out: Path, formats: list[str] | tuple[str, ...] = FORMATS
+) -> list[Path]:
     """Write the report of ``study`` into folder ``out`` as Markdown and/or HTML; returns the files written.
 
     The Markdown file links its plots as PNG files in ``<study>_plots/``; the HTML file embeds them.

@@ -20,8 +20,7 @@ from nasbench.space.architecture import Architecture
 
 TOP_CURVES = 5
 TOP_PARALLEL = 10
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-          "#bcbd22", "#17becf"]
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def png_bytes(fig: Figure) -> bytes:
@@ -32,8 +31,13 @@ def png_bytes(fig: Figure) -> bytes:
 
 def study_figures(data: StudyData, board: pd.DataFrame, documented_rows: pd.DataFrame) -> list[render.Figure]:
     """Every plot the study's data allows; plots with nothing to show are left out."""
-    figures = [pareto(board, documented_rows), best_so_far({data.name: data}, "Best so far", "best_so_far"),
-               dimension_effects(data), learning_curves(data, board), parallel_coordinates(board)]
+    figures = [
+        pareto(board, documented_rows),
+        best_so_far({data.name: data}, "Best so far", "best_so_far"),
+        dimension_effects(data),
+        learning_curves(data, board),
+        parallel_coordinates(board),
+    ]
     return [p for p in figures if p is not None]
 
 
@@ -62,13 +66,16 @@ def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> render.Figure 
     for ax, (col, label) in zip(axes, PARETO_AXES):
         _pareto_panel(ax, board, documented_rows if col == "params" else None, col, label)
     missing = [label for col, label in PARETO_AXES if board[col].isna().all()]
-    caption = ("Validation accuracy against cost; the line joins the searched architectures no other beats "
-               "on both. Zoo baselines are squares; documented points (published test accuracy of "
-               "the data set's benchmark table, measured elsewhere) are hollow diamonds.")
+    caption = (
+        "Validation accuracy against cost; the line joins the searched architectures no other beats "
+        "on both. Zoo baselines are squares; documented points (published test accuracy of "
+        "the data set's benchmark table, measured elsewhere) are hollow diamonds."
+    )
     if missing:
         caption += f" Not measured in this study: {', '.join(missing)}."
-    return render.Figure("pareto", "Pareto fronts: accuracy against parameters, FLOPs and latency", caption,
-                         png_bytes(fig))
+    return render.Figure(
+        "pareto", "Pareto fronts: accuracy against parameters, FLOPs and latency", caption, png_bytes(fig)
+    )
 
 
 def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, label: str) -> None:
@@ -85,23 +92,43 @@ def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, 
         ax.scatter(s[col], s["val_acc"], s=22, color=COLORS[0], alpha=0.7, label="searched (val)")
         fx, fy = pareto_front(s[col], s["val_acc"])
         # Carried on to the costliest searched point, so a front of one point still shows as a line.
-        ax.step(np.append(fx, s[col].max()), np.append(fy, fy[-1]), where="post", color=COLORS[0], lw=1.2,
-                label="Pareto front")
+        ax.step(
+            np.append(fx, s[col].max()),
+            np.append(fy, fy[-1]),
+            where="post",
+            color=COLORS[0],
+            lw=1.2,
+            label="Pareto front",
+        )
     b = rows[rows["family"] == "zoo baseline"]
     if len(b):
         ax.scatter(b[col], b["val_acc"], s=48, marker="s", color=COLORS[3], label="zoo baseline (val)")
         for r in b.itertuples():
             ax.annotate(r.name, (getattr(r, col), r.val_acc), fontsize=7, xytext=(4, 3), textcoords="offset points")
     if docs is not None and len(d := docs.dropna(subset=["params", "accuracy"])):
-        ax.scatter(d["params"].astype(float), d["accuracy"], s=44, marker="D", facecolors="none",
-                   edgecolors="black", label="documented (published test)")
+        ax.scatter(
+            d["params"].astype(float),
+            d["accuracy"],
+            s=44,
+            marker="D",
+            facecolors="none",
+            edgecolors="black",
+            label="documented (published test)",
+        )
         for r in d.itertuples():
-            ax.annotate(r.name, (float(r.params), r.accuracy), fontsize=6, color="#444", xytext=(4, -8),
-                        textcoords="offset points")
+            ax.annotate(
+                r.name,
+                (float(r.params), r.accuracy),
+                fontsize=6,
+                color="#444",
+                xytext=(4, -8),
+                textcoords="offset points",
+            )
     ax.legend(fontsize=7, loc="best")
 
 
 # --- best so far -------------------------------------------------------------------------------
+
 
 def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> render.Figure | None:
     """Best validation accuracy against trials started and against wall time, one line per study."""
@@ -128,12 +155,15 @@ def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> render.F
         ax.set_ylabel("best validation accuracy so far")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    caption = ("Best validation accuracy among completed searched trials, by trial number and by wall time "
-               "(dots: each trial's own validation accuracy).")
+    caption = (
+        "Best validation accuracy among completed searched trials, by trial number and by wall time "
+        "(dots: each trial's own validation accuracy)."
+    )
     return render.Figure(key, title, caption, png_bytes(fig))
 
 
 # --- effect of each search dimension -----------------------------------------------------------
+
 
 def arch_dimensions(arch: Architecture, resolution: int | None, native: int | None) -> dict[str, list]:
     """The searched dimensions of one architecture; per-stage choices are lists of the values used."""
@@ -164,8 +194,9 @@ def dimension_effects(data: StudyData) -> render.Figure | None:
     if table.empty:
         return None
     varied = [d for d, g in table.groupby("dimension", sort=False) if g["value"].nunique() > 1]
-    constant = [f"{d} {g['value'].iloc[0]}" for d, g in table.groupby("dimension", sort=False)
-                if g["value"].nunique() == 1]
+    constant = [
+        f"{d} {g['value'].iloc[0]}" for d, g in table.groupby("dimension", sort=False) if g["value"].nunique() == 1
+    ]
     if not varied:
         return None
     cols = min(3, len(varied))
@@ -175,15 +206,18 @@ def dimension_effects(data: StudyData) -> render.Figure | None:
     rng = np.random.default_rng(0)
     for ax, dim in zip(axes, varied):
         _strip(ax, table[table["dimension"] == dim], dim, rng)
-    for ax in axes[len(varied):]:
+    for ax in axes[len(varied) :]:
         ax.set_visible(False)
-    caption = ("Validation accuracy of completed searched trials by the value of each search dimension "
-               "(dots: trials; bars: means; n: trials). For block type, kernel and dilation a trial counts "
-               "under every value one of its stages uses.")
+    caption = (
+        "Validation accuracy of completed searched trials by the value of each search dimension "
+        "(dots: trials; bars: means; n: trials). For block type, kernel and dilation a trial counts "
+        "under every value one of its stages uses."
+    )
     if constant:
         caption += f" Constant in this study: {', '.join(constant)}."
-    return render.Figure("dimensions", "Effect of each search dimension on validation accuracy", caption,
-                         png_bytes(fig))
+    return render.Figure(
+        "dimensions", "Effect of each search dimension on validation accuracy", caption, png_bytes(fig)
+    )
 
 
 def _strip(ax, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
@@ -192,8 +226,15 @@ def _strip(ax, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
         acc = g[g["value"] == v]["val_acc"].to_numpy(float)
         ax.scatter(i + rng.uniform(-0.15, 0.15, len(acc)), acc, s=14, alpha=0.6, color=COLORS[0])
         ax.hlines(acc.mean(), i - 0.3, i + 0.3, color="black", lw=2)
-        ax.annotate(f"n={len(acc)}", (i, 0), xycoords=("data", "axes fraction"), xytext=(0, 3),
-                    textcoords="offset points", fontsize=7, ha="center")
+        ax.annotate(
+            f"n={len(acc)}",
+            (i, 0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 3),
+            textcoords="offset points",
+            fontsize=7,
+            ha="center",
+        )
     ax.set_xticks(range(len(values)), [str(v) for v in values])
     ax.set_xlim(-0.6, len(values) - 0.4)
     ax.set_xlabel(dim)
@@ -202,6 +243,7 @@ def _strip(ax, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
 
 
 # --- learning curves ---------------------------------------------------------------------------
+
 
 def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | None:
     top = board[board["family"] == "searched"].head(TOP_CURVES)
@@ -215,22 +257,39 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | Non
         for stage, style in (("search", "-"), ("final", "--")):
             curve = ep[(ep["number"] == r.number) & (ep["stage"] == stage)].sort_values("epoch")
             if len(curve):
-                ax.plot(curve["epoch"], curve["val_acc"], style, marker="o", ms=3, color=color,
-                        label=f"#{r.rank} trial {r.number}" + (" (final)" if stage == "final" else ""))
+                ax.plot(
+                    curve["epoch"],
+                    curve["val_acc"],
+                    style,
+                    marker="o",
+                    ms=3,
+                    color=color,
+                    label=f"#{r.rank} trial {r.number}" + (" (final)" if stage == "final" else ""),
+                )
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    caption = (f"Validation accuracy per epoch of the top {len(top)} searched architectures (solid: search "
-               "fidelity; dashed: final re-training).")
+    caption = (
+        f"Validation accuracy per epoch of the top {len(top)} searched architectures (solid: search "
+        "fidelity; dashed: final re-training)."
+    )
     return render.Figure("learning_curves", "Learning curves of the top architectures", caption, png_bytes(fig))
 
 
 # --- parallel coordinates ----------------------------------------------------------------------
 
-PARALLEL_AXES = ["stages", "depth (blocks)", "width (widest stage)", "kernel (mean)", "dilation (max)",
-                 "log10 params", "log10 FLOPs", "val acc"]
+PARALLEL_AXES = [
+    "stages",
+    "depth (blocks)",
+    "width (widest stage)",
+    "kernel (mean)",
+    "dilation (max)",
+    "log10 params",
+    "log10 FLOPs",
+    "val acc",
+]
 
 
 def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
@@ -238,10 +297,18 @@ def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for r in top.itertuples():
         arch = r.arch
-        rows.append([len(arch.stages), sum(s.depth for s in arch.stages), max(s.width for s in arch.stages),
-                     float(np.mean([s.kernel for s in arch.stages])), max(s.dilation for s in arch.stages),
-                     math.log10(r.params) if r.params else np.nan, math.log10(r.flops) if r.flops else np.nan,
-                     r.val_acc])
+        rows.append(
+            [
+                len(arch.stages),
+                sum(s.depth for s in arch.stages),
+                max(s.width for s in arch.stages),
+                float(np.mean([s.kernel for s in arch.stages])),
+                max(s.dilation for s in arch.stages),
+                math.log10(r.params) if r.params else np.nan,
+                math.log10(r.flops) if r.flops else np.nan,
+                r.val_acc,
+            ]
+        )
     return pd.DataFrame(rows, columns=PARALLEL_AXES, index=[f"#{r.rank}" for r in top.itertuples()])
 
 
@@ -255,8 +322,16 @@ def parallel_coordinates(board: pd.DataFrame) -> render.Figure | None:
     ax = fig.subplots()
     x = np.arange(len(PARALLEL_AXES))
     for i, (label, row) in enumerate(scaled.iterrows()):
-        ax.plot(x, row.to_numpy(float), marker="o", ms=3, color=COLORS[i % len(COLORS)],
-                alpha=0.9 if i < 3 else 0.5, lw=2.2 if i == 0 else 1.2, label=label)
+        ax.plot(
+            x,
+            row.to_numpy(float),
+            marker="o",
+            ms=3,
+            color=COLORS[i % len(COLORS)],
+            alpha=0.9 if i < 3 else 0.5,
+            lw=2.2 if i == 0 else 1.2,
+            label=label,
+        )
     for i, col in enumerate(PARALLEL_AXES):
         ax.axvline(i, color="#999", lw=0.8)
         ax.annotate(f"{hi[col]:.3g}", (i, 1.0), xytext=(0, 6), textcoords="offset points", ha="center", fontsize=7)
@@ -265,6 +340,8 @@ def parallel_coordinates(board: pd.DataFrame) -> render.Figure | None:
     ax.set_yticks([])
     ax.set_ylim(-0.12, 1.12)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), title="rank")
-    caption = (f"The top {len(table)} searched architectures by validation accuracy, one line each, on axes "
-               "scaled from their minimum (bottom) to maximum (top) among them.")
+    caption = (
+        f"The top {len(table)} searched architectures by validation accuracy, one line each, on axes "
+        "scaled from their minimum (bottom) to maximum (top) among them."
+    )
     return render.Figure("parallel", "Top architectures in parallel coordinates", caption, png_bytes(fig))

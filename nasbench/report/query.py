@@ -7,14 +7,34 @@ import pandas as pd
 from nasbench.errors import ConfigError
 from nasbench.store import load_trials
 
-DEFAULT_COLUMNS = ["study", "stage", "number", "family", "state", "name", "params", "flops", "val_acc",
-                   "test_acc", "epochs_run", "train_time_s"]
+DEFAULT_COLUMNS = [
+    "study",
+    "stage",
+    "number",
+    "family",
+    "state",
+    "name",
+    "params",
+    "flops",
+    "val_acc",
+    "test_acc",
+    "epochs_run",
+    "train_time_s",
+]
 
 
-def select_trials(db_url: str | None, study: str | None = None, state: str | None = None,
-                  where: str | None = None, family: str | None = None, stage: str | None = None,
-                  sort: str = "val_acc", ascending: bool = False, top: int | None = None,
-                  columns: list[str] | None = None) -> pd.DataFrame:
+def select_trials(
+    db_url: str | None,
+    study: str | None = None,
+    state: str | None = None,
+    where: str | None = None,
+    family: str | None = None,
+    stage: str | None = None,
+    sort: str = "val_acc",
+    ascending: bool = False,
+    top: int | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
     df = load_trials(db_url, study=study)
     if study is not None and df.empty:
         from nasbench.store.db import open_engine, session_scope
@@ -30,7 +50,7 @@ def select_trials(db_url: str | None, study: str | None = None, state: str | Non
     if where:
         try:
             df = df.query(where, engine="python")
-        except Exception as e:  # noqa: BLE001 — pandas raises many kinds for a bad expression
+        except Exception as e:
             raise ConfigError(where_error(where, e, list(df.columns))) from e
     if sort:
         if sort not in df.columns:
@@ -60,5 +80,7 @@ def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
 def where_error(where: str, exc: Exception, columns: list[str]) -> str:
     """One sentence: the expression, pandas' reason (first line), and the columns it may use."""
     reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
-    return (f"--where {where!r} is not a valid filter ({reason}); write one such as \"params<1e5 and val_acc>0.9\" "
-            f"over the columns {', '.join(columns)}.")
+    return (
+        f'--where {where!r} is not a valid filter ({reason}); write one such as "params<1e5 and val_acc>0.9" '
+        f"over the columns {', '.join(columns)}."
+    )

@@ -15,15 +15,17 @@ def study_status(db_url: str | None, study: str) -> dict[str, Any]:
     with session_scope(engine) as s:
         row = get_study(s, study)
         if row is None:
-            raise ConfigError(f"no study named {study!r} in the database; studies: "
-                              f"{', '.join(study_names(s)) or 'none'}.")
+            raise ConfigError(
+                f"no study named {study!r} in the database; studies: {', '.join(study_names(s)) or 'none'}."
+            )
         info = {"status": row.status, "elapsed_s": row.elapsed_s, "budget": row.config_json.get("budget")}
     df = load_trials(engine, study)
     info["counts"] = df.groupby(["stage", "state"]).size().to_dict() if len(df) else {}
     done = df[(df["stage"] == "search") & (df["state"] == "complete")].sort_values("val_acc", ascending=False)
     info["best"] = done.iloc[0][["number", "val_acc", "name"]].to_dict() if len(done) else None
     bad = df[df["state"].isin(["failed", "interrupted"])]
-    info["failures"] = [{"number": int(r.number), "state": r.state, "reason": r.failure_reason}
-                        for r in bad.itertuples()]
+    info["failures"] = [
+        {"number": int(r.number), "state": r.state, "reason": r.failure_reason} for r in bad.itertuples()
+    ]
     info["infeasible"] = infeasible_kinds(df) if len(df) else []
     return info

@@ -139,22 +139,33 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
     final = cfg.final
     shape = "x".join(str(v) for v in [ds.in_channels, *ds.input_size])
     return [
-        ("data", f"{ds.name} ({ds.source}); input {shape}, {ds.num_classes} classes; "
-                 f"content sha256 {ds.content_hash[:12]}"),
-        ("split", f"train {sp.train:,} / validation {sp.val:,} / test {sp.test:,} "
-                  f"({'official test set' if sp.test_is_official else 'test carved from the data'}; "
-                  f"split seed {_or(sp.split_seed, cfg.data.split_seed)})"),
+        (
+            "data",
+            f"{ds.name} ({ds.source}); input {shape}, {ds.num_classes} classes; content sha256 {ds.content_hash[:12]}",
+        ),
+        (
+            "split",
+            f"train {sp.train:,} / validation {sp.val:,} / test {sp.test:,} "
+            f"({'official test set' if sp.test_is_official else 'test carved from the data'}; "
+            f"split seed {_or(sp.split_seed, cfg.data.split_seed)})",
+        ),
         ("search fidelity", _kv(cfg.fidelity.model_dump(mode="json"))),
-        ("final training", f"top {final.top_k}{_within(final.best_within)} at "
-                           f"{_kv(final.fidelity.model_dump(mode='json'))}, test measured" if final
-         else "none (no test accuracy is measured for searched architectures)"),
+        (
+            "final training",
+            f"top {final.top_k}{_within(final.best_within)} at "
+            f"{_kv(final.fidelity.model_dump(mode='json'))}, test measured"
+            if final
+            else "none (no test accuracy is measured for searched architectures)",
+        ),
         ("recipe", _kv(cfg.recipe.model_dump(mode="json"))),
         ("seeds", f"study {cfg.seed}, sampler {cfg.sampler_seed}, split {cfg.data.split_seed}"),
         ("budget", _kv(cfg.budget.model_dump(mode="json"))),
         ("sampler", cfg.sampler.name + (f" ({_kv(cfg.sampler.options)})" if cfg.sampler.options else "")),
         ("early stopping", cfg.scheduler.name),
-        ("objectives", ", ".join(cfg.objectives)
-         + (f"; constraints {_kv(cfg.constraints)}" if cfg.constraints else "")),
+        (
+            "objectives",
+            ", ".join(cfg.objectives) + (f"; constraints {_kv(cfg.constraints)}" if cfg.constraints else ""),
+        ),
         ("resources per trial", _kv(cfg.resources.model_dump(mode="json"))),
         ("wall time", f"{data.elapsed_s:,.1f} s ({data.status})"),
         ("study file", data.study_file or "-"),
@@ -167,10 +178,15 @@ def provenance_lines(data: StudyData) -> list[tuple[str, str]]:
     for i, p in enumerate(data.provenance, 1):
         packages = ", ".join(f"{k} {v}" for k, v in p.get("packages", {}).items())
         label = "run" if len(data.provenance) == 1 else f"run {i}"
-        lines.append((label, f"{packages}; python {p.get('python', '?')}; git {p.get('git_revision') or 'none'}; "
-                             f"host {p.get('driver_host', '?')}; study file sha256 "
-                             f"{str(p.get('study_file_hash', ''))[:12]}; data sha256 "
-                             f"{str(p.get('dataset_hash', ''))[:12]}"))
+        lines.append(
+            (
+                label,
+                f"{packages}; python {p.get('python', '?')}; git {p.get('git_revision') or 'none'}; "
+                f"host {p.get('driver_host', '?')}; study file sha256 "
+                f"{str(p.get('study_file_hash', ''))[:12]}; data sha256 "
+                f"{str(p.get('dataset_hash', ''))[:12]}",
+            )
+        )
     return lines
 
 

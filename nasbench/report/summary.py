@@ -15,8 +15,11 @@ def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
     sentences = [_counts_sentence(data)]
     searched = board[board["family"] == "searched"]
     if searched.empty:
-        return sentences + ["No searched architecture completed training, so there is no best network; "
-                            "the failures and their reasons are listed below."]
+        return [
+            *sentences,
+            "No searched architecture completed training, so there is no best network; "
+            "the failures and their reasons are listed below.",
+        ]
     best = searched.iloc[0]
     sentences.append(_best_sentence(best))
     baselines = board[board["family"] == "zoo baseline"]
@@ -32,16 +35,23 @@ def _counts_sentence(data: StudyData) -> str:
     counts = search["state"].value_counts()
     detail = ", ".join(f"{n} {state}" for state, n in counts.items()) or "none run"
     ds = data.dataset.name
-    return (f"Study {data.name} sampled {len(search)} architectures on {ds} with the "
-            f"{data.config.sampler.name} sampler in {data.elapsed_s:,.0f} s of wall time ({detail}).")
+    return (
+        f"Study {data.name} sampled {len(search)} architectures on {ds} with the "
+        f"{data.config.sampler.name} sampler in {data.elapsed_s:,.0f} s of wall time ({detail})."
+    )
 
 
 def _best_sentence(best: pd.Series) -> str:
-    test = (f" ({fmt.accuracy(best['test_acc'])} test after final training)" if pd.notna(best["test_acc"])
-            else " (it had no final training, so no test accuracy is reported)")
-    return (f"The best searched network (trial {best['number']}, {best['name']}) reaches "
-            f"{fmt.accuracy(best['val_acc'], blank='-')} validation accuracy{test} with "
-            f"{fmt.compact(best['params'])} parameters and {fmt.compact(best['flops'])} FLOPs.")
+    test = (
+        f" ({fmt.accuracy(best['test_acc'])} test after final training)"
+        if pd.notna(best["test_acc"])
+        else " (it had no final training, so no test accuracy is reported)"
+    )
+    return (
+        f"The best searched network (trial {best['number']}, {best['name']}) reaches "
+        f"{fmt.accuracy(best['val_acc'], blank='-')} validation accuracy{test} with "
+        f"{fmt.compact(best['params'])} parameters and {fmt.compact(best['flops'])} FLOPs."
+    )
 
 
 def _reference(baselines: pd.DataFrame) -> pd.Series:
@@ -58,8 +68,10 @@ def _fidelity_words(data: StudyData, ref: pd.Series) -> str:
     if fidelity is not None and fidelity == final:
         return "under the same protocol at the final training's budget"
     if fidelity is not None and fidelity == data.config.fidelity.model_dump(mode="json"):
-        return ("under the same protocol at the search's budget (each searched candidate's; compare it with "
-                "the searched networks' validation accuracy at search fidelity)")
+        return (
+            "under the same protocol at the search's budget (each searched candidate's; compare it with "
+            "the searched networks' validation accuracy at search fidelity)"
+        )
     return "under the same protocol"
 
 
@@ -71,7 +83,7 @@ def _baseline_sentence(best: pd.Series, ref: pd.Series, protocol: str = "under t
     else:
         ratio = f"{best['params'] / ref['params']:.1f}x more parameters than"
     test = f", {fmt.accuracy(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
-    return (f"That is {ratio} the {ref['name']} zoo baseline ({fmt.compact(ref['params'])} parameters), which reaches "
-            f"{fmt.accuracy(ref['val_acc'], blank='-')} validation{test} {protocol}.")
-
-
+    return (
+        f"That is {ratio} the {ref['name']} zoo baseline ({fmt.compact(ref['params'])} parameters), which reaches "
+        f"{fmt.accuracy(ref['val_acc'], blank='-')} validation{test} {protocol}."
+    )

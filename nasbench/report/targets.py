@@ -42,8 +42,17 @@ def check_targets(data: StudyData) -> list[TargetCheck]:
             checks.append(TargetCheck(target.name, target.test_acc, bounds, None, None, None, None))
             continue
         r = best.iloc[0]
-        checks.append(TargetCheck(target.name, target.test_acc, bounds, int(r["number"]), str(r["name"]),
-                                  _num(r["params"]), _num(r["test_acc"])))
+        checks.append(
+            TargetCheck(
+                target.name,
+                target.test_acc,
+                bounds,
+                int(r["number"]),
+                str(r["name"]),
+                _num(r["params"]),
+                _num(r["test_acc"]),
+            )
+        )
     return checks
 
 
@@ -55,8 +64,12 @@ def describe(check: TargetCheck) -> str:
     """One sentence: met or not, and the figure reached."""
     within = "".join(f", {k} ≤ {v:,.0f}" for k, v in check.bounds.items())
     if check.number is None:
-        return (f"{check.name} (test accuracy ≥ {100 * check.wanted:.2f}%{within}): NOT MET — no network within "
-                "the bounds had a final training.")
+        return (
+            f"{check.name} (test accuracy ≥ {100 * check.wanted:.2f}%{within}): NOT MET — no network within "
+            "the bounds had a final training."
+        )
     verdict = "met" if check.met else "NOT MET"
-    return (f"{check.name} (test accuracy ≥ {100 * check.wanted:.2f}%{within}): {verdict} — trial {check.number} "
-            f"({check.params:,.0f} params), chosen by validation, reaches {100 * check.test_acc:.2f}% test.")
+    return (
+        f"{check.name} (test accuracy ≥ {100 * check.wanted:.2f}%{within}): {verdict} — trial {check.number} "
+        f"({check.params:,.0f} params), chosen by validation, reaches {100 * check.test_acc:.2f}% test."
+    )

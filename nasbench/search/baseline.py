@@ -16,10 +16,10 @@ from pathlib import Path
 
 from rich.console import Console
 
+from nasbench.core import provenance
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape, Task
 from nasbench.errors import ConfigError
-from nasbench.core import provenance
 from nasbench.search.cluster import check_reachable, start_ray, stop_ray
 from nasbench.search.config import StudyConfig, load_study
 from nasbench.search.dispatch import run_trials
@@ -55,8 +55,9 @@ def measure_zoo(name: str, shape: DataShape, resolution: int | None) -> tuple[in
     from nasbench.zoo import create_model
 
     if shape.ndim != 2:
-        raise ConfigError(f"zoo model {name!r} is 2D-only, but the study's data set is {shape.ndim}D; "
-                          "baselines need 2D images.")
+        raise ConfigError(
+            f"zoo model {name!r} is 2D-only, but the study's data set is {shape.ndim}D; baselines need 2D images."
+        )
     size = (1, shape.in_channels, *shape.spatial(resolution))
     with torch.device("meta"):
         model = create_model(name, num_classes=shape.num_classes, in_channels=shape.in_channels, small_input=True)
@@ -64,8 +65,10 @@ def measure_zoo(name: str, shape: DataShape, resolution: int | None) -> tuple[in
         return count_params(model), count_flops(model, size)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
-        raise ConfigError(f"zoo model {name!r} cannot take the study's {'x'.join(map(str, size[1:]))} inputs "
-                          f"({first}); pick another model or raise the fidelity's resolution.") from e
+        raise ConfigError(
+            f"zoo model {name!r} cannot take the study's {'x'.join(map(str, size[1:]))} inputs "
+            f"({first}); pick another model or raise the fidelity's resolution."
+        ) from e
 
 
 def baseline_numbers(rows: dict[str, TrialSummary], names: list[str], low: int = 0) -> dict[str, int]:
@@ -91,14 +94,22 @@ def baseline_fidelity(cfg: StudyConfig, which: str | None) -> Fidelity:
 def find_study(ledger: Ledger, name: str) -> StoredStudy:
     stored = ledger.find_study(name)
     if stored is None:
-        raise ConfigError(f"no study named {name!r} in the database; studies: "
-                          f"{', '.join(ledger.study_names()) or 'none'} (run `nasbench search` first).")
+        raise ConfigError(
+            f"no study named {name!r} in the database; studies: "
+            f"{', '.join(ledger.study_names()) or 'none'} (run `nasbench search` first)."
+        )
     return stored
 
 
-def run_baseline(study: str, models: list[str], ledger: Ledger, ray_address: str | None = None,
-                 console: Console | None = None, shutdown_ray: bool = False,
-                 fidelity: str | None = None) -> BaselineOutcome:
+def run_baseline(
+    study: str,
+    models: list[str],
+    ledger: Ledger,
+    ray_address: str | None = None,
+    console: Console | None = None,
+    shutdown_ray: bool = False,
+    fidelity: str | None = None,
+) -> BaselineOutcome:
     """Train the zoo networks ``models`` under study ``study``'s protocol (a name or a study file).
 
     ``fidelity``: ``final`` (the study's final training; the default when it has one) or ``search``
@@ -132,15 +143,26 @@ def run_baseline(study: str, models: list[str], ledger: Ledger, ray_address: str
         finally:
             stop_ray(started and shutdown_ray)
     out.trained = todo
-    rows = {r.name: r for r in ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
-            if r.number in numbers.values()}
+    rows = {
+        r.name: r
+        for r in ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
+        if r.number in numbers.values()
+    }
     out.states = {name: str(r.state) for name, r in rows.items()}
     out.wall_s = time.perf_counter() - t0
     return out
 
 
-def _train(task: Task, ledger: Ledger, stored: StoredStudy, todo: list[str], numbers: dict[str, int],
-           measured: dict[str, tuple[int, int]], fidelity: Fidelity, console: Console) -> None:
+def _train(
+    task: Task,
+    ledger: Ledger,
+    stored: StoredStudy,
+    todo: list[str],
+    numbers: dict[str, int],
+    measured: dict[str, tuple[int, int]],
+    fidelity: Fidelity,
+    console: Console,
+) -> None:
     cfg = stored.config
     prov = provenance.collect(stored.study_file or ".", stored.study_file_hash, task.content_hash)
     prov["seed"] = cfg.seed
@@ -148,10 +170,13 @@ def _train(task: Task, ledger: Ledger, stored: StoredStudy, todo: list[str], num
     jobs = []
     for m in todo:
         params, flops = measured[m]
-        start = TrialStart(Stage.FINAL, numbers[m], m, cfg.seed, fidelity, family=Family.BASELINE,
-                           params=params, flops=flops)
+        start = TrialStart(
+            Stage.FINAL, numbers[m], m, cfg.seed, fidelity, family=Family.BASELINE, params=params, flops=flops
+        )
         jobs.append(Job(TrialRequest(Stage.FINAL, numbers[m], cfg.seed, Candidate(zoo=m)), start))
-    console.print(f"baselines for study {stored.name}: {', '.join(todo)} at {fidelity.epochs} epochs "
-                  "(test accuracy measured)")
-    run_trials(ListSearcher(jobs, recorder), recorder,
-               dispatch_for(cfg, task, Stage.FINAL, fidelity, True, len(jobs)), console)
+    console.print(
+        f"baselines for study {stored.name}: {', '.join(todo)} at {fidelity.epochs} epochs (test accuracy measured)"
+    )
+    run_trials(
+        ListSearcher(jobs, recorder), recorder, dispatch_for(cfg, task, Stage.FINAL, fidelity, True, len(jobs)), console
+    )

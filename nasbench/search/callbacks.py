@@ -18,8 +18,15 @@ from nasbench.search.searcher import end_of
 class StoreCallback(Callback):
     """Writes epochs and final states; prints one progress line per finished trial."""
 
-    def __init__(self, recorder: StudyRecorder, epochs: int, total: int | None, console: Console,
-                 stage: Stage = Stage.SEARCH, already_done: int = 0) -> None:
+    def __init__(
+        self,
+        recorder: StudyRecorder,
+        epochs: int,
+        total: int | None,
+        console: Console,
+        stage: Stage = Stage.SEARCH,
+        already_done: int = 0,
+    ) -> None:
         self.recorder, self.epochs, self.total, self.console = recorder, epochs, total, console
         self.stage, self.done = stage, already_done
         self.t0 = time.perf_counter()
@@ -51,8 +58,9 @@ class StoreCallback(Callback):
             self.done += 1
         self._print(request.label, state, end.val_acc, end.test_acc, reason)
 
-    def _print(self, label: str, state: TrialState, val_acc: float | None, test_acc: float | None,
-               reason: str | None) -> None:
+    def _print(
+        self, label: str, state: TrialState, val_acc: float | None, test_acc: float | None, reason: str | None
+    ) -> None:
         elapsed = time.perf_counter() - self.t0
         of = f"/{self.total}" if self.total else ""
         best = self.recorder.best_val_acc
@@ -62,8 +70,11 @@ class StoreCallback(Callback):
         if test_acc is not None:
             detail += f"  test_acc {test_acc:.4f}"
         best_text = f"best val_acc {best:.4f}" if best is not None else "best val_acc -"
-        self.console.print(f"[{self.done}{of}] {self.stage} {label} {state:<8} {detail}  |  "
-                           f"{best_text}  |  {elapsed:6.1f}s elapsed", highlight=False, soft_wrap=True)
+        self.console.print(
+            f"[{self.done}{of}] {self.stage} {label} {state:<8} {detail}  |  {best_text}  |  {elapsed:6.1f}s elapsed",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _error_text(trial: Any) -> str | None:

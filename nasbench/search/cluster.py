@@ -24,11 +24,18 @@ def start_ray(address: str | None) -> bool:
         return True
     check_reachable(address)
     try:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR,
-                 log_to_driver=False, configure_logging=True)
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            logging_level=logging.ERROR,
+            log_to_driver=False,
+            configure_logging=True,
+        )
     except (ConnectionError, RuntimeError, ValueError) as e:
-        raise ConfigError(f"--ray-address {address}: cannot join a Ray cluster there ({_first_line(e)}); "
-                          "start one with `ray start --head` or check the address.") from e
+        raise ConfigError(
+            f"--ray-address {address}: cannot join a Ray cluster there ({_first_line(e)}); "
+            "start one with `ray start --head` or check the address."
+        ) from e
     return True
 
 
@@ -42,8 +49,13 @@ def _start_local_ray(attempts: int = 2) -> None:
 
     for attempt in range(attempts):
         try:
-            ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR,
-                     log_to_driver=False, configure_logging=True)
+            ray.init(
+                address="local",
+                include_dashboard=False,
+                logging_level=logging.ERROR,
+                log_to_driver=False,
+                configure_logging=True,
+            )
             return
         except ConnectionError:
             ray.shutdown()
@@ -67,8 +79,10 @@ def check_reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as e:
-        raise ConfigError(f"--ray-address {address}: cannot join a Ray cluster there ({e.strerror or e}); "
-                          "start one with `ray start --head` or check the address.") from e
+        raise ConfigError(
+            f"--ray-address {address}: cannot join a Ray cluster there ({e.strerror or e}); "
+            "start one with `ray start --head` or check the address."
+        ) from e
 
 
 def _first_line(e: Exception) -> str:

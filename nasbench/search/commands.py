@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,13 +12,22 @@ from nasbench.errors import NasbenchError
 
 def baseline(
     study: Annotated[str, typer.Argument(help="Study name in the database, or its study file.")],
-    models: Annotated[str, typer.Option("--models", help="Comma-separated zoo names, e.g. resnet18,mobilenet_v2 "
-                                                          "(see `nasbench zoo list`).")],
-    fidelity: Annotated[Optional[str], typer.Option(
-        "--fidelity", help="final (the study's final training, the default when it has one) or search "
-                           "(the budget each searched candidate got).")] = None,
+    models: Annotated[
+        str,
+        typer.Option(
+            "--models", help="Comma-separated zoo names, e.g. resnet18,mobilenet_v2 (see `nasbench zoo list`)."
+        ),
+    ],
+    fidelity: Annotated[
+        str | None,
+        typer.Option(
+            "--fidelity",
+            help="final (the study's final training, the default when it has one) or search "
+            "(the budget each searched candidate got).",
+        ),
+    ] = None,
     db: DbOption = None,
-    ray_address: Annotated[Optional[str], typer.Option("--ray-address", help="Join an existing Ray cluster.")] = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join an existing Ray cluster.")] = None,
 ) -> None:
     """Train zoo networks under a study's protocol (data, split, fidelity, recipe, seed) as baselines."""
     from nasbench.search.baseline import run_baseline
@@ -26,8 +35,15 @@ def baseline(
 
     names = [m.strip() for m in models.split(",") if m.strip()]
     try:
-        out = run_baseline(study, names, open_ledger(db), ray_address=ray_address, console=console, shutdown_ray=True,
-                           fidelity=fidelity)
+        out = run_baseline(
+            study,
+            names,
+            open_ledger(db),
+            ray_address=ray_address,
+            console=console,
+            shutdown_ray=True,
+            fidelity=fidelity,
+        )
     except NasbenchError as e:
         fail(str(e))
     if out.skipped:

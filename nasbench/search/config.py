@@ -175,11 +175,14 @@ class StudyConfig(Strict):
     def _early_stopping(self) -> StudyConfig:
         s = self.scheduler
         if s.name != "none" and len(self.objectives) > 1:
-            raise ValueError(f"field 'scheduler': early stopping ({s.name}) needs a single objective; remove it or "
-                             "keep only val_acc")
+            raise ValueError(
+                f"field 'scheduler': early stopping ({s.name}) needs a single objective; remove it or keep only val_acc"
+            )
         if s.name != "none" and s.grace_period > self.fidelity.epochs:
-            raise ValueError(f"field 'scheduler.grace_period': {s.grace_period} is more than the "
-                             f"{self.fidelity.epochs} epochs of a trial")
+            raise ValueError(
+                f"field 'scheduler.grace_period': {s.grace_period} is more than the "
+                f"{self.fidelity.epochs} epochs of a trial"
+            )
         return self
 
     @property

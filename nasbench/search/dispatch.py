@@ -40,24 +40,36 @@ def run_trials(searcher: Any, recorder: StudyRecorder, dispatch: Dispatch, conso
     from nasbench.search.callbacks import FailureStopper, StoreCallback
     from nasbench.search.worker import run_trial
 
-    trainable = tune.with_resources(tune.with_parameters(run_trial, settings=dispatch.settings),
-                                    dispatch.resources.as_ray())
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, settings=dispatch.settings), dispatch.resources.as_ray()
+    )
     # Failed and infeasible trials report no val_acc; Tune would otherwise reject those results.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     epochs = dispatch.settings.fidelity.epochs
-    callback = StoreCallback(recorder, epochs, dispatch.total, console, stage=dispatch.stage,
-                             already_done=dispatch.already_done)
+    callback = StoreCallback(
+        recorder, epochs, dispatch.total, console, stage=dispatch.stage, already_done=dispatch.already_done
+    )
     with tempfile.TemporaryDirectory(prefix="nasbench-ray-") as storage:
         tuner = tune.Tuner(
             trainable,
-            tune_config=tune.TuneConfig(search_alg=searcher, scheduler=dispatch.scheduler, num_samples=-1,
-                                        max_concurrent_trials=max_concurrency(dispatch.resources),
-                                        reuse_actors=True, time_budget_s=dispatch.time_left,
-                                        metric="val_acc", mode="max"),
-            run_config=tune.RunConfig(name=f"nasbench-{dispatch.stage}", storage_path=storage,
-                                      callbacks=[callback],
-                                      stop=FailureStopper(recorder, dispatch.max_failures),
-                                      verbose=0, log_to_file=False),
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=dispatch.scheduler,
+                num_samples=-1,
+                max_concurrent_trials=max_concurrency(dispatch.resources),
+                reuse_actors=True,
+                time_budget_s=dispatch.time_left,
+                metric="val_acc",
+                mode="max",
+            ),
+            run_config=tune.RunConfig(
+                name=f"nasbench-{dispatch.stage}",
+                storage_path=storage,
+                callbacks=[callback],
+                stop=FailureStopper(recorder, dispatch.max_failures),
+                verbose=0,
+                log_to_file=False,
+            ),
         )
         tuner.fit()
     recorder.interrupt_running(dispatch.stage, STOPPED_WHILE_RUNNING)
@@ -75,6 +87,11 @@ def make_scheduler(s: SchedulerConfig, epochs: int) -> Any:
         return None
     brackets = 1
     if s.name == "hyperband":
-        brackets = int(math.floor(math.log(epochs / s.grace_period, s.reduction_factor) + 1e-9)) + 1
-    return AsyncHyperBandScheduler(time_attr="epoch", max_t=epochs, grace_period=s.grace_period,
-                                   reduction_factor=s.reduction_factor, brackets=brackets)
+        brackets = math.floor(math.log(epochs / s.grace_period, s.reduction_factor) + 1e-9) + 1
+    return AsyncHyperBandScheduler(
+        time_attr="epoch",
+        max_t=epochs,
+        grace_period=s.grace_period,
+        reduction_factor=s.reduction_factor,
+        brackets=brackets,
+    )

@@ -63,8 +63,9 @@ class RegularizedEvolutionSampler(BaseSampler):
     def infer_relative_search_space(self, study: optuna.Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         return {}
 
-    def sample_relative(self, study: optuna.Study, trial: FrozenTrial,
-                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+    def sample_relative(
+        self, study: optuna.Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         return {}
 
     def _rng(self, trial: FrozenTrial, salt: str) -> random.Random:
@@ -75,10 +76,14 @@ class RegularizedEvolutionSampler(BaseSampler):
     def population(self, study: optuna.Study) -> list[FrozenTrial]:
         """The ``population_size`` most recent feasible complete trials, oldest first."""
         n_objectives = len(study.directions)
-        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if t.values is not None and len(t.values) == n_objectives
-                and not any(math.isnan(v) for v in t.values)
-                and max(_constraint_values(t), default=0.0) <= 0]
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.values is not None
+            and len(t.values) == n_objectives
+            and not any(math.isnan(v) for v in t.values)
+            and max(_constraint_values(t), default=0.0) <= 0
+        ]
         return sorted(done, key=lambda t: t.number)[-self.population_size :]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
@@ -108,8 +113,9 @@ class RegularizedEvolutionSampler(BaseSampler):
             plans[trial._trial_id] = (attrs.get(PARENT_KEY), attrs.get(MUTATE_KEY))
         return plans[trial._trial_id]
 
-    def sample_independent(self, study: optuna.Study, trial: FrozenTrial, param_name: str,
-                           param_distribution: BaseDistribution) -> Any:
+    def sample_independent(
+        self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
         rng = self._rng(trial, param_name)
         parent, mutate = self._plan(study, trial)
         if parent is None or param_name not in parent:
@@ -121,8 +127,9 @@ class RegularizedEvolutionSampler(BaseSampler):
             return _other_value(param_distribution, value, rng)
         return value
 
-    def after_trial(self, study: optuna.Study, trial: FrozenTrial, state: TrialState,
-                    values: Sequence[float] | None) -> None:
+    def after_trial(
+        self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
         self._plans.get(study._storage, {}).pop(trial._trial_id, None)
 
 
@@ -137,6 +144,7 @@ def _new_plan_cache() -> weakref.WeakKeyDictionary[Any, dict[int, Plan]]:
 
 
 # --- selection ---------------------------------------------------------------------------------
+
 
 def _fitness(pop: list[FrozenTrial], directions: Sequence[StudyDirection]) -> dict[int, tuple[float, ...]]:
     """Trial number -> a key whose minimum wins a tournament.
@@ -203,6 +211,7 @@ def _crowding_distances(front: list[tuple[float, ...]]) -> list[float]:
 
 
 # --- values ------------------------------------------------------------------------------------
+
 
 def _n_values(d: BaseDistribution) -> float:
     """How many values ``d`` holds (inf when continuous)."""

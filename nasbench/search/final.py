@@ -29,8 +29,9 @@ def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[
     return picked
 
 
-def final_jobs(searched: list[TrialSummary], finals: list[TrialSummary], final: FinalConfig, shape: DataShape,
-               seed: int) -> tuple[list[TrialSummary], list[Job]]:
+def final_jobs(
+    searched: list[TrialSummary], finals: list[TrialSummary], final: FinalConfig, shape: DataShape, seed: int
+) -> tuple[list[TrialSummary], list[Job]]:
     """The chosen architectures, and the jobs for those without a completed final training yet."""
     done = {t.number for t in finals if t.state == TrialState.COMPLETE}
     chosen = final_selection(searched, final.top_k, final.best_within)
@@ -40,7 +41,16 @@ def final_jobs(searched: list[TrialSummary], finals: list[TrialSummary], final: 
         if t.number in done or t.arch is None:
             continue
         params, flops = measure_on_meta(t.arch, shape, fidelity.resolution or t.arch.resolution)
-        start = TrialStart(Stage.FINAL, t.number, t.arch.summary(), seed, fidelity, family=Family.SEARCHED,
-                           arch=t.arch, params=params, flops=flops)
+        start = TrialStart(
+            Stage.FINAL,
+            t.number,
+            t.arch.summary(),
+            seed,
+            fidelity,
+            family=Family.SEARCHED,
+            arch=t.arch,
+            params=params,
+            flops=flops,
+        )
         jobs.append(Job(TrialRequest(Stage.FINAL, t.number, seed, Candidate(arch=t.arch)), start))
     return chosen, jobs

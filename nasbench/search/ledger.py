@@ -145,15 +145,27 @@ class Ledger(Protocol):
 
     def start_trial(self, study_id: int, trial: TrialStart, provenance: dict[str, Any]) -> None: ...
 
-    def record_epoch(self, study_id: int, stage: Stage, number: int, metrics: EpochMetrics,
-                     worker: str | None, latency_ms: float | None) -> None: ...
+    def record_epoch(
+        self,
+        study_id: int,
+        stage: Stage,
+        number: int,
+        metrics: EpochMetrics,
+        worker: str | None,
+        latency_ms: float | None,
+    ) -> None: ...
 
     def finish_trial(self, study_id: int, stage: Stage, number: int, end: TrialEnd) -> bool:
         """Close a running trial; False when it was not running (already closed elsewhere)."""
         ...
 
-    def trials(self, study_id: int, stage: Stage | None = None, family: Family | None = None,
-               states: tuple[TrialState, ...] | None = None) -> list[TrialSummary]: ...
+    def trials(
+        self,
+        study_id: int,
+        stage: Stage | None = None,
+        family: Family | None = None,
+        states: tuple[TrialState, ...] | None = None,
+    ) -> list[TrialSummary]: ...
 
     def count_finished(self, study_id: int) -> int:
         """Search trials of searched architectures that count against the trial budget."""

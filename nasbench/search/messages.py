@@ -76,8 +76,9 @@ class WorkerReport:
         return report if isinstance(report, WorkerReport) else None
 
 
-def outcome(report: WorkerReport | None, error: bool, stopped_early: bool, epochs: int
-            ) -> tuple[TrialState, str | None]:
+def outcome(
+    report: WorkerReport | None, error: bool, stopped_early: bool, epochs: int
+) -> tuple[TrialState, str | None]:
     """A trial's final state from its last report, with the reason when it did not complete.
 
     A trial short of its epochs was pruned if the scheduler stopped it, else the search ended
@@ -94,6 +95,8 @@ def outcome(report: WorkerReport | None, error: bool, stopped_early: bool, epoch
     if report.kind != ReportKind.FINAL and report.epoch < epochs:
         if stopped_early:
             return TrialState.PRUNED, None
-        return (TrialState.INTERRUPTED,
-                f"the search ended while this trial ran (after epoch {report.epoch} of {epochs})")
+        return (
+            TrialState.INTERRUPTED,
+            f"the search ended while this trial ran (after epoch {report.epoch} of {epochs})",
+        )
     return TrialState.COMPLETE, None

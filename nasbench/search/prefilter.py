@@ -42,7 +42,7 @@ def prefilter_params(cfg: StudyConfig, space: SpaceSpec, task: Task) -> list[dic
         if math.isfinite(score):
             scored[arch.digest()] = (score, trial.params)
     ranked = sorted(scored.values(), key=lambda s: s[0], reverse=True)
-    return [params for _, params in ranked[:pf.keep]]
+    return [params for _, params in ranked[: pf.keep]]
 
 
 def apply_prefilter(cfg: StudyConfig, space: SpaceSpec, task: Task, study: optuna.Study) -> int:

@@ -37,8 +37,7 @@ class StudyRecorder:
 
     def epoch(self, stage: Stage, number: int, report: WorkerReport) -> None:
         if report.metrics is not None:
-            self.ledger.record_epoch(self.study_id, stage, number, report.metrics, report.worker,
-                                     report.latency_ms)
+            self.ledger.record_epoch(self.study_id, stage, number, report.metrics, report.worker, report.latency_ms)
 
     def finish(self, stage: Stage, number: int, end: TrialEnd) -> None:
         if not self.ledger.finish_trial(self.study_id, stage, number, end):
@@ -50,8 +49,11 @@ class StudyRecorder:
         elif end.state in (TrialState.COMPLETE, TrialState.PRUNED):
             self.consecutive_failures = 0
         val = end.val_acc
-        if val is not None and end.state == TrialState.COMPLETE and (self.best_val_acc is None
-                                                                     or val > self.best_val_acc):
+        if (
+            val is not None
+            and end.state == TrialState.COMPLETE
+            and (self.best_val_acc is None or val > self.best_val_acc)
+        ):
             self.best_val_acc = val
 
     def interrupt_running(self, stage: Stage, reason: str) -> int:
@@ -60,8 +62,9 @@ class StudyRecorder:
         closed = 0
         for t in self.ledger.trials(self.study_id, stage=stage, states=(TrialState.RUNNING,)):
             if (stage, t.number) in self.started:
-                closed += self.ledger.finish_trial(self.study_id, stage, t.number,
-                                                   TrialEnd(TrialState.INTERRUPTED, failure_reason=reason))
+                closed += self.ledger.finish_trial(
+                    self.study_id, stage, t.number, TrialEnd(TrialState.INTERRUPTED, failure_reason=reason)
+                )
         return closed
 
     def mark_running(self) -> None:

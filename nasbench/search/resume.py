@@ -26,16 +26,23 @@ def open_study(ledger: Ledger, loaded: LoadedStudy, task: Task, must_exist: bool
     stored = ledger.find_study(cfg.name)
     if stored is None:
         if must_exist:
-            raise ConfigError(f"{path}: --resume: study '{cfg.name}' is not in the results database; "
-                              "run without --resume to start it.")
-        return ledger.create_study(NewStudy(cfg, loaded.space.model_dump(mode="json"), path, loaded.file_hash,
-                                            task.info(), task.split_info()))
+            raise ConfigError(
+                f"{path}: --resume: study '{cfg.name}' is not in the results database; "
+                "run without --resume to start it."
+            )
+        return ledger.create_study(
+            NewStudy(cfg, loaded.space.model_dump(mode="json"), path, loaded.file_hash, task.info(), task.split_info())
+        )
     if stored.config.identity() != cfg.identity():
-        raise ConfigError(f"{path}: study '{cfg.name}' already exists in the results database with a "
-                          "different space, data, sampler or recipe; give the study a new name.")
+        raise ConfigError(
+            f"{path}: study '{cfg.name}' already exists in the results database with a "
+            "different space, data, sampler or recipe; give the study a new name."
+        )
     if stored.dataset.content_hash != task.content_hash:
-        raise ConfigError(f"{path}: the data set {cfg.data.name} differs from the one study "
-                          f"'{cfg.name}' was started on (content hash changed); give the study a new name.")
+        raise ConfigError(
+            f"{path}: the data set {cfg.data.name} differs from the one study "
+            f"'{cfg.name}' was started on (content hash changed); give the study a new name."
+        )
     ledger.update_config(stored.study_id, cfg)
     return stored
 
@@ -55,8 +62,12 @@ def requeue_interrupted(ledger: Ledger, stored: StoredStudy, study: optuna.Study
         if t is not None and t.state.is_finished():
             ledger.finish_trial(stored.study_id, Stage.SEARCH, row.number, _end_from_optuna(t))
         else:
-            ledger.finish_trial(stored.study_id, Stage.SEARCH, row.number,
-                                TrialEnd(TrialState.INTERRUPTED, failure_reason=f"{INTERRUPTED}; re-queued"))
+            ledger.finish_trial(
+                stored.study_id,
+                Stage.SEARCH,
+                row.number,
+                TrialEnd(TrialState.INTERRUPTED, failure_reason=f"{INTERRUPTED}; re-queued"),
+            )
             interrupted.add(row.number)
     requeued = 0
     for t in trials.values():

@@ -14,10 +14,10 @@ from typing import Any
 import optuna
 from rich.console import Console
 
+from nasbench.core import provenance
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import Task
 from nasbench.errors import ConfigError
-from nasbench.core import provenance
 from nasbench.search.cluster import check_reachable, start_ray, stop_ray, trial_resources
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import STOPPED_WHILE_RUNNING, Dispatch, make_scheduler, run_trials
@@ -59,19 +59,28 @@ def prepare(study_path: str) -> Prepared:
     loaded = load_study(study_path)
     cfg, space = loaded.config, loaded.space
     try:
-        sampler = create_sampler(cfg.sampler.name, cfg.sampler_seed, cfg.sampler.options, space,
-                                 n_objectives=len(cfg.objectives))
+        sampler = create_sampler(
+            cfg.sampler.name, cfg.sampler_seed, cfg.sampler.options, space, n_objectives=len(cfg.objectives)
+        )
         task = cfg.data.load()
     except ConfigError as e:
         raise ConfigError(f"{study_path}: {e}") from e
     if task.dataset.ndim not in space.ndim:
-        raise ConfigError(f"{study_path}: data set {cfg.data.name} is {task.dataset.ndim}D but space "
-                          f"{space.name} allows only ndim {space.ndim}.")
+        raise ConfigError(
+            f"{study_path}: data set {cfg.data.name} is {task.dataset.ndim}D but space "
+            f"{space.name} allows only ndim {space.ndim}."
+        )
     return Prepared(loaded, task, sampler)
 
 
-def run_search(study_path: str, ledger: Ledger, ray_address: str | None = None, console: Console | None = None,
-               shutdown_ray: bool = False, resume: bool = False) -> SearchOutcome:
+def run_search(
+    study_path: str,
+    ledger: Ledger,
+    ray_address: str | None = None,
+    console: Console | None = None,
+    shutdown_ray: bool = False,
+    resume: bool = False,
+) -> SearchOutcome:
     """Run (or resume) the study in ``study_path`` until its budget is spent.
 
     Re-running a study always continues it; ``resume=True`` also insists that it exists.
@@ -95,8 +104,9 @@ def _search(p: Prepared, ledger: Ledger, console: Console, resume: bool) -> Sear
     cfg = p.config
     stored = open_study(ledger, p.loaded, p.task, must_exist=resume)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=cfg.name, storage=ledger.url, sampler=p.sampler,
-                                directions=cfg.directions, load_if_exists=True)
+    study = optuna.create_study(
+        study_name=cfg.name, storage=ledger.url, sampler=p.sampler, directions=cfg.directions, load_if_exists=True
+    )
     if cfg.prefilter is not None and not study.trials:
         pf = cfg.prefilter
         console.print(f"pre-filter: scoring {pf.sample} random architectures with {pf.proxy} at initialisation")
@@ -134,27 +144,72 @@ def _counts(trials: list) -> dict[str, int]:
     return counts
 
 
-def dispatch_for(cfg: StudyConfig, task: Task, stage: Stage, fidelity: Fidelity, test: bool, total: int | None,
-                 already_done: int = 0, time_left: float | None = None, scheduler: Any = None) -> Dispatch:
+def dispatch_for(
+    cfg: StudyConfig,
+    task: Task,
+    stage: Stage,
+    fidelity: Fidelity,
+    test: bool,
+    total: int | None,
+    already_done: int = 0,
+    time_left: float | None = None,
+    scheduler: Any = None,
+) -> Dispatch:
     """The Tune run settings of a stage: the study's evaluator, resources and failure limit."""
     resources = trial_resources(cfg.resources.cpu, cfg.resources.gpu)
-    evaluator = ScratchEvaluator(task, cfg.recipe, device=resources.device, threads=resources.threads,
-                                 max_latency_ms=cfg.constraints.get("latency_ms"))
-    return Dispatch(stage, TrialSettings(evaluator, fidelity, test), resources, cfg.max_consecutive_failures,
-                    total, already_done, time_left, scheduler)
+    evaluator = ScratchEvaluator(
+        task,
+        cfg.recipe,
+        device=resources.device,
+        threads=resources.threads,
+        max_latency_ms=cfg.constraints.get("latency_ms"),
+    )
+    return Dispatch(
+        stage,
+        TrialSettings(evaluator, fidelity, test),
+        resources,
+        cfg.max_consecutive_failures,
+        total,
+        already_done,
+        time_left,
+        scheduler,
+    )
 
 
-def _tune(p: Prepared, study: optuna.Study, recorder: StudyRecorder, trials_left: int | None,
-          time_left: float | None, console: Console) -> str | None:
+def _tune(
+    p: Prepared,
+    study: optuna.Study,
+    recorder: StudyRecorder,
+    trials_left: int | None,
+    time_left: float | None,
+    console: Console,
+) -> str | None:
     from nasbench.search.searcher import OptunaNasSearcher, SearchPlan
 
     cfg = p.config
-    plan = SearchPlan(p.loaded.space, p.task.shape, tuple(cfg.objectives), dict(cfg.constraints), cfg.fidelity,
-                      cfg.seed, budget=trials_left, max_slow=cfg.max_consecutive_failures)
+    plan = SearchPlan(
+        p.loaded.space,
+        p.task.shape,
+        tuple(cfg.objectives),
+        dict(cfg.constraints),
+        cfg.fidelity,
+        cfg.seed,
+        budget=trials_left,
+        max_slow=cfg.max_consecutive_failures,
+    )
     searcher = OptunaNasSearcher(plan, study, recorder)
     done = (cfg.budget.trials - trials_left) if cfg.budget.trials is not None and trials_left is not None else 0
-    dispatch = dispatch_for(cfg, p.task, Stage.SEARCH, cfg.fidelity, False, cfg.budget.trials, already_done=done,
-                            time_left=time_left, scheduler=make_scheduler(cfg.scheduler, cfg.fidelity.epochs))
+    dispatch = dispatch_for(
+        cfg,
+        p.task,
+        Stage.SEARCH,
+        cfg.fidelity,
+        False,
+        cfg.budget.trials,
+        already_done=done,
+        time_left=time_left,
+        scheduler=make_scheduler(cfg.scheduler, cfg.fidelity.epochs),
+    )
     run_trials(searcher, recorder, dispatch, console)
     searcher.abandon(STOPPED_WHILE_RUNNING)
     if searcher.finished_note:
@@ -163,8 +218,10 @@ def _tune(p: Prepared, study: optuna.Study, recorder: StudyRecorder, trials_left
         console.print(f"[red]search stopped: {searcher.stopped_reason}[/red]")
         return searcher.stopped_reason
     if recorder.consecutive_failures >= cfg.max_consecutive_failures:
-        reason = (f"{recorder.consecutive_failures} trials failed in a row; the last failure reasons are in "
-                  f"`nasbench status {cfg.name}`")
+        reason = (
+            f"{recorder.consecutive_failures} trials failed in a row; the last failure reasons are in "
+            f"`nasbench status {cfg.name}`"
+        )
         console.print(f"[red]search stopped: {reason}[/red]")
         return reason
     return None
@@ -176,15 +233,20 @@ def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyReco
 
     cfg = p.config
     assert cfg.final is not None
-    searched = ledger.trials(stored.study_id, stage=Stage.SEARCH, family=Family.SEARCHED,
-                             states=(TrialState.COMPLETE,))
+    searched = ledger.trials(stored.study_id, stage=Stage.SEARCH, family=Family.SEARCHED, states=(TrialState.COMPLETE,))
     finals = ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.SEARCHED)
     chosen, jobs = final_jobs(searched, finals, cfg.final, p.task.shape, cfg.seed)
     if not jobs:
         return
     fidelity = cfg.final.fidelity
     within = f", best within {cfg.final.best_within}" if cfg.final.best_within else ""
-    console.print(f"final training of {len(chosen)} architectures (top {cfg.final.top_k} by validation{within}) "
-                  f"at {fidelity.epochs} epochs (test accuracy measured)")
-    run_trials(ListSearcher(jobs, recorder), recorder,
-               dispatch_for(cfg, p.task, Stage.FINAL, fidelity, True, len(jobs)), console)
+    console.print(
+        f"final training of {len(chosen)} architectures (top {cfg.final.top_k} by validation{within}) "
+        f"at {fidelity.epochs} epochs (test accuracy measured)"
+    )
+    run_trials(
+        ListSearcher(jobs, recorder),
+        recorder,
+        dispatch_for(cfg, p.task, Stage.FINAL, fidelity, True, len(jobs)),
+        console,
+    )

@@ -28,8 +28,9 @@ def sampler_names() -> list[str]:
     return _SAMPLERS.names()
 
 
-def create_sampler(name: str, seed: int, options: dict[str, Any], space: SpaceSpec,
-                   n_objectives: int = 1) -> optuna.samplers.BaseSampler:
+def create_sampler(
+    name: str, seed: int, options: dict[str, Any], space: SpaceSpec, n_objectives: int = 1
+) -> optuna.samplers.BaseSampler:
     """The sampler ``name`` with ``options``; errors name the bad value."""
     factory = _SAMPLERS.get(name, field="sampler.name")
     try:
@@ -46,13 +47,15 @@ def _random(seed: int, space: SpaceSpec, n_objectives: int) -> optuna.samplers.B
 
 
 @register_sampler("tpe")
-def _tpe(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 5,
-         multivariate: bool = True) -> optuna.samplers.BaseSampler:
+def _tpe(
+    seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 5, multivariate: bool = True
+) -> optuna.samplers.BaseSampler:
     # multivariate + group handle the conditional (define-by-run) space jointly.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=n_startup_trials,
-                                      multivariate=multivariate, group=multivariate)
+        return optuna.samplers.TPESampler(
+            seed=seed, n_startup_trials=n_startup_trials, multivariate=multivariate, group=multivariate
+        )
 
 
 @register_sampler("gp")
@@ -72,8 +75,7 @@ def _cmaes(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int
         raise ConfigError("sampler cmaes is single-objective; use nsga2 for several objectives.")
     if importlib.util.find_spec("cmaes") is None:
         raise ConfigError("sampler cmaes needs the Python package cmaes (pip install cmaes).")
-    return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=n_startup_trials,
-                                        warn_independent_sampling=False)
+    return optuna.samplers.CmaEsSampler(seed=seed, n_startup_trials=n_startup_trials, warn_independent_sampling=False)
 
 
 @register_sampler("nsga2")
@@ -82,8 +84,9 @@ def _nsga2(seed: int, space: SpaceSpec, n_objectives: int, population_size: int 
 
 
 @register_sampler("evolution")
-def _evolution(seed: int, space: SpaceSpec, n_objectives: int, population_size: int = 20,
-               sample_size: int = 5) -> optuna.samplers.BaseSampler:
+def _evolution(
+    seed: int, space: SpaceSpec, n_objectives: int, population_size: int = 20, sample_size: int = 5
+) -> optuna.samplers.BaseSampler:
     from nasbench.search.evolution import RegularizedEvolutionSampler
 
     return RegularizedEvolutionSampler(population_size=population_size, sample_size=sample_size, seed=seed)
@@ -94,8 +97,9 @@ def string_choice_fields(space: SpaceSpec) -> list[str]:
     fields = [name for name in ("activation", "norm") if len(getattr(space, name)) > 1]
     for i in range(max(space.num_stages)):
         c = space.stage_choices(i)
-        fields += [f"stages[{i}].{f}" for f in STAGE_FIELDS
-                   if len(getattr(c, f)) > 1 and isinstance(getattr(c, f)[0], str)]
+        fields += [
+            f"stages[{i}].{f}" for f in STAGE_FIELDS if len(getattr(c, f)) > 1 and isinstance(getattr(c, f)[0], str)
+        ]
     if len(space.resolution) > 1 and None in space.resolution:
         fields.append("resolution")
     return fields

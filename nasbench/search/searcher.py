@@ -23,12 +23,12 @@ from ray.tune.search import Searcher
 
 from nasbench.core.enums import EvaluatorKind, Stage, TrialState
 from nasbench.data.spec import DataShape
+from nasbench.measure.counts import count_figures
 from nasbench.search.ledger import TrialEnd, TrialStart
 from nasbench.search.messages import TrialRequest, WorkerReport, outcome
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.samplers import CONSTRAINT_KEY
 from nasbench.space.architecture import Architecture
-from nasbench.measure.counts import count_figures
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
 from nasbench.train.evaluate import Candidate
@@ -42,15 +42,16 @@ def measure_on_meta(arch: Architecture, shape: DataShape, resolution: int | None
     return count_figures(arch, shape.in_channels, shape.spatial(resolution), shape.num_classes)
 
 
-def check_candidate(arch: Architecture, shape: DataShape, resolution: int | None,
-                    constraints: dict[str, float]) -> tuple[dict[str, float], str | None]:
+def check_candidate(
+    arch: Architecture, shape: DataShape, resolution: int | None, constraints: dict[str, float]
+) -> tuple[dict[str, float], str | None]:
     """Params and FLOPs of ``arch``, and why it cannot be trained (None if it can)."""
     reason = infeasibility(arch, shape.spatial(resolution))
     if reason is not None:
         return {}, reason
     try:
         params, flops = measure_on_meta(arch, shape, resolution)
-    except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible, not a crash
+    except Exception as exc:
         return {}, f"cannot be built: {exc}"
     measures = {"params": params, "flops": flops}
     for key, limit in constraints.items():
@@ -104,8 +105,9 @@ def objective_values(values: dict[str, float | None], objectives: tuple[str, ...
 
 def evaluated_in_store(recorder: StudyRecorder) -> dict[str, Known]:
     """Completed and pruned search trials of the study, by digest (a resumed search must not repeat them)."""
-    done = recorder.ledger.trials(recorder.study_id, stage=Stage.SEARCH,
-                                  states=(TrialState.COMPLETE, TrialState.PRUNED))
+    done = recorder.ledger.trials(
+        recorder.study_id, stage=Stage.SEARCH, states=(TrialState.COMPLETE, TrialState.PRUNED)
+    )
     out: dict[str, Known] = {}
     for t in sorted(done, key=lambda t: t.number):
         if t.digest is not None and t.digest not in out:
@@ -151,9 +153,17 @@ class OptunaNasSearcher(Searcher):
                 continue
             resolution = plan.fidelity.resolution or arch.resolution
             measures, reason = check_candidate(arch, plan.shape, resolution, plan.constraints)
-            start = TrialStart(Stage.SEARCH, ot.number, arch.summary(), plan.seed, plan.fidelity,
-                               evaluator=plan.evaluator, arch=arch, params=_int(measures.get("params")),
-                               flops=_int(measures.get("flops")))
+            start = TrialStart(
+                Stage.SEARCH,
+                ot.number,
+                arch.summary(),
+                plan.seed,
+                plan.fidelity,
+                evaluator=plan.evaluator,
+                arch=arch,
+                params=_int(measures.get("params")),
+                flops=_int(measures.get("flops")),
+            )
             if reason is None:
                 self.recorder.start(start)
                 self.trials[trial_id] = (ot, measures, arch.digest())
@@ -162,16 +172,20 @@ class OptunaNasSearcher(Searcher):
                 return TrialRequest(Stage.SEARCH, ot.number, plan.seed, Candidate(arch=arch)).config()
             self.recorder.start(_infeasible(start, reason))
             tell_infeasible(self.study, ot, plan.objectives, reason)
-        self.stopped_reason = (f"{plan.max_infeasible} samples in a row were infeasible; "
-                               "the space or the constraints leave nothing to train")
+        self.stopped_reason = (
+            f"{plan.max_infeasible} samples in a row were infeasible; "
+            "the space or the constraints leave nothing to train"
+        )
         return Searcher.FINISHED
 
     def _exhausted(self) -> dict[str, Any] | None:
         if self.trials:
             return None  # wait: the running trials' results will move the sampler elsewhere
         # Not a failure: the search ends normally (and the final stage runs) with this note.
-        self.finished_note = (f"the sampler proposed {self.plan.max_duplicates} already evaluated architectures "
-                              "in a row: the space looks exhausted")
+        self.finished_note = (
+            f"the sampler proposed {self.plan.max_duplicates} already evaluated architectures "
+            "in a row: the space looks exhausted"
+        )
         return Searcher.FINISHED
 
     def _evaluated(self) -> dict[str, Known]:
@@ -191,9 +205,11 @@ class OptunaNasSearcher(Searcher):
             self.counted -= 1
             tell_infeasible(self.study, ot, self.plan.objectives, reason or "infeasible")
             if self.slow_streak >= self.plan.max_slow:
-                self.stopped_reason = (f"{self.slow_streak} candidates in a row, measured on the workers, "
-                                       f"exceeded the latency constraint (last: {reason}); relax it or "
-                                       "choose a space of smaller networks")
+                self.stopped_reason = (
+                    f"{self.slow_streak} candidates in a row, measured on the workers, "
+                    f"exceeded the latency constraint (last: {reason}); relax it or "
+                    "choose a space of smaller networks"
+                )
         elif state == TrialState.PRUNED:
             self.study.tell(ot, state=OptunaState.PRUNED)
         elif state == TrialState.COMPLETE:

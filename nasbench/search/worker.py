@@ -52,13 +52,29 @@ class _Reporter:
         self.epoch_no = metrics.epoch
         self.send(ReportKind.EPOCH, metrics=metrics)
 
-    def send(self, kind: ReportKind, *, epoch: int | None = None, metrics: EpochMetrics | None = None,
-             evaluation: Evaluation | None = None, reason: str | None = None, trace: str | None = None) -> None:
+    def send(
+        self,
+        kind: ReportKind,
+        *,
+        epoch: int | None = None,
+        metrics: EpochMetrics | None = None,
+        evaluation: Evaluation | None = None,
+        reason: str | None = None,
+        trace: str | None = None,
+    ) -> None:
         from ray import tune
 
-        report = WorkerReport(kind=kind, epoch=self.epoch_no if epoch is None else epoch, worker=self.worker,
-                              elapsed_s=time.perf_counter() - self.t0, latency_ms=self.latency_ms,
-                              metrics=metrics, evaluation=evaluation, reason=reason, traceback=trace)
+        report = WorkerReport(
+            kind=kind,
+            epoch=self.epoch_no if epoch is None else epoch,
+            worker=self.worker,
+            elapsed_s=time.perf_counter() - self.t0,
+            latency_ms=self.latency_ms,
+            metrics=metrics,
+            evaluation=evaluation,
+            reason=reason,
+            traceback=trace,
+        )
         tune.report(report.result())
 
 
@@ -67,14 +83,16 @@ def run_trial(config: dict, settings: TrialSettings) -> None:
     request = TrialRequest.of(config)
     reporter = _Reporter()
     try:
-        evaluation = settings.evaluator.evaluate(request.candidate, settings.fidelity, request.seed,
-                                                 test=settings.test, listener=reporter)
+        evaluation = settings.evaluator.evaluate(
+            request.candidate, settings.fidelity, request.seed, test=settings.test, listener=reporter
+        )
     except Infeasible as exc:
         reporter.latency_ms = exc.latency_ms
         reporter.send(ReportKind.INFEASIBLE, reason=str(exc))
         return
-    except Exception as exc:  # noqa: BLE001 — a trial's failure is data, not a crash of the search
-        reporter.send(ReportKind.FAILED, reason=failure_reason(exc),
-                      trace="".join(traceback.format_exception(exc))[-4000:])
+    except Exception as exc:
+        reporter.send(
+            ReportKind.FAILED, reason=failure_reason(exc), trace="".join(traceback.format_exception(exc))[-4000:]
+        )
         return
     reporter.send(ReportKind.FINAL, epoch=evaluation.epochs, evaluation=evaluation)

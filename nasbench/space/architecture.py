@@ -180,8 +180,11 @@ class Architecture:
 
     def summary(self) -> str:
         """Short human-readable form, e.g. ``s16 > res2x32k3 > inv1x64k5e6se.25/2 > relu bn``."""
-        parts = [f"s{self.stem_width}" + (f"k{self.stem_kernel}" if self.stem_kernel != 3 else "")
-                 + (f"/{self.stem_stride}" if self.stem_stride > 1 else "")]
+        parts = [
+            f"s{self.stem_width}"
+            + (f"k{self.stem_kernel}" if self.stem_kernel != 3 else "")
+            + (f"/{self.stem_stride}" if self.stem_stride > 1 else "")
+        ]
         parts += [_stage_summary(s) for s in self.stages]
         tail = f"{self.activation} {'bn' if self.norm == 'batch' else 'gn'}"
         if self.head_width:
@@ -194,8 +197,7 @@ class Architecture:
         return " > ".join(parts)
 
 
-_ABBREV = {"plain": "conv", "residual": "res", "bottleneck": "bot", "inverted": "inv", "se": "se",
-           "dense": "dense"}
+_ABBREV = {"plain": "conv", "residual": "res", "bottleneck": "bot", "inverted": "inv", "se": "se", "dense": "dense"}
 
 
 def _stage_summary(s: Stage) -> str:

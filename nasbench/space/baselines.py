@@ -21,18 +21,24 @@ from nasbench.space.spec import SpaceSpec
 def resnet18() -> Architecture:
     """ResNet-18 (He et al., 2016), small-input: 3x3 stem of 64, four stages of two basic blocks."""
     return Architecture(
-        stem_width=64, stem_kernel=3, stem_stride=1, activation="relu", norm="batch",
-        stages=(Stage("residual", 2, 64), Stage("residual", 2, 128, downsample="stride"),
-                Stage("residual", 2, 256, downsample="stride"),
-                Stage("residual", 2, 512, downsample="stride")),
+        stem_width=64,
+        stem_kernel=3,
+        stem_stride=1,
+        activation="relu",
+        norm="batch",
+        stages=(
+            Stage("residual", 2, 64),
+            Stage("residual", 2, 128, downsample="stride"),
+            Stage("residual", 2, 256, downsample="stride"),
+            Stage("residual", 2, 512, downsample="stride"),
+        ),
     )
 
 
 def se_resnet18() -> Architecture:
     """ResNet-18 with squeeze-and-excitation in every block, reduction 16 (Hu et al., 2018)."""
     base = resnet18()
-    stages = tuple(Stage(s.block, s.depth, s.width, downsample=s.downsample, se_ratio=1 / 16)
-                   for s in base.stages)
+    stages = tuple(Stage(s.block, s.depth, s.width, downsample=s.downsample, se_ratio=1 / 16) for s in base.stages)
     return replace(base, stages=stages)
 
 
@@ -41,11 +47,23 @@ def mobilenet_v2() -> Architecture:
 
     ReLU6, a 1x1 conv to 1280 and dropout 0.2 before the classifier, as torchvision's.
     """
-    table = ((1, 16, 1, "none"), (6, 24, 2, "stride"), (6, 32, 3, "stride"), (6, 64, 4, "stride"),
-             (6, 96, 3, "none"), (6, 160, 3, "stride"), (6, 320, 1, "none"))
+    table = (
+        (1, 16, 1, "none"),
+        (6, 24, 2, "stride"),
+        (6, 32, 3, "stride"),
+        (6, 64, 4, "stride"),
+        (6, 96, 3, "none"),
+        (6, 160, 3, "stride"),
+        (6, 320, 1, "none"),
+    )
     return Architecture(
-        stem_width=32, stem_kernel=3, stem_stride=1, activation="relu6", norm="batch",
-        head_width=1280, head_dropout=0.2,
+        stem_width=32,
+        stem_kernel=3,
+        stem_stride=1,
+        activation="relu6",
+        norm="batch",
+        head_width=1280,
+        head_dropout=0.2,
         stages=tuple(Stage("inverted", n, c, kernel=3, downsample=d, expansion=t) for t, c, n, d in table),
     )
 
@@ -56,14 +74,26 @@ def efficientnet_b0() -> Architecture:
     MBConv blocks with SE (a quarter of each block's input channels), SiLU, a 1x1 conv to 1280
     and dropout 0.2. Stochastic depth is a training choice, not part of the architecture.
     """
-    table = ((1, 3, 16, 1, "none"), (6, 3, 24, 2, "stride"), (6, 5, 40, 2, "stride"),
-             (6, 3, 80, 3, "stride"), (6, 5, 112, 3, "none"), (6, 5, 192, 4, "stride"),
-             (6, 3, 320, 1, "none"))
+    table = (
+        (1, 3, 16, 1, "none"),
+        (6, 3, 24, 2, "stride"),
+        (6, 5, 40, 2, "stride"),
+        (6, 3, 80, 3, "stride"),
+        (6, 5, 112, 3, "none"),
+        (6, 5, 192, 4, "stride"),
+        (6, 3, 320, 1, "none"),
+    )
     return Architecture(
-        stem_width=32, stem_kernel=3, stem_stride=1, activation="silu", norm="batch",
-        head_width=1280, head_dropout=0.2,
-        stages=tuple(Stage("inverted", n, c, kernel=k, downsample=d, expansion=t, se_ratio=0.25)
-                     for t, k, c, n, d in table),
+        stem_width=32,
+        stem_kernel=3,
+        stem_stride=1,
+        activation="silu",
+        norm="batch",
+        head_width=1280,
+        head_dropout=0.2,
+        stages=tuple(
+            Stage("inverted", n, c, kernel=k, downsample=d, expansion=t, se_ratio=0.25) for t, k, c, n, d in table
+        ),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import optuna
 import typer
@@ -24,9 +24,14 @@ from nasbench.space.spec import (
 app = typer.Typer(help="Search spaces: show one, or sample architectures from it.", no_args_is_help=True)
 
 FileArg = Annotated[Path, typer.Argument(help="Search space file (YAML).")]
-InputOption = Annotated[Optional[str], typer.Option(
-    "--input", help="One sample's shape, channels first: 1x40, 1x28x28 or 1x16x16x16 "
-                    "(default: 1x28x28, or 1x40 / 1x16x16x16 for a 1D / 3D-only space).")]
+InputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--input",
+        help="One sample's shape, channels first: 1x40, 1x28x28 or 1x16x16x16 "
+        "(default: 1x28x28, or 1x40 / 1x16x16x16 for a 1D / 3D-only space).",
+    ),
+]
 ClassesOption = Annotated[int, typer.Option("--classes", min=1, help="Classes of the classifier head.")]
 
 
@@ -46,11 +51,19 @@ def _load(file: Path, input_text: str | None) -> tuple[SpaceSpec, tuple[int, ...
 
 def _global_table(spec: SpaceSpec) -> Table:
     table = Table("choice", "values", title=f"space {spec.name}", title_justify="left")
-    for name, values in (("ndim", spec.ndim), ("resolution", spec.resolution), ("width_mult", spec.width_mult),
-                         ("num_stages", spec.num_stages), ("stem.width", spec.stem.width),
-                         ("stem.kernel", spec.stem.kernel), ("stem.stride", spec.stem.stride),
-                         ("activation", spec.activation), ("norm", spec.norm),
-                         ("head.width", spec.head.width), ("head.dropout", spec.head.dropout)):
+    for name, values in (
+        ("ndim", spec.ndim),
+        ("resolution", spec.resolution),
+        ("width_mult", spec.width_mult),
+        ("num_stages", spec.num_stages),
+        ("stem.width", spec.stem.width),
+        ("stem.kernel", spec.stem.kernel),
+        ("stem.stride", spec.stem.stride),
+        ("activation", spec.activation),
+        ("norm", spec.norm),
+        ("head.width", spec.head.width),
+        ("head.dropout", spec.head.dropout),
+    ):
         table.add_row(name, _values(values))
     for f in spec.shared:
         table.add_row(f"stage.{f} (shared by all stages)", _values(getattr(spec.stage, f)))
@@ -59,8 +72,7 @@ def _global_table(spec: SpaceSpec) -> Table:
 
 def _stage_table(spec: SpaceSpec) -> Table:
     fields = [f for f in STAGE_FIELDS if f not in spec.shared]
-    table = Table("stage", *fields, title="per stage (-: no block type of the stage uses it)",
-                  title_justify="left")
+    table = Table("stage", *fields, title="per stage (-: no block type of the stage uses it)", title_justify="left")
     for i in range(max(spec.num_stages)):
         c = spec.stage_choices(i)
         table.add_row(f"s{i}", *(_values(getattr(c, f)) if _used(c, f) else "-" for f in fields))
@@ -79,9 +91,12 @@ def _figure(value: int | None) -> str:
 
 
 @app.command()
-def show(file: FileArg, input_text: InputOption = None,
-         seed: Annotated[int, typer.Option("--seed", help="Seed of the example's sampler.")] = 0,
-         classes: ClassesOption = 10) -> None:
+def show(
+    file: FileArg,
+    input_text: InputOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the example's sampler.")] = 0,
+    classes: ClassesOption = 10,
+) -> None:
     """Dimensions and choices of a space, its cardinality, and an example architecture."""
     try:
         spec, shape = _load(file, input_text)
@@ -98,20 +113,26 @@ def show(file: FileArg, input_text: InputOption = None,
     console.print(f"cardinality: {n:,} architectures{about}", highlight=False)
     where = "x".join(map(str, shape))
     if found.infeasible:
-        console.print(f"no feasible example for input {where}; the last sample: {found.arch.summary()}: "
-                      f"{found.infeasible}", highlight=False)
+        console.print(
+            f"no feasible example for input {where}; the last sample: {found.arch.summary()}: {found.infeasible}",
+            highlight=False,
+        )
         return
     console.print(f"example for input {where}: {found.arch.summary()}", highlight=False)
-    console.print(f"  params {found.params:,}, FLOPs {found.flops:,} ({_figure(found.flops)}), "
-                  f"digest {found.arch.digest()[:12]}", highlight=False)
+    console.print(
+        f"  params {found.params:,}, FLOPs {found.flops:,} ({_figure(found.flops)}), digest {found.arch.digest()[:12]}",
+        highlight=False,
+    )
 
 
 @app.command()
-def sample(file: FileArg,
-           n: Annotated[int, typer.Option("-n", "--num", min=1, help="How many architectures.")] = 5,
-           input_text: InputOption = None,
-           seed: Annotated[Optional[int], typer.Option("--seed", help="Sampler seed (default: random).")] = None,
-           classes: ClassesOption = 10) -> None:
+def sample(
+    file: FileArg,
+    n: Annotated[int, typer.Option("-n", "--num", min=1, help="How many architectures.")] = 5,
+    input_text: InputOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sampler seed (default: random).")] = None,
+    classes: ClassesOption = 10,
+) -> None:
     """Sample architectures with their params and FLOPs; infeasible ones are marked with the reason."""
     try:
         spec, shape = _load(file, input_text)
@@ -120,8 +141,15 @@ def sample(file: FileArg,
         fail(str(e))
         return
     where = "x".join(map(str, shape))
-    table = Table("#", "architecture", "params", "FLOPs", "status",
-                  title=f"{n} samples of {spec.name} for input {where}", title_justify="left")
+    table = Table(
+        "#",
+        "architecture",
+        "params",
+        "FLOPs",
+        "status",
+        title=f"{n} samples of {spec.name} for input {where}",
+        title_justify="left",
+    )
     for i, p in enumerate(previews):
         table.add_row(str(i), p.arch.summary(), _figure(p.params), _figure(p.flops), _status(p))
     console.print(table)

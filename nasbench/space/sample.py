@@ -54,9 +54,7 @@ def sample_architecture(trial: TrialLike, spec: SpaceSpec) -> Architecture:
     resolution = choose(trial, "resolution", spec.resolution)
     width_mult = choose(trial, "width_mult", spec.width_mult)
     num_stages = choose(trial, "num_stages", spec.num_stages)
-    stages = tuple(
-        _sample_stage(trial, f"s{i}", spec.stage_choices(i), shared, width_mult) for i in range(num_stages)
-    )
+    stages = tuple(_sample_stage(trial, f"s{i}", spec.stage_choices(i), shared, width_mult) for i in range(num_stages))
     return Architecture(
         stages=stages,
         stem_width=scale_width(choose(trial, "stem.width", spec.stem.width), width_mult),
@@ -70,8 +68,7 @@ def sample_architecture(trial: TrialLike, spec: SpaceSpec) -> Architecture:
     )
 
 
-def _sample_stage(trial: TrialLike, prefix: str, c: StageChoices, shared: dict[str, Any],
-                  width_mult: float) -> Stage:
+def _sample_stage(trial: TrialLike, prefix: str, c: StageChoices, shared: dict[str, Any], width_mult: float) -> Stage:
     def pick(field: str) -> Any:
         return shared[field] if field in shared else choose(trial, f"{prefix}.{field}", getattr(c, field))
 
@@ -121,10 +118,12 @@ def replay_params(spec: SpaceSpec, arch: Architecture, width_mult: float) -> dic
     ]
     for f in spec.shared:
         attr = STAGE_ATTRS.get(f, f)
-        seen = (lambda v, a=attr, w=f == "width": [canonical_choice(s.block, a, scaled(v) if w else v)
-                                                   for s in arch.stages])
+
+        def seen(v, a=attr, w=f == "width"):
+            return [canonical_choice(s.block, a, scaled(v) if w else v) for s in arch.stages]
+
         found.append(put(f"stage.{f}", getattr(spec.stage, f), [getattr(s, attr) for s in arch.stages], seen))
-    for i, s in enumerate(arch.stages[:max(spec.num_stages)]):
+    for i, s in enumerate(arch.stages[: max(spec.num_stages)]):
         c = spec.stage_choices(i)
         for f in (f for f in STAGE_FIELDS if f not in spec.shared):
             attr = STAGE_ATTRS.get(f, f)
@@ -155,8 +154,10 @@ def infeasibility(arch: Architecture, input_size: tuple[int, ...]) -> str | None
             return f"stage s{i} is empty (depth 0)"
         if stage.downsample != "none":
             if size < 2:
-                return (f"input size {start} is too small for {arch.num_downsamples} downsamplings: "
-                        f"stage s{i} would halve a feature map of size {size}")
+                return (
+                    f"input size {start} is too small for {arch.num_downsamples} downsamplings: "
+                    f"stage s{i} would halve a feature map of size {size}"
+                )
             size = -(-size // 2) if stage.downsample == "stride" else size // 2
         reason = _kernel_misfit(i, stage, size)
         if reason:
@@ -170,11 +171,15 @@ def _kernel_misfit(i: int, stage: Stage, size: int) -> str | None:
     if stage.dilation == 1:
         return None
     if stage.kernel == 1:
-        return (f"stage s{i}: dilation {stage.dilation} has no effect on a kernel of size 1 "
-                "(the same network as dilation 1)")
+        return (
+            f"stage s{i}: dilation {stage.dilation} has no effect on a kernel of size 1 "
+            "(the same network as dilation 1)"
+        )
     offset = (stage.kernel - 1) // 2 * stage.dilation
     if offset >= size:
-        return (f"stage s{i}: kernel {stage.kernel} with dilation {stage.dilation} puts its outer taps "
-                f"{offset} positions from the centre, but its feature map is only {size} wide: they "
-                "only ever see padding")
+        return (
+            f"stage s{i}: kernel {stage.kernel} with dilation {stage.dilation} puts its outer taps "
+            f"{offset} positions from the centre, but its feature map is only {size} wide: they "
+            "only ever see padding"
+        )
     return None

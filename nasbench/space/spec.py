@@ -19,12 +19,17 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 
 from nasbench.core.config import Strict, first_error, load_yaml_mapping
 from nasbench.errors import ConfigError
-from nasbench.space.architecture import (ACTIVATION_ALIASES, ACTIVATIONS, BLOCK_TYPES, DOWNSAMPLES, NORMS,
-                                         canonical_choice)
+from nasbench.space.architecture import (
+    ACTIVATION_ALIASES,
+    ACTIVATIONS,
+    BLOCK_TYPES,
+    DOWNSAMPLES,
+    NORMS,
+    canonical_choice,
+)
 from nasbench.space.widths import scale_width
 
-STAGE_FIELDS = ("block", "depth", "width", "kernel", "dilation", "downsample", "expansion", "se",
-                "growth")
+STAGE_FIELDS = ("block", "depth", "width", "kernel", "dilation", "downsample", "expansion", "se", "growth")
 STAGE_ATTRS = {"se": "se_ratio"}  # space field -> Stage attribute, where the names differ
 
 
@@ -114,8 +119,17 @@ class StageChoices(Strict):
         return v
 
 
-DEFAULT_STAGE = StageChoices(block=["plain"], depth=[1], width=[32], kernel=[3], dilation=[1],
-                             downsample=["stride"], expansion=[6], se=[0.0], growth=[12])
+DEFAULT_STAGE = StageChoices(
+    block=["plain"],
+    depth=[1],
+    width=[32],
+    kernel=[3],
+    dilation=[1],
+    downsample=["stride"],
+    expansion=[6],
+    se=[0.0],
+    growth=[12],
+)
 
 
 class StemChoices(Strict):
@@ -170,8 +184,9 @@ class SpaceSpec(Strict):
     norm: list[str] = ["batch"]
     head: HeadChoices = HeadChoices()
 
-    _lists = field_validator("ndim", "resolution", "width_mult", "num_stages", "activation", "norm",
-                             mode="before")(lambda cls, v: _as_list(v))
+    _lists = field_validator("ndim", "resolution", "width_mult", "num_stages", "activation", "norm", mode="before")(
+        lambda cls, v: _as_list(v)
+    )
 
     @field_validator("ndim")
     @classmethod
@@ -220,16 +235,16 @@ class SpaceSpec(Strict):
         object.__setattr__(self, "stage", StageChoices(**merged))
         if len(self.stages) > max(self.num_stages):
             raise ValueError(
-                f"stages lists {len(self.stages)} per-stage overrides but num_stages is at most "
-                f"{max(self.num_stages)}"
+                f"stages lists {len(self.stages)} per-stage overrides but num_stages is at most {max(self.num_stages)}"
             )
         for i, st in enumerate(self.stages):
             for f in self.shared:
                 if getattr(st, f) is not None:
                     raise ValueError(f"stages[{i}].{f} overrides a field declared shared")
         if self.cardinality() == 1:
-            raise ValueError("the space has no choices: every field has a single value, or only "
-                             "values that build the same network")
+            raise ValueError(
+                "the space has no choices: every field has a single value, or only values that build the same network"
+            )
         return self
 
     def stage_choices(self, index: int) -> StageChoices:
@@ -244,8 +259,18 @@ class SpaceSpec(Strict):
         count once. Width multipliers can map different widths to the same one, so their sets
         of architectures are joined by inclusion-exclusion.
         """
-        fixed = math.prod(len(v) for v in (self.resolution, self.stem.kernel, self.stem.stride,
-                                            self.activation, self.norm, self.head.dropout, self.head.width))
+        fixed = math.prod(
+            len(v)
+            for v in (
+                self.resolution,
+                self.stem.kernel,
+                self.stem.stride,
+                self.activation,
+                self.norm,
+                self.head.dropout,
+                self.head.width,
+            )
+        )
         total = 0
         for r in range(1, len(self.width_mult) + 1):
             for mults in itertools.combinations(self.width_mult, r):
@@ -254,6 +279,7 @@ class SpaceSpec(Strict):
 
     def _count_under(self, mults: tuple[float, ...]) -> int:
         """Stems and bodies every multiplier in ``mults`` can give."""
+
         def widths(values: Iterable[int]) -> set[int]:
             return set.intersection(*({scale_width(w, m) for w in values} for m in mults))
 
@@ -270,8 +296,9 @@ class SpaceSpec(Strict):
         """
         positions = [self.stage_choices(i) for i in range(n)]
         blocks = sorted({b for c in positions for b in c.block})
-        options = [{b: _stage_options(c, b, self.shared, widths) if b in c.block else 0 for b in blocks}
-                   for c in positions]
+        options = [
+            {b: _stage_options(c, b, self.shared, widths) if b in c.block else 0 for b in blocks} for c in positions
+        ]
         assignments = self._shared_assignments(widths)
         total = 0
         for size in range(1, len(blocks) + 1):
@@ -282,13 +309,11 @@ class SpaceSpec(Strict):
         return total
 
     def _shared_assignments(self, widths: Callable[[Iterable[int]], set[int]]) -> list[dict[str, Any]]:
-        values = [sorted(widths(self.stage.width)) if f == "width" else getattr(self.stage, f)
-                  for f in self.shared]
+        values = [sorted(widths(self.stage.width)) if f == "width" else getattr(self.stage, f) for f in self.shared]
         return [dict(zip(self.shared, combo)) for combo in itertools.product(*values)]
 
 
-def _stage_options(c: StageChoices, block: str, shared: list[str],
-                   widths: Callable[[Iterable[int]], set[int]]) -> int:
+def _stage_options(c: StageChoices, block: str, shared: list[str], widths: Callable[[Iterable[int]], set[int]]) -> int:
     """Distinct non-shared choices of one stage position with block type ``block``."""
     count = 1
     for f in STAGE_FIELDS:
@@ -315,8 +340,9 @@ def _shared_footprints(used: tuple[str, ...], assignments: list[dict[str, Any]])
     for a in assignments:
         if "block" in a and used != (a["block"],):
             continue
-        seen.add(tuple(canonical_choice(b, STAGE_ATTRS.get(f, f), v)
-                       for b in used for f, v in a.items() if f != "block"))
+        seen.add(
+            tuple(canonical_choice(b, STAGE_ATTRS.get(f, f), v) for b in used for f, v in a.items() if f != "block")
+        )
     return len(seen)
 
 

@@ -12,8 +12,14 @@ from nasbench.store.ledger import SqlLedger
 from nasbench.train.export import FORMATS, ExportJob
 
 
-def export_job(ledger: SqlLedger, study: str, trial: int | None = None, best: bool = False,
-               fmt: str = "torchscript", out_dir: Path = Path("exports")) -> ExportJob:
+def export_job(
+    ledger: SqlLedger,
+    study: str,
+    trial: int | None = None,
+    best: bool = False,
+    fmt: str = "torchscript",
+    out_dir: Path = Path("exports"),
+) -> ExportJob:
     """The export of trial ``trial`` of ``study`` (with ``best`` or no trial: its best by validation).
 
     The architecture is re-trained at the study's final fidelity (its search fidelity when it has
@@ -25,8 +31,9 @@ def export_job(ledger: SqlLedger, study: str, trial: int | None = None, best: bo
         raise ConfigError(f"--trial {trial} and --best both given; choose one.")
     stored = ledger.find_study(study)
     if stored is None:
-        raise ConfigError(f"no study named {study!r} in the database; studies: "
-                          f"{', '.join(ledger.study_names()) or 'none'}.")
+        raise ConfigError(
+            f"no study named {study!r} in the database; studies: {', '.join(ledger.study_names()) or 'none'}."
+        )
     trials = ledger.trials(stored.study_id)
     row = best_searched(stored, trials) if trial is None else searched_trial(stored, trials, trial)
     cfg = stored.config
@@ -34,16 +41,34 @@ def export_job(ledger: SqlLedger, study: str, trial: int | None = None, best: bo
     seed, val, test, notes = stored_run(stored, trials, row, final)
     assert row.arch is not None
     return ExportJob(
-        study=stored.name, trial=row.number, arch=row.arch, data=cfg.data, data_hash=stored.dataset.content_hash,
-        recipe=cfg.recipe, fidelity=cfg.final.fidelity if cfg.final is not None else cfg.fidelity, seed=seed,
-        threads=max(1, int(cfg.resources.cpu)), fmt=fmt, out_dir=out_dir, stem=f"{safe_name(stored.name)}_trial{row.number}",
-        stored_val_acc=val, stored_test_acc=test, notes=tuple(notes))
+        study=stored.name,
+        trial=row.number,
+        arch=row.arch,
+        data=cfg.data,
+        data_hash=stored.dataset.content_hash,
+        recipe=cfg.recipe,
+        fidelity=cfg.final.fidelity if cfg.final is not None else cfg.fidelity,
+        seed=seed,
+        threads=max(1, int(cfg.resources.cpu)),
+        fmt=fmt,
+        out_dir=out_dir,
+        stem=f"{safe_name(stored.name)}_trial{row.number}",
+        stored_val_acc=val,
+        stored_test_acc=test,
+        notes=tuple(notes),
+    )
 
 
 def best_searched(stored: StoredStudy, trials: list[TrialSummary]) -> TrialSummary:
     """The searched architecture ranked first by validation accuracy (never test)."""
-    done = [t for t in trials if t.stage == Stage.SEARCH and t.family == Family.SEARCHED
-            and t.state == TrialState.COMPLETE and t.val_acc is not None]
+    done = [
+        t
+        for t in trials
+        if t.stage == Stage.SEARCH
+        and t.family == Family.SEARCHED
+        and t.state == TrialState.COMPLETE
+        and t.val_acc is not None
+    ]
     if not done:
         raise ConfigError(f"study {stored.name!r} has no completed searched trial to export.")
     return min(done, key=lambda t: (-(t.val_acc or 0.0), t.number))
@@ -54,28 +79,37 @@ def searched_trial(stored: StoredStudy, trials: list[TrialSummary], number: int)
     if not rows:
         base = [t for t in trials if t.family == Family.BASELINE and t.number == number]
         if base:
-            raise ConfigError(f"--trial {number} is the zoo baseline {base[0].name!r}; export rebuilds "
-                              "searched architectures only.")
+            raise ConfigError(
+                f"--trial {number} is the zoo baseline {base[0].name!r}; export rebuilds searched architectures only."
+            )
         raise ConfigError(f"--trial {number}: study {stored.name!r} has no searched trial with that number.")
     if rows[0].state != TrialState.COMPLETE:
         raise ConfigError(f"--trial {number}: the trial is {rows[0].state}; export a completed trial.")
     return rows[0]
 
 
-def stored_run(stored: StoredStudy, trials: list[TrialSummary], row: TrialSummary, final: bool
-               ) -> tuple[int, float | None, float | None, list[str]]:
+def stored_run(
+    stored: StoredStudy, trials: list[TrialSummary], row: TrialSummary, final: bool
+) -> tuple[int, float | None, float | None, list[str]]:
     """The stored run at the export's fidelity: (seed, val_acc, test_acc, notes on what differs)."""
     notes = []
     if stored.config.resources.gpu > 0:
         notes.append("the study trained on GPU and the export re-trains on CPU, so figures may differ slightly.")
     if not final:
-        notes.append("the study has no final section: re-trained at search fidelity, where no test accuracy "
-                     "is stored.")
+        notes.append("the study has no final section: re-trained at search fidelity, where no test accuracy is stored.")
         return row.seed, row.val_acc, None, notes
-    runs = [t for t in trials if t.stage == Stage.FINAL and t.family == Family.SEARCHED and t.number == row.number
-            and t.state == TrialState.COMPLETE]
+    runs = [
+        t
+        for t in trials
+        if t.stage == Stage.FINAL
+        and t.family == Family.SEARCHED
+        and t.number == row.number
+        and t.state == TrialState.COMPLETE
+    ]
     if not runs:
-        notes.append(f"trial {row.number} had no final training stored (it was not selected for "
-                     "final training), so there is no stored test accuracy to compare.")
+        notes.append(
+            f"trial {row.number} had no final training stored (it was not selected for "
+            "final training), so there is no stored test accuracy to compare."
+        )
         return row.seed, None, None, notes
     return runs[0].seed, runs[0].val_acc, runs[0].test_acc, notes

@@ -65,9 +65,11 @@ class LeaseHeldError(StoreError):
 
     def __init__(self, study: str, holder: LeaseHolder, ttl: float) -> None:
         self.holder = holder
-        super().__init__(f"study {study!r} already has a live driver: {holder.describe()}, last heartbeat "
-                         f"{holder.heartbeat_age_s:.0f} s ago (a driver that stops beating is replaced after "
-                         f"{ttl:.0f} s); wait for it to end or stop it.")
+        super().__init__(
+            f"study {study!r} already has a live driver: {holder.describe()}, last heartbeat "
+            f"{holder.heartbeat_age_s:.0f} s ago (a driver that stops beating is replaced after "
+            f"{ttl:.0f} s); wait for it to end or stop it."
+        )
 
 
 class LeaseLostError(StoreError):
@@ -115,7 +117,7 @@ class LeaseHolder:
         return f"PID {self.pid} on host {self.host}, started {self.started:%Y-%m-%d %H:%M:%S %Z}"
 
 
-class db_now(FunctionElement):  # noqa: N801 — reads like the SQL function it stands for
+class db_now(FunctionElement):
     """Seconds since the Unix epoch by the database's clock."""
 
     type = Double()
@@ -135,8 +137,12 @@ def _db_now_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
 
 def this_driver() -> Driver:
     """This process as a lease holder."""
-    return Driver(host=socket.gethostname(), pid=os.getpid(), pid_scope=_pid_scope(),
-                  started_at=_process_start(os.getpid()) or _IMPORTED_AT)
+    return Driver(
+        host=socket.gethostname(),
+        pid=os.getpid(),
+        pid_scope=_pid_scope(),
+        started_at=_process_start(os.getpid()) or _IMPORTED_AT,
+    )
 
 
 def acquire(engine: Engine, study_id: int, *, ttl: float = TTL_S, driver: Driver | None = None) -> Lease:
@@ -164,14 +170,20 @@ def acquire(engine: Engine, study_id: int, *, ttl: float = TTL_S, driver: Driver
 def renew(engine: Engine, lease: Lease) -> None:
     """Record a heartbeat; LeaseLostError when another driver has taken the lease over."""
     with session_scope(engine) as s:
-        done = s.execute(update(T).where(T.c.study_id == lease.study_id, T.c.token == lease.token)
-                         .values(heartbeat_at=db_now()).returning(T.c.study_id)).first()
+        done = s.execute(
+            update(T)
+            .where(T.c.study_id == lease.study_id, T.c.token == lease.token)
+            .values(heartbeat_at=db_now())
+            .returning(T.c.study_id)
+        ).first()
         if done is not None:
             return
         holder = _holder(s, lease.study_id, TTL_S)
     now_held = f"now held by {holder.describe()}" if holder else "no driver holds it now"
-    raise LeaseLostError(f"study {lease.study!r}: this driver (PID {lease.driver.pid}) lost its lease after "
-                         f"its heartbeat lapsed ({now_held}); it must stop.")
+    raise LeaseLostError(
+        f"study {lease.study!r}: this driver (PID {lease.driver.pid}) lost its lease after "
+        f"its heartbeat lapsed ({now_held}); it must stop."
+    )
 
 
 def release(engine: Engine, lease: Lease) -> None:
@@ -194,8 +206,14 @@ class LeaseKeeper:
     next beat; a lost lease stops the thread, is kept in ``lost`` and passed to ``on_lost``.
     """
 
-    def __init__(self, engine: Engine, lease: Lease, *, interval: float = HEARTBEAT_S,
-                 on_lost: Callable[[LeaseLostError], None] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        lease: Lease,
+        *,
+        interval: float = HEARTBEAT_S,
+        on_lost: Callable[[LeaseLostError], None] | None = None,
+    ) -> None:
         self.engine, self.lease, self.interval, self.on_lost = engine, lease, interval, on_lost
         self.lost: LeaseLostError | None = None
         self.last_error: StoreError | None = None
@@ -231,8 +249,14 @@ class LeaseKeeper:
 
 
 @contextmanager
-def hold(engine: Engine, study_id: int, *, on_lost: Callable[[LeaseLostError], None] | None = None,
-         interval: float = HEARTBEAT_S, ttl: float = TTL_S) -> Iterator[LeaseKeeper]:
+def hold(
+    engine: Engine,
+    study_id: int,
+    *,
+    on_lost: Callable[[LeaseLostError], None] | None = None,
+    interval: float = HEARTBEAT_S,
+    ttl: float = TTL_S,
+) -> Iterator[LeaseKeeper]:
     """Acquire the study's lease, renew it while the block runs, release it after (also on errors)."""
     lease = acquire(engine, study_id, ttl=ttl)
     keeper = LeaseKeeper(engine, lease, interval=interval, on_lost=on_lost).start()
@@ -256,25 +280,38 @@ def _insert_or_take_expired(s: Session, study_id: int, token: str, driver: Drive
     insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
     if insert is None:
         raise StoreError(f"study leases need SQLite or PostgreSQL, not {dialect}.")
-    stmt = insert(T).values(study_id=study_id, **fields).on_conflict_do_update(
-        index_elements=[T.c.study_id], set_=fields, where=T.c.heartbeat_at < db_now() - ttl)
+    stmt = (
+        insert(T)
+        .values(study_id=study_id, **fields)
+        .on_conflict_do_update(index_elements=[T.c.study_id], set_=fields, where=T.c.heartbeat_at < db_now() - ttl)
+    )
     return s.execute(stmt.returning(T.c.token)).scalar() == token
 
 
 def _take_over(s: Session, study_id: int, holder_token: str, token: str, driver: Driver) -> bool:
-    done = s.execute(update(T).where(T.c.study_id == study_id, T.c.token == holder_token)
-                     .values(**_fields(token, driver)).returning(T.c.study_id)).first()
+    done = s.execute(
+        update(T)
+        .where(T.c.study_id == study_id, T.c.token == holder_token)
+        .values(**_fields(token, driver))
+        .returning(T.c.study_id)
+    ).first()
     return done is not None
 
 
 def _fields(token: str, driver: Driver) -> dict[str, Any]:
-    return {"token": token, "host": driver.host, "pid": driver.pid, "pid_scope": driver.pid_scope,
-            "started_at": driver.started_at, "acquired_at": db_now(), "heartbeat_at": db_now()}
+    return {
+        "token": token,
+        "host": driver.host,
+        "pid": driver.pid,
+        "pid_scope": driver.pid_scope,
+        "started_at": driver.started_at,
+        "acquired_at": db_now(),
+        "heartbeat_at": db_now(),
+    }
 
 
 def _holder_row(s: Session, study_id: int) -> Any:
-    return s.execute(select(T, (db_now() - T.c.heartbeat_at).label("age"))
-                     .where(T.c.study_id == study_id)).first()
+    return s.execute(select(T, (db_now() - T.c.heartbeat_at).label("age")).where(T.c.study_id == study_id)).first()
 
 
 def _holder(s: Session, study_id: int, ttl: float) -> LeaseHolder | None:
@@ -285,9 +322,16 @@ def _holder(s: Session, study_id: int, ttl: float) -> LeaseHolder | None:
 def _to_holder(row: Any, study_id: int, ttl: float) -> LeaseHolder:
     fresh = row.age <= ttl
     dead_here = bool(row.pid_scope) and row.pid_scope == _pid_scope() and not _pid_exists(row.pid)
-    return LeaseHolder(study_id=study_id, host=row.host, pid=row.pid, pid_scope=row.pid_scope,
-                       started_at=row.started_at, acquired_at=row.acquired_at,
-                       heartbeat_age_s=max(0.0, row.age), alive=fresh and not dead_here)
+    return LeaseHolder(
+        study_id=study_id,
+        host=row.host,
+        pid=row.pid,
+        pid_scope=row.pid_scope,
+        started_at=row.started_at,
+        acquired_at=row.acquired_at,
+        heartbeat_age_s=max(0.0, row.age),
+        alive=fresh and not dead_here,
+    )
 
 
 def _pid_exists(pid: int) -> bool:
@@ -314,8 +358,9 @@ def _process_start(pid: int) -> float | None:
     """When process ``pid`` started (seconds since the epoch), from /proc; None elsewhere."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        boot = next(float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
-                    if line.startswith("btime "))
+        boot = next(
+            float(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime ")
+        )
     except (OSError, StopIteration, ValueError):
         return None
     ticks = float(stat.rsplit(")", 1)[1].split()[19])  # field 22, counted after the command name

@@ -26,19 +26,35 @@ from nasbench.train.recipe import Fidelity
 def stored_study(row: StudyRow) -> StoredStudy:
     """A study row as a typed record (its configuration validated as it was stored)."""
     return StoredStudy(
-        study_id=row.study_id, name=row.name,
+        study_id=row.study_id,
+        name=row.name,
         config=StudyConfig.model_validate(row.config_json, context={"stored": True}),
-        dataset=DatasetInfo.from_dict(row.dataset_json), split=SplitInfo.from_dict(row.split_json),
-        study_file=row.study_file, study_file_hash=row.study_file_hash, elapsed_s=row.elapsed_s,
-        status=row.status)
+        dataset=DatasetInfo.from_dict(row.dataset_json),
+        split=SplitInfo.from_dict(row.split_json),
+        study_file=row.study_file,
+        study_file_hash=row.study_file_hash,
+        elapsed_s=row.elapsed_s,
+        status=row.status,
+    )
 
 
 def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
     return TrialSummary(
-        stage=Stage(row.stage), number=row.number, family=Family(row.family), name=row.name,
-        state=TrialState(row.state), fidelity=Fidelity.model_validate(row.fidelity_json), seed=row.seed, arch=arch,
-        params=row.params, flops=row.flops, latency_ms=row.latency_ms, val_acc=row.val_acc, test_acc=row.test_acc,
-        extra=dict(row.metrics_json or {}))
+        stage=Stage(row.stage),
+        number=row.number,
+        family=Family(row.family),
+        name=row.name,
+        state=TrialState(row.state),
+        fidelity=Fidelity.model_validate(row.fidelity_json),
+        seed=row.seed,
+        arch=arch,
+        params=row.params,
+        flops=row.flops,
+        latency_ms=row.latency_ms,
+        val_acc=row.val_acc,
+        test_acc=row.test_acc,
+        extra=dict(row.metrics_json or {}),
+    )
 
 
 class SqlLedger:
@@ -78,10 +94,15 @@ class SqlLedger:
 
     def create_study(self, study: NewStudy) -> StoredStudy:
         with session_scope(self.engine) as s:
-            row = StudyRow(name=study.config.name, config_json=study.config.model_dump(mode="json"),
-                           study_file=study.study_file, study_file_hash=study.study_file_hash,
-                           space_json=study.space, dataset_json=_dataset_json(study.dataset),
-                           split_json=study.split.to_dict())
+            row = StudyRow(
+                name=study.config.name,
+                config_json=study.config.model_dump(mode="json"),
+                study_file=study.study_file,
+                study_file_hash=study.study_file_hash,
+                space_json=study.space,
+                dataset_json=_dataset_json(study.dataset),
+                split_json=study.split.to_dict(),
+            )
             s.add(row)
             s.flush()
             return stored_study(row)
@@ -93,14 +114,32 @@ class SqlLedger:
     def start_trial(self, study_id: int, trial: TrialStart, provenance: dict[str, Any]) -> None:
         with session_scope(self.engine) as s:
             row = records.start_trial(
-                s, self._study(s, study_id), trial.number, trial.name, trial.fidelity.model_dump(mode="json"),
-                trial.seed, arch=trial.arch, family=trial.family, stage=trial.stage, state=trial.state,
-                provenance=provenance, params=trial.params, flops=trial.flops)
+                s,
+                self._study(s, study_id),
+                trial.number,
+                trial.name,
+                trial.fidelity.model_dump(mode="json"),
+                trial.seed,
+                arch=trial.arch,
+                family=trial.family,
+                stage=trial.stage,
+                state=trial.state,
+                provenance=provenance,
+                params=trial.params,
+                flops=trial.flops,
+            )
             if trial.state != TrialState.RUNNING:
                 records.finish_trial(s, row, trial.state, failure_reason=trial.failure_reason)
 
-    def record_epoch(self, study_id: int, stage: Stage, number: int, metrics: EpochMetrics,
-                     worker: str | None, latency_ms: float | None) -> None:
+    def record_epoch(
+        self,
+        study_id: int,
+        stage: Stage,
+        number: int,
+        metrics: EpochMetrics,
+        worker: str | None,
+        latency_ms: float | None,
+    ) -> None:
         with session_scope(self.engine) as s:
             row = records.trial_by_number(s, self._study(s, study_id), number, stage)
             if row is None or row.state != TrialState.RUNNING:
@@ -120,11 +159,19 @@ class SqlLedger:
             records.finish_trial(s, row, end.state, **fields)
             return True
 
-    def trials(self, study_id: int, stage: Stage | None = None, family: Family | None = None,
-               states: tuple[TrialState, ...] | None = None) -> list[TrialSummary]:
-        stmt = (select(TrialRow, ArchitectureRow.arch_json)
-                .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
-                .where(TrialRow.study_id == study_id).order_by(TrialRow.stage, TrialRow.number))
+    def trials(
+        self,
+        study_id: int,
+        stage: Stage | None = None,
+        family: Family | None = None,
+        states: tuple[TrialState, ...] | None = None,
+    ) -> list[TrialSummary]:
+        stmt = (
+            select(TrialRow, ArchitectureRow.arch_json)
+            .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
+            .where(TrialRow.study_id == study_id)
+            .order_by(TrialRow.stage, TrialRow.number)
+        )
         if stage is not None:
             stmt = stmt.where(TrialRow.stage == stage)
         if family is not None:
@@ -136,9 +183,19 @@ class SqlLedger:
 
     def count_finished(self, study_id: int) -> int:
         with session_scope(self.engine) as s:
-            return s.scalar(select(func.count()).select_from(TrialRow).where(
-                TrialRow.study_id == study_id, TrialRow.stage == Stage.SEARCH, TrialRow.family == Family.SEARCHED,
-                TrialRow.state.in_([t for t in TrialState if t.finished]))) or 0
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(TrialRow)
+                    .where(
+                        TrialRow.study_id == study_id,
+                        TrialRow.stage == Stage.SEARCH,
+                        TrialRow.family == Family.SEARCHED,
+                        TrialRow.state.in_([t for t in TrialState if t.finished]),
+                    )
+                )
+                or 0
+            )
 
     def elapsed(self, study_id: int) -> float:
         with session_scope(self.engine) as s:
@@ -155,11 +212,28 @@ class SqlLedger:
             self._study(s, study_id).status = status
 
 
-_END_FIELDS = ("val_acc", "val_loss", "test_acc", "test_loss", "latency_ms", "train_time_s", "worker",
-               "failure_reason", "traceback")
+_END_FIELDS = (
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "test_loss",
+    "latency_ms",
+    "train_time_s",
+    "worker",
+    "failure_reason",
+    "traceback",
+)
 
 
 def _dataset_json(info: DatasetInfo) -> dict[str, Any]:
-    return {"name": info.name, "source": info.source, "ndim": info.ndim, "in_channels": info.in_channels,
-            "input_size": list(info.input_size), "num_classes": info.num_classes, "train_size": info.train_size,
-            "test_size": info.test_size, "content_hash": info.content_hash}
+    return {
+        "name": info.name,
+        "source": info.source,
+        "ndim": info.ndim,
+        "in_channels": info.in_channels,
+        "input_size": list(info.input_size),
+        "num_classes": info.num_classes,
+        "train_size": info.train_size,
+        "test_size": info.test_size,
+        "content_hash": info.content_hash,
+    }

@@ -93,8 +93,10 @@ def check_known(conn: Connection, where: str) -> str | None:
     """The database's revision; StoreError when a newer nasbench wrote it."""
     revision = current_revision(conn)
     if revision is not None and revision not in known_revisions():
-        raise StoreError(f"database {where} has schema revision {revision}, newer than this nasbench "
-                         f"knows (up to {head_revision()}): upgrade nasbench to use it.")
+        raise StoreError(
+            f"database {where} has schema revision {revision}, newer than this nasbench "
+            f"knows (up to {head_revision()}): upgrade nasbench to use it."
+        )
     return revision
 
 

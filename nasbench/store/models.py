@@ -8,9 +8,8 @@ a test checks that these declarations and the migrations agree.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
-
 from enum import StrEnum
+from typing import Annotated, Any
 
 from sqlalchemy import JSON, Dialect, ForeignKey, String, Text, TypeDecorator, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -105,8 +104,9 @@ class TrialRow(Base):
 
     study: Mapped[StudyRow] = relationship(back_populates="trials")
     architecture: Mapped[ArchitectureRow | None] = relationship()
-    epochs: Mapped[list[EpochRow]] = relationship(back_populates="trial", cascade="all, delete-orphan",
-                                                  order_by="EpochRow.epoch")
+    epochs: Mapped[list[EpochRow]] = relationship(
+        back_populates="trial", cascade="all, delete-orphan", order_by="EpochRow.epoch"
+    )
 
 
 class EpochRow(Base):
@@ -149,16 +149,16 @@ class BenchmarkRow(Base):
     cardinality: Mapped[int | None]  # distinct architectures of the space, when enumerable
     provenance_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    archs: Mapped[list[BenchArchRow]] = relationship(back_populates="benchmark", cascade="all, delete-orphan",
-                                                     order_by="BenchArchRow.position")
+    archs: Mapped[list[BenchArchRow]] = relationship(
+        back_populates="benchmark", cascade="all, delete-orphan", order_by="BenchArchRow.position"
+    )
 
 
 class BenchArchRow(Base):
     """An architecture selected for a benchmark: its static figures, or why it is infeasible."""
 
     __tablename__ = "nb_bench_archs"
-    __table_args__ = (UniqueConstraint("benchmark_id", "architecture_id"),
-                      UniqueConstraint("benchmark_id", "position"))
+    __table_args__ = (UniqueConstraint("benchmark_id", "architecture_id"), UniqueConstraint("benchmark_id", "position"))
 
     bench_arch_id: Mapped[intpk]
     benchmark_id: Mapped[int] = mapped_column(ForeignKey("nb_benchmarks.benchmark_id", ondelete="CASCADE"))
@@ -171,8 +171,9 @@ class BenchArchRow(Base):
 
     benchmark: Mapped[BenchmarkRow] = relationship(back_populates="archs")
     architecture: Mapped[ArchitectureRow] = relationship()
-    runs: Mapped[list[BenchRunRow]] = relationship(back_populates="arch", cascade="all, delete-orphan",
-                                                   order_by="BenchRunRow.entry_id")
+    runs: Mapped[list[BenchRunRow]] = relationship(
+        back_populates="arch", cascade="all, delete-orphan", order_by="BenchRunRow.entry_id"
+    )
 
 
 class BenchRunRow(Base):
@@ -196,8 +197,9 @@ class BenchRunRow(Base):
     finished_at: Mapped[created]
 
     arch: Mapped[BenchArchRow] = relationship(back_populates="runs")
-    curve: Mapped[list[BenchCurveRow]] = relationship(back_populates="run", cascade="all, delete-orphan",
-                                                      order_by="BenchCurveRow.epoch")
+    curve: Mapped[list[BenchCurveRow]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="BenchCurveRow.epoch"
+    )
 
 
 class BenchCurveRow(Base):
@@ -222,8 +224,9 @@ class StudyLeaseRow(Base):
 
     __tablename__ = "nb_study_leases"
 
-    study_id: Mapped[int] = mapped_column(ForeignKey("nb_studies.study_id", ondelete="CASCADE"),
-                                          primary_key=True, autoincrement=False)
+    study_id: Mapped[int] = mapped_column(
+        ForeignKey("nb_studies.study_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
     token: Mapped[str] = mapped_column(String(32))  # random per acquisition: who holds it now
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int]

@@ -33,11 +33,15 @@ def read_study(engine: Engine, name: str) -> StudyRecord:
     with session_scope(engine) as s:
         row = get_study(s, name)
         if row is None:
-            raise ConfigError(f"no study named {name!r} in the database; studies: "
-                              f"{', '.join(study_names(s)) or 'none'}.")
+            raise ConfigError(
+                f"no study named {name!r} in the database; studies: {', '.join(study_names(s)) or 'none'}."
+            )
         stored = stored_study(row)
-        provenance = _distinct(s.scalars(select(TrialRow.provenance_json).where(
-            TrialRow.study_id == row.study_id).order_by(TrialRow.trial_id)))
+        provenance = _distinct(
+            s.scalars(
+                select(TrialRow.provenance_json).where(TrialRow.study_id == row.study_id).order_by(TrialRow.trial_id)
+            )
+        )
     return StudyRecord(stored, load_trials(engine, name, with_arch=True), load_epochs(engine, name), provenance)
 
 

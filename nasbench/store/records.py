@@ -12,8 +12,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from nasbench.space.architecture import Architecture
-from nasbench.train.evaluate import EpochMetrics
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
+from nasbench.train.evaluate import EpochMetrics
 
 FINISHED = ("complete", "pruned", "failed")
 
@@ -27,7 +27,7 @@ def finite(value: Any) -> float | None:
 
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def get_study(s: Session, name: str) -> StudyRow | None:
@@ -49,21 +49,42 @@ def architecture_row(s: Session, arch: Architecture) -> ArchitectureRow:
     return row
 
 
-def start_trial(s: Session, study: StudyRow, number: int, name: str, fidelity: dict[str, Any],
-                seed: int, arch: Architecture | None = None, family: str = "searched",
-                stage: str = "search", state: str = "running", provenance: dict | None = None,
-                params: int | None = None, flops: int | None = None) -> TrialRow:
+def start_trial(
+    s: Session,
+    study: StudyRow,
+    number: int,
+    name: str,
+    fidelity: dict[str, Any],
+    seed: int,
+    arch: Architecture | None = None,
+    family: str = "searched",
+    stage: str = "search",
+    state: str = "running",
+    provenance: dict | None = None,
+    params: int | None = None,
+    flops: int | None = None,
+) -> TrialRow:
     """Insert a trial (replacing an unfinished row with the same number, e.g. after a crash)."""
-    old = s.scalar(select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.number == number,
-                                          TrialRow.stage == stage))
+    old = s.scalar(
+        select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.number == number, TrialRow.stage == stage)
+    )
     if old is not None:
         s.delete(old)
         s.flush()
     row = TrialRow(
-        study_id=study.study_id, number=number, stage=stage, family=family, name=name,
+        study_id=study.study_id,
+        number=number,
+        stage=stage,
+        family=family,
+        name=name,
         architecture_id=architecture_row(s, arch).architecture_id if arch else None,
-        state=state, seed=seed, fidelity_json=fidelity, provenance_json=provenance or {},
-        params=params, flops=flops, started_at=now(),
+        state=state,
+        seed=seed,
+        fidelity_json=fidelity,
+        provenance_json=provenance or {},
+        params=params,
+        flops=flops,
+        started_at=now(),
     )
     s.add(row)
     s.flush()
@@ -71,21 +92,33 @@ def start_trial(s: Session, study: StudyRow, number: int, name: str, fidelity: d
 
 
 def trial_by_number(s: Session, study: StudyRow, number: int, stage: str = "search") -> TrialRow | None:
-    return s.scalar(select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.number == number,
-                                           TrialRow.stage == stage))
+    return s.scalar(
+        select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.number == number, TrialRow.stage == stage)
+    )
 
 
 def running_trials(s: Session, study: StudyRow, stage: str = "search") -> list[TrialRow]:
-    return list(s.scalars(select(TrialRow).where(TrialRow.study_id == study.study_id, TrialRow.stage == stage,
-                                                 TrialRow.state == "running")))
+    return list(
+        s.scalars(
+            select(TrialRow).where(
+                TrialRow.study_id == study.study_id, TrialRow.stage == stage, TrialRow.state == "running"
+            )
+        )
+    )
 
 
 def add_epoch(s: Session, trial: TrialRow, m: EpochMetrics) -> None:
-    s.add(EpochRow(
-        trial_id=trial.trial_id, epoch=m.epoch, train_loss=finite(m.train_loss), val_loss=finite(m.val_loss),
-        val_acc=finite(m.val_acc), epoch_time_s=finite(m.epoch_time_s),
-        train_samples_per_s=finite(m.train_samples_per_s),
-    ))
+    s.add(
+        EpochRow(
+            trial_id=trial.trial_id,
+            epoch=m.epoch,
+            train_loss=finite(m.train_loss),
+            val_loss=finite(m.val_loss),
+            val_acc=finite(m.val_acc),
+            epoch_time_s=finite(m.epoch_time_s),
+            train_samples_per_s=finite(m.train_samples_per_s),
+        )
+    )
     trial.epochs_run = max(trial.epochs_run, m.epoch)
     if m.val_acc is not None:
         trial.val_acc, trial.val_loss = finite(m.val_acc), finite(m.val_loss)
@@ -107,20 +140,53 @@ def finish_trial(s: Session, trial: TrialRow, state: str, **fields: Any) -> None
         setattr(trial, key, value)
 
 
-def count_trials(s: Session, study: StudyRow, states: tuple[str, ...], stage: str = "search",
-                 family: str = "searched") -> int:
-    return s.scalar(select(func.count()).select_from(TrialRow).where(
-        TrialRow.study_id == study.study_id, TrialRow.state.in_(states), TrialRow.stage == stage,
-        TrialRow.family == family)) or 0
+def count_trials(
+    s: Session, study: StudyRow, states: tuple[str, ...], stage: str = "search", family: str = "searched"
+) -> int:
+    return (
+        s.scalar(
+            select(func.count())
+            .select_from(TrialRow)
+            .where(
+                TrialRow.study_id == study.study_id,
+                TrialRow.state.in_(states),
+                TrialRow.stage == stage,
+                TrialRow.family == family,
+            )
+        )
+        or 0
+    )
 
 
-TRIAL_COLUMNS = ["study", "number", "stage", "family", "name", "state", "params", "flops", "latency_ms",
-                 "val_acc", "val_loss", "test_acc", "test_loss", "epochs_run", "train_time_s", "seed",
-                 "failure_reason", "worker", "started_at", "finished_at", "digest", "arch_json"]
+TRIAL_COLUMNS = [
+    "study",
+    "number",
+    "stage",
+    "family",
+    "name",
+    "state",
+    "params",
+    "flops",
+    "latency_ms",
+    "val_acc",
+    "val_loss",
+    "test_acc",
+    "test_loss",
+    "epochs_run",
+    "train_time_s",
+    "seed",
+    "failure_reason",
+    "worker",
+    "started_at",
+    "finished_at",
+    "digest",
+    "arch_json",
+]
 
 
-def load_trials(engine_or_url: Engine | str | None = None, study: str | None = None,
-                with_arch: bool = False) -> pd.DataFrame:
+def load_trials(
+    engine_or_url: Engine | str | None = None, study: str | None = None, with_arch: bool = False
+) -> pd.DataFrame:
     """All trials (optionally of one study) as a DataFrame, one row per trial.
 
     ``engine_or_url`` is an Engine or a database URL (None: $NASBENCH_DB or sqlite:///nasbench.db).
@@ -139,10 +205,12 @@ def load_trials(engine_or_url: Engine | str | None = None, study: str | None = N
     from nasbench.store.db import open_engine, session_scope
 
     engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
-    stmt = (select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
-            .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
-            .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
-            .order_by(StudyRow.study_id, TrialRow.stage, TrialRow.number))
+    stmt = (
+        select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
+        .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
+        .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
+        .order_by(StudyRow.study_id, TrialRow.stage, TrialRow.number)
+    )
     if study is not None:
         stmt = stmt.where(StudyRow.name == study)
     rows = []
@@ -150,9 +218,17 @@ def load_trials(engine_or_url: Engine | str | None = None, study: str | None = N
         for t, study_name, digest, arch_json in s.execute(stmt):
             rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if hasattr(t, c)}
             # Plain strings for users (CSV, parquet); they equal the enums the package compares with.
-            rec.update(study=study_name, digest=digest, arch_json=arch_json, trial_id=t.trial_id,
-                       fidelity=t.fidelity_json, metrics=t.metrics_json,
-                       state=t.state.value, stage=t.stage.value, family=t.family.value)
+            rec.update(
+                study=study_name,
+                digest=digest,
+                arch_json=arch_json,
+                trial_id=t.trial_id,
+                fidelity=t.fidelity_json,
+                metrics=t.metrics_json,
+                state=t.state.value,
+                stage=t.stage.value,
+                family=t.family.value,
+            )
             if with_arch:
                 rec["arch"] = parse_arch(arch_json)
             rows.append(rec)
@@ -165,17 +241,40 @@ def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = N
     from nasbench.store.db import open_engine, session_scope
 
     engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
-    stmt = (select(EpochRow, TrialRow.number, TrialRow.stage, TrialRow.name, StudyRow.name)
-            .join(TrialRow, EpochRow.trial_id == TrialRow.trial_id)
-            .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
-            .order_by(TrialRow.trial_id, EpochRow.epoch))
+    stmt = (
+        select(EpochRow, TrialRow.number, TrialRow.stage, TrialRow.name, StudyRow.name)
+        .join(TrialRow, EpochRow.trial_id == TrialRow.trial_id)
+        .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
+        .order_by(TrialRow.trial_id, EpochRow.epoch)
+    )
     if study is not None:
         stmt = stmt.where(StudyRow.name == study)
-    cols = ["study", "number", "stage", "name", "epoch", "train_loss", "val_loss", "val_acc",
-            "epoch_time_s", "train_samples_per_s"]
+    cols = [
+        "study",
+        "number",
+        "stage",
+        "name",
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_acc",
+        "epoch_time_s",
+        "train_samples_per_s",
+    ]
     with session_scope(engine) as s:
-        rows = [dict(study=sn, number=num, stage=stg, name=nm, epoch=e.epoch, train_loss=e.train_loss,
-                     val_loss=e.val_loss, val_acc=e.val_acc, epoch_time_s=e.epoch_time_s,
-                     train_samples_per_s=e.train_samples_per_s)
-                for e, num, stg, nm, sn in s.execute(stmt)]
+        rows = [
+            dict(
+                study=sn,
+                number=num,
+                stage=stg,
+                name=nm,
+                epoch=e.epoch,
+                train_loss=e.train_loss,
+                val_loss=e.val_loss,
+                val_acc=e.val_acc,
+                epoch_time_s=e.epoch_time_s,
+                train_samples_per_s=e.train_samples_per_s,
+            )
+            for e, num, stg, nm, sn in s.execute(stmt)
+        ]
     return pd.DataFrame(rows, columns=cols)

@@ -84,8 +84,17 @@ def curve_vs_trials(runs: Sequence[ReplayRun]) -> pd.DataFrame:
         matrix = np.array([regret_by_trial(r, horizons[bench]) for r in group])
         for k in range(horizons[bench]):
             mean, lo, hi, n = mean_ci(matrix[:, k])
-            rows.append({"benchmark": bench, "sampler": sampler, "trial": k + 1, "regret_mean": mean,
-                         "regret_lo": lo, "regret_hi": hi, "n": n})
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "sampler": sampler,
+                    "trial": k + 1,
+                    "regret_mean": mean,
+                    "regret_lo": lo,
+                    "regret_hi": hi,
+                    "n": n,
+                }
+            )
     return pd.DataFrame(rows, columns=["benchmark", "sampler", "trial", "regret_mean", "regret_lo", "regret_hi", "n"])
 
 
@@ -103,24 +112,42 @@ def curve_vs_time(runs: Sequence[ReplayRun], seconds: float | None = None) -> pd
         matrix = np.array([regret_at_times(r, grid) for r in group])
         for j, t in enumerate(grid):
             mean, lo, hi, n = mean_ci(matrix[:, j])
-            rows.append({"benchmark": bench, "sampler": sampler, "time_s": float(t), "regret_mean": mean,
-                         "regret_lo": lo, "regret_hi": hi, "n": n})
+            rows.append(
+                {
+                    "benchmark": bench,
+                    "sampler": sampler,
+                    "time_s": float(t),
+                    "regret_mean": mean,
+                    "regret_lo": lo,
+                    "regret_hi": hi,
+                    "n": n,
+                }
+            )
     return pd.DataFrame(rows, columns=["benchmark", "sampler", "time_s", "regret_mean", "regret_lo", "regret_hi", "n"])
 
 
 def final_frame(runs: Sequence[ReplayRun]) -> pd.DataFrame:
     """One row per run: trials, simulated time, final test accuracy and regret, anytime regret."""
     horizons = _horizons(runs)
-    rows = [{
-        "benchmark": r.benchmark, "sampler": r.sampler, "seed": r.seed, "trials": len(r.entry),
-        "asks": r.asks, "infeasible": r.infeasible, "repeats": r.repeats,
-        "exact_fraction": float(np.mean(r.exact)) if r.exact else math.nan,
-        "time_s": r.time_s[-1] if r.time_s else 0.0,
-        "final_test_acc": r.best_test_acc[-1] if r.best_test_acc else math.nan,
-        "final_regret": float(r.regret[-1]) if r.entry else math.nan,
-        "anytime_regret": float(np.nanmean(regret_by_trial(r, horizons[r.benchmark]))) if r.entry else math.nan,
-        "stopped": r.stopped, "wall_s": r.wall_s,
-    } for r in runs]
+    rows = [
+        {
+            "benchmark": r.benchmark,
+            "sampler": r.sampler,
+            "seed": r.seed,
+            "trials": len(r.entry),
+            "asks": r.asks,
+            "infeasible": r.infeasible,
+            "repeats": r.repeats,
+            "exact_fraction": float(np.mean(r.exact)) if r.exact else math.nan,
+            "time_s": r.time_s[-1] if r.time_s else 0.0,
+            "final_test_acc": r.best_test_acc[-1] if r.best_test_acc else math.nan,
+            "final_regret": float(r.regret[-1]) if r.entry else math.nan,
+            "anytime_regret": float(np.nanmean(regret_by_trial(r, horizons[r.benchmark]))) if r.entry else math.nan,
+            "stopped": r.stopped,
+            "wall_s": r.wall_s,
+        }
+        for r in runs
+    ]
     return pd.DataFrame(rows)
 
 
@@ -155,18 +182,30 @@ def _rank_one(bench: str, final: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for sampler, g in final.groupby("sampler", sort=False):
         mean, lo, hi, n = mean_ci(g["final_regret"])
-        rows.append({"benchmark": bench, "sampler": sampler, "final_regret_mean": mean, "final_regret_lo": lo,
-                     "final_regret_hi": hi, "anytime_regret_mean": float(g["anytime_regret"].mean()),
-                     "final_test_acc_mean": float(g["final_test_acc"].mean()),
-                     "trials_mean": float(g["trials"].mean()), "repeats_mean": float(g["repeats"].mean()),
-                     "time_s_mean": float(g["time_s"].mean()),
-                     "seeds": n})
-    table = pd.DataFrame(rows).sort_values(["final_regret_mean", "anytime_regret_mean", "sampler"],
-                                           na_position="last", ignore_index=True)
+        rows.append(
+            {
+                "benchmark": bench,
+                "sampler": sampler,
+                "final_regret_mean": mean,
+                "final_regret_lo": lo,
+                "final_regret_hi": hi,
+                "anytime_regret_mean": float(g["anytime_regret"].mean()),
+                "final_test_acc_mean": float(g["final_test_acc"].mean()),
+                "trials_mean": float(g["trials"].mean()),
+                "repeats_mean": float(g["repeats"].mean()),
+                "time_s_mean": float(g["time_s"].mean()),
+                "seeds": n,
+            }
+        )
+    table = pd.DataFrame(rows).sort_values(
+        ["final_regret_mean", "anytime_regret_mean", "sampler"], na_position="last", ignore_index=True
+    )
     table.insert(1, "rank", np.arange(1, len(table) + 1))
     top = final.loc[final["sampler"] == table["sampler"].iloc[0], "final_regret"].to_numpy(dtype=float)
-    p = [math.nan] + [_mann_whitney(final.loc[final["sampler"] == s, "final_regret"].to_numpy(dtype=float), top)
-                      for s in table["sampler"].iloc[1:]]
+    p = [math.nan] + [
+        _mann_whitney(final.loc[final["sampler"] == s, "final_regret"].to_numpy(dtype=float), top)
+        for s in table["sampler"].iloc[1:]
+    ]
     table["p_vs_best"] = p
     table["p_holm"] = holm(p)
     table["worse_than_best"] = table["p_holm"] < ALPHA

@@ -21,8 +21,6 @@ import torch
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from nasbench.tabular.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
-from nasbench.tabular.selection import candidates
 from nasbench.core import provenance
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.spec import DataSpec
@@ -36,6 +34,8 @@ from nasbench.space.sample import infeasibility
 from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.store import records
 from nasbench.store.db import open_engine, session_scope
+from nasbench.tabular.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
+from nasbench.tabular.selection import candidates
 from nasbench.train.evaluate import Candidate, ScratchEvaluator, failure_reason
 from nasbench.train.recipe import Fidelity, Recipe
 from nasbench.train.threads import torch_threads
@@ -58,7 +58,7 @@ class BuildConfig:
     test_size: float = 0.2
     split_seed: int = 0
     sample_seed: int = 0
-    recipe: Recipe = Recipe()
+    recipe: Recipe = field(default_factory=Recipe)
     threads: int = 1
     device: str = "cpu"
 
@@ -76,8 +76,13 @@ class BuildConfig:
         object.__setattr__(self, "budgets", tuple(sorted(self.budgets)))
 
     def data_spec(self) -> DataSpec:
-        return DataSpec(name=self.data, options=self.data_options, val_size=self.val_size,
-                        test_size=self.test_size, split_seed=self.split_seed)
+        return DataSpec(
+            name=self.data,
+            options=self.data_options,
+            val_size=self.val_size,
+            test_size=self.test_size,
+            split_seed=self.split_seed,
+        )
 
 
 @dataclass
@@ -113,8 +118,9 @@ def build_benchmark(cfg: BuildConfig, db_url: str | None = None, progress: Progr
     task = cfg.data_spec().load()
     dataset = task.dataset
     if dataset.ndim not in space.ndim:
-        raise ConfigError(f"data set {cfg.data} is {dataset.ndim}D but space {space.name} allows only "
-                          f"ndim {space.ndim}.")
+        raise ConfigError(
+            f"data set {cfg.data} is {dataset.ndim}D but space {space.name} allows only ndim {space.ndim}."
+        )
     engine = open_engine(db_url)
     outcome = BuildOutcome(cfg.name)
     evaluator = ScratchEvaluator(task, cfg.recipe, device=cfg.device, threads=cfg.threads)
@@ -129,8 +135,13 @@ def build_benchmark(cfg: BuildConfig, db_url: str | None = None, progress: Progr
 def _settings(cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDataset, split: Split) -> dict[str, Any]:
     return {
         "space_json": space.model_dump(mode="json"),
-        "data_json": {"name": cfg.data, "options": cfg.data_options, "val_size": cfg.val_size,
-                      "test_size": cfg.test_size, "split_seed": cfg.split_seed},
+        "data_json": {
+            "name": cfg.data,
+            "options": cfg.data_options,
+            "val_size": cfg.val_size,
+            "test_size": cfg.test_size,
+            "split_seed": cfg.split_seed,
+        },
         "dataset_json": dataset.describe(),
         "split_json": {**split.sizes(), "test_is_official": split.test_is_official},
         "recipe_json": cfg.recipe.model_dump(mode="json"),
@@ -141,9 +152,17 @@ def _settings(cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDataset, split: 
     }
 
 
-_OPTION_OF = {"space_json": "--space", "data_json": "--data", "dataset_json": "--data (its content)",
-              "split_json": "the split", "recipe_json": "the recipe", "budgets_json": "--epochs",
-              "seeds": "--seeds", "sample_seed": "--sample-seed", "threads": "--threads"}
+_OPTION_OF = {
+    "space_json": "--space",
+    "data_json": "--data",
+    "dataset_json": "--data (its content)",
+    "split_json": "the split",
+    "recipe_json": "the recipe",
+    "budgets_json": "--epochs",
+    "seeds": "--seeds",
+    "sample_seed": "--sample-seed",
+    "threads": "--threads",
+}
 
 
 def _benchmark_row(s: Session, cfg: BuildConfig, settings: dict[str, Any]) -> BenchmarkRow:
@@ -156,18 +175,24 @@ def _benchmark_row(s: Session, cfg: BuildConfig, settings: dict[str, Any]) -> Be
         return row
     for key, value in settings.items():
         if getattr(row, key) != value:
-            raise ConfigError(f"benchmark {cfg.name!r} was built with a different {_OPTION_OF[key]}; "
-                              "resume it with the same settings or choose another --name.")
+            raise ConfigError(
+                f"benchmark {cfg.name!r} was built with a different {_OPTION_OF[key]}; "
+                "resume it with the same settings or choose another --name."
+            )
     return row
 
 
 def _provenance(dataset_json: dict[str, Any]) -> dict[str, Any]:
-    return {"packages": provenance.package_versions(), "git_revision": provenance.git_revision(),
-            "dataset_hash": dataset_json["content_hash"]}
+    return {
+        "packages": provenance.package_versions(),
+        "git_revision": provenance.git_revision(),
+        "dataset_hash": dataset_json["content_hash"],
+    }
 
 
-def _select(engine: Engine, cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDataset, split: Split,
-            outcome: BuildOutcome) -> list[_Selected]:
+def _select(
+    engine: Engine, cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDataset, split: Split, outcome: BuildOutcome
+) -> list[_Selected]:
     """Walk the space in selection order until ``n`` feasible architectures are recorded."""
     shape = (dataset.in_channels, *dataset.input_size)
     order, cardinality = candidates(space, cfg.sample_seed)
@@ -191,16 +216,21 @@ def _select(engine: Engine, cfg: BuildConfig, space: SpaceSpec, dataset: ArrayDa
     return selected
 
 
-def _new_arch_row(s: Session, bench: BenchmarkRow, position: int, arch: Architecture,
-                  shape: tuple[int, ...], num_classes: int) -> BenchArchRow:
+def _new_arch_row(
+    s: Session, bench: BenchmarkRow, position: int, arch: Architecture, shape: tuple[int, ...], num_classes: int
+) -> BenchArchRow:
     reason = infeasibility(arch, input_size(arch, shape))
-    row = BenchArchRow(benchmark_id=bench.benchmark_id, position=position, infeasible_reason=reason,
-                       architecture_id=records.architecture_row(s, arch).architecture_id)
+    row = BenchArchRow(
+        benchmark_id=bench.benchmark_id,
+        position=position,
+        infeasible_reason=reason,
+        architecture_id=records.architecture_row(s, arch).architecture_id,
+    )
     if reason is None:
         try:
             row.params, row.flops = figures(arch, shape, num_classes)
             row.latency_ms = _latency_ms(arch, shape, num_classes)
-        except Exception as exc:  # noqa: BLE001 — an unbuildable sample is infeasible, not a crash
+        except Exception as exc:
             row.infeasible_reason = f"cannot be built: {_first_line(exc)}"
     s.add(row)
     s.flush()
@@ -218,13 +248,22 @@ def _latency_ms(arch: Architecture, shape: tuple[int, ...], num_classes: int) ->
 # --- training ---------------------------------------------------------------------------------
 def _finished(engine: Engine, ids: list[int]) -> set[tuple[int, int, int]]:
     with session_scope(engine) as s:
-        rows = s.execute(select(BenchRunRow.bench_arch_id, BenchRunRow.epochs, BenchRunRow.seed)
-                         .where(BenchRunRow.bench_arch_id.in_(ids)))
+        rows = s.execute(
+            select(BenchRunRow.bench_arch_id, BenchRunRow.epochs, BenchRunRow.seed).where(
+                BenchRunRow.bench_arch_id.in_(ids)
+            )
+        )
         return {tuple(r) for r in rows}
 
 
-def _train_missing(engine: Engine, cfg: BuildConfig, selected: list[_Selected], evaluator: ScratchEvaluator,
-                   outcome: BuildOutcome, progress: Progress | None) -> None:
+def _train_missing(
+    engine: Engine,
+    cfg: BuildConfig,
+    selected: list[_Selected],
+    evaluator: ScratchEvaluator,
+    outcome: BuildOutcome,
+    progress: Progress | None,
+) -> None:
     done = _finished(engine, [sel.bench_arch_id for sel in selected])
     total = len(selected) * len(cfg.budgets) * cfg.seeds
     count = 0
@@ -251,17 +290,34 @@ def train_run(evaluator: ScratchEvaluator, arch: Architecture, epochs: int, seed
     t0 = time.perf_counter()
     try:
         ev = evaluator.evaluate(Candidate(arch=arch), Fidelity(epochs=epochs), seed, test=True)
-    except Exception as exc:  # noqa: BLE001 — a run's failure is data: recorded with its reason
-        return BenchRunRow(epochs=epochs, seed=seed, state="failed", failure_reason=failure_reason(exc),
-                           train_time_s=time.perf_counter() - t0, finished_at=records.now())
+    except Exception as exc:
+        return BenchRunRow(
+            epochs=epochs,
+            seed=seed,
+            state="failed",
+            failure_reason=failure_reason(exc),
+            train_time_s=time.perf_counter() - t0,
+            finished_at=records.now(),
+        )
     train_time = ev.train_time_s or 0.0
     run = BenchRunRow(
-        epochs=epochs, seed=seed, state="complete", val_acc=ev.val_acc, val_loss=ev.val_loss,
-        test_acc=ev.test_acc, test_loss=ev.test_loss, train_time_s=train_time,
-        eval_time_s=time.perf_counter() - t0 - train_time, finished_at=records.now(),
+        epochs=epochs,
+        seed=seed,
+        state="complete",
+        val_acc=ev.val_acc,
+        val_loss=ev.val_loss,
+        test_acc=ev.test_acc,
+        test_loss=ev.test_loss,
+        train_time_s=train_time,
+        eval_time_s=time.perf_counter() - t0 - train_time,
+        finished_at=records.now(),
     )
-    run.curve = [BenchCurveRow(epoch=m.epoch, train_loss=m.train_loss, val_loss=m.val_loss, val_acc=m.val_acc,
-                               epoch_time_s=m.epoch_time_s) for m in ev.history]
+    run.curve = [
+        BenchCurveRow(
+            epoch=m.epoch, train_loss=m.train_loss, val_loss=m.val_loss, val_acc=m.val_acc, epoch_time_s=m.epoch_time_s
+        )
+        for m in ev.history
+    ]
     return run
 
 

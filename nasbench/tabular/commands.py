@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -18,13 +18,18 @@ from rich.progress import (
 from nasbench.console import DbOption, console, fail
 from nasbench.errors import NasbenchError
 
-app = typer.Typer(help="Tabular benchmarks: build one, export it, replay samplers against it.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Tabular benchmarks: build one, export it, replay samplers against it.", no_args_is_help=True)
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 @app.command()
@@ -34,7 +39,7 @@ def build(
     n: Annotated[int, typer.Option("--n", help="Architectures to train (all of them if the space has no more).")],
     epochs: Annotated[str, typer.Option("--epochs", help="Epoch budgets, each trained separately.")] = "1,3,9",
     seeds: Annotated[int, typer.Option("--seeds", help="Training seeds per architecture and budget.")] = 1,
-    name: Annotated[Optional[str], typer.Option("--name", help="Benchmark name (default: <space>_<data>).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Benchmark name (default: <space>_<data>).")] = None,
     sample_seed: Annotated[int, typer.Option("--sample-seed", help="Seed of the architecture selection.")] = 0,
     threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads for training and timing.")] = 1,
     db: DbOption = None,
@@ -43,8 +48,16 @@ def build(
     from nasbench.tabular.build import BuildConfig, build_benchmark, parse_budgets
 
     try:
-        cfg = BuildConfig(name=name or f"{space.stem}_{data}", space_file=str(space), data=data, n=n,
-                          budgets=parse_budgets(epochs), seeds=seeds, sample_seed=sample_seed, threads=threads)
+        cfg = BuildConfig(
+            name=name or f"{space.stem}_{data}",
+            space_file=str(space),
+            data=data,
+            n=n,
+            budgets=parse_budgets(epochs),
+            seeds=seeds,
+            sample_seed=sample_seed,
+            threads=threads,
+        )
         with _progress() as bar:
             task = bar.add_task("training", total=None)
 
@@ -56,9 +69,12 @@ def build(
         fail(str(e))
         return
     scope = "the whole space" if out.exhaustive else "a uniform sample of the space"
-    console.print(f"benchmark {out.name}: {out.architectures} architectures ({scope}), {out.infeasible} "
-                  f"infeasible skipped; {out.trained} runs trained ({out.failed} failed), {out.skipped} already "
-                  f"done; wall time {out.wall_s:.1f}s", highlight=False)
+    console.print(
+        f"benchmark {out.name}: {out.architectures} architectures ({scope}), {out.infeasible} "
+        f"infeasible skipped; {out.trained} runs trained ({out.failed} failed), {out.skipped} already "
+        f"done; wall time {out.wall_s:.1f}s",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -80,19 +96,34 @@ def export(
 
 @app.command()
 def replay(
-    benchmarks: Annotated[list[str], typer.Argument(help="Benchmarks: files, shipped names (e.g. mnist1d_tiny) "
-                                                         "or names in the database; several give a leaderboard.")],
-    samplers: Annotated[str, typer.Option("--samplers", help="Comma-separated sampler names.")] =
-        "random,tpe,evolution,gp,nsga2",
+    benchmarks: Annotated[
+        list[str],
+        typer.Argument(
+            help="Benchmarks: files, shipped names (e.g. mnist1d_tiny) "
+            "or names in the database; several give a leaderboard."
+        ),
+    ],
+    samplers: Annotated[
+        str, typer.Option("--samplers", help="Comma-separated sampler names.")
+    ] = "random,tpe,evolution,gp,nsga2",
     seeds: Annotated[int, typer.Option("--seeds", help="Seeds per sampler (0..N-1).")] = 20,
-    budget: Annotated[str, typer.Option("--budget", help="200trials, 3600s (simulated), or both: 200trials,1h.")] =
-        "200trials",
+    budget: Annotated[
+        str, typer.Option("--budget", help="200trials, 3600s (simulated), or both: 200trials,1h.")
+    ] = "200trials",
     out: Annotated[Path, typer.Option("--out", help="Folder for the report and data files.")] = Path("reports/replay"),
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Epoch budget to replay (default: the longest).")] = None,
-    dedup: Annotated[bool, typer.Option("--dedup", help="Answer a repeated architecture from memory: no time, no trial.")] = False,
-    options: Annotated[Optional[str], typer.Option("--options", help="Sampler options as JSON, e.g. "
-                                                                     "'{\"gp\": {\"n_startup_trials\": 10}}'.")] = None,
-    threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads (the GP sampler computes with torch).")] = 1,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Epoch budget to replay (default: the longest).")
+    ] = None,
+    dedup: Annotated[
+        bool, typer.Option("--dedup", help="Answer a repeated architecture from memory: no time, no trial.")
+    ] = False,
+    options: Annotated[
+        str | None,
+        typer.Option("--options", help='Sampler options as JSON, e.g. \'{"gp": {"n_startup_trials": 10}}\'.'),
+    ] = None,
+    threads: Annotated[
+        int, typer.Option("--threads", help="Torch CPU threads (the GP sampler computes with torch).")
+    ] = 1,
     db: DbOption = None,
 ) -> None:
     """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings."""
@@ -106,8 +137,17 @@ def replay(
         benches = [load_benchmark(b, db) for b in benchmarks]
         with _progress() as bar:
             task = bar.add_task("replaying", total=len(benches) * len(names) * seeds)
-            runs = replay_all(benches, names, seeds, settings.budget, settings.options, epochs, dedup, threads,
-                              progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"))
+            runs = replay_all(
+                benches,
+                names,
+                seeds,
+                settings.budget,
+                settings.options,
+                epochs,
+                dedup,
+                threads,
+                progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
+            )
         write_replay_report(runs, benches, settings, out)
     except NasbenchError as e:
         fail(str(e))
@@ -115,8 +155,10 @@ def replay(
     _print_leaderboard(out)
     wall = sum(r.wall_s for r in runs)
     per_sampler = ", ".join(f"{s} {sum(r.wall_s for r in runs if r.sampler == s):.1f}s" for s in names)
-    console.print(f"{len(runs)} replays in {wall:.1f}s ({per_sampler}); report: {out / 'replay.md'}, {out / 'replay.html'}",
-                  highlight=False)
+    console.print(
+        f"{len(runs)} replays in {wall:.1f}s ({per_sampler}); report: {out / 'replay.md'}, {out / 'replay.html'}",
+        highlight=False,
+    )
 
 
 def _json_options(text: str | None) -> dict[str, dict]:
@@ -129,8 +171,9 @@ def _json_options(text: str | None) -> dict[str, dict]:
     except json.JSONDecodeError as e:
         raise typer.BadParameter(f"--options is not valid JSON ({e}).") from None
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise typer.BadParameter("--options must map sampler names to option objects, e.g. "
-                                 "'{\"tpe\": {\"n_startup_trials\": 10}}'.")
+        raise typer.BadParameter(
+            '--options must map sampler names to option objects, e.g. \'{"tpe": {"n_startup_trials": 10}}\'.'
+        )
     return value
 
 
@@ -146,14 +189,21 @@ def _print_leaderboard(out: Path) -> None:
 
 
 def proxies(
-    target: Annotated[str, typer.Argument(help="A benchmark (file, shipped name, or name in the database) or a "
-                                               "study name.")],
-    n: Annotated[Optional[int], typer.Option("--n", help="Score a seeded sample of N architectures (default: all).")] = None,
-    names: Annotated[Optional[str], typer.Option("--proxies", help="Comma-separated proxies (default: all).")] = None,
+    target: Annotated[
+        str, typer.Argument(help="A benchmark (file, shipped name, or name in the database) or a study name.")
+    ],
+    n: Annotated[
+        int | None, typer.Option("--n", help="Score a seeded sample of N architectures (default: all).")
+    ] = None,
+    names: Annotated[str | None, typer.Option("--proxies", help="Comma-separated proxies (default: all).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Training samples the proxies see.")] = 64,
     k: Annotated[int, typer.Option("--k", help="k of the top-k hit rate.")] = 10,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Benchmark budget whose validation accuracy is "
-                                                                   "the target (default: the longest).")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs", help="Benchmark budget whose validation accuracy is the target (default: the longest)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the batch, the sample and the initial weights.")] = 0,
     threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads.")] = 1,
     out: Annotated[Path, typer.Option("--out", help="Folder for the CSV files.")] = Path("reports/proxies"),
@@ -165,16 +215,24 @@ def proxies(
     """
     from rich.table import Table
 
-    from nasbench.tabular.proxy_eval import resolve_target, score_proxies
     from nasbench.measure.proxies import get_proxy
+    from nasbench.tabular.proxy_eval import resolve_target, score_proxies
 
     chosen = [p.strip() for p in names.split(",") if p.strip()] if names else None
     try:
         found = resolve_target(target, db, epochs)
         with _progress() as bar:
             task = bar.add_task("scoring", total=None)
-            result = score_proxies(found, chosen, n, batch_size, seed, k, threads,
-                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+            result = score_proxies(
+                found,
+                chosen,
+                n,
+                batch_size,
+                seed,
+                k,
+                threads,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
     except NasbenchError as e:
         fail(str(e))
         return
@@ -182,13 +240,23 @@ def proxies(
     scores_csv, corr_csv = out / f"{found.name}_proxy_scores.csv", out / f"{found.name}_proxy_correlations.csv"
     result.scores.to_csv(scores_csv, index=False)
     result.correlations.to_csv(corr_csv, index=False)
-    table = Table("proxy", "tau", "rho", f"top-{k} hit", "n", "dropped",
-                  title=f"{found.kind} {found.name}: proxies vs validation accuracy")
+    table = Table(
+        "proxy",
+        "tau",
+        "rho",
+        f"top-{k} hit",
+        "n",
+        "dropped",
+        title=f"{found.kind} {found.name}: proxies vs validation accuracy",
+    )
     for r in result.correlations.itertuples():
         table.add_row(r.proxy, f"{r.tau:.3f}", f"{r.rho:.3f}", f"{r.top_k_hit:.2f}", str(r.n), str(r.dropped))
     console.print(table)
     notes = "; ".join(f"{p}: {get_proxy(p).sign_note}" for p in result.correlations["proxy"])
     console.print(f"Sign convention: higher = predicted better for every proxy ({notes}).", highlight=False)
     seconds = result.scores["seconds"]
-    console.print(f"{len(seconds)} architectures, {seconds.median():.3f}s median per architecture "
-                  f"(max {seconds.max():.3f}s); wrote {scores_csv} and {corr_csv}", highlight=False)
+    console.print(
+        f"{len(seconds)} architectures, {seconds.median():.3f}s median per architecture "
+        f"(max {seconds.max():.3f}s); wrote {scores_csv} and {corr_csv}",
+        highlight=False,
+    )

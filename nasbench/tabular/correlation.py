@@ -77,8 +77,9 @@ def top_k_hit_rate(proxy_scores: ArrayLike, true_scores: ArrayLike, k: int) -> f
     return len(_top_k(x, k) & _top_k(y, k)) / k
 
 
-def proxy_correlations(df: pd.DataFrame, proxy_cols: Sequence[str], target: str = "val_acc",
-                       k: int = 10) -> pd.DataFrame:
+def proxy_correlations(
+    df: pd.DataFrame, proxy_cols: Sequence[str], target: str = "val_acc", k: int = 10
+) -> pd.DataFrame:
     """One row per proxy: Kendall tau, Spearman rho, top-k hit rate against ``target``.
 
     Rows where the proxy or the target is NaN/inf are dropped per proxy; ``n`` is how many were
@@ -86,8 +87,9 @@ def proxy_correlations(df: pd.DataFrame, proxy_cols: Sequence[str], target: str 
     """
     missing = [c for c in (*proxy_cols, target) if c not in df.columns]
     if missing:
-        raise ConfigError(f"column(s) {', '.join(map(repr, missing))} not in the table; "
-                          f"it has: {', '.join(map(str, df.columns))}")
+        raise ConfigError(
+            f"column(s) {', '.join(map(repr, missing))} not in the table; it has: {', '.join(map(str, df.columns))}"
+        )
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     rows = [_proxy_row(name, df[name], df[target], k) for name in proxy_cols]
@@ -96,8 +98,7 @@ def proxy_correlations(df: pd.DataFrame, proxy_cols: Sequence[str], target: str 
 
 def _proxy_row(name: str, scores: pd.Series, target: pd.Series, k: int) -> dict[str, object]:
     """The correlation row of one proxy column."""
-    x, y, dropped = drop_nonfinite(pd.to_numeric(scores, errors="coerce"),
-                                   pd.to_numeric(target, errors="coerce"))
+    x, y, dropped = drop_nonfinite(pd.to_numeric(scores, errors="coerce"), pd.to_numeric(target, errors="coerce"))
     k_used = min(k, x.size)
     return {
         "proxy": name,

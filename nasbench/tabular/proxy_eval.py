@@ -18,13 +18,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from nasbench.tabular.correlation import proxy_correlations
-from nasbench.tabular.table import (
-    SHIPPED_DIR,
-    benchmark_names,
-    load_benchmark,
-    shipped_benchmarks,
-)
 from nasbench.core.enums import Stage, TrialState
 from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError, StoreError
@@ -33,6 +26,13 @@ from nasbench.search.ledger import TrialSummary
 from nasbench.space.architecture import Architecture
 from nasbench.store import default_url, open_engine
 from nasbench.store.ledger import SqlLedger
+from nasbench.tabular.correlation import proxy_correlations
+from nasbench.tabular.table import (
+    SHIPPED_DIR,
+    benchmark_names,
+    load_benchmark,
+    shipped_benchmarks,
+)
 from nasbench.train.evaluate import Candidate, ProxyEvaluator
 from nasbench.train.recipe import Fidelity
 from nasbench.train.threads import torch_threads
@@ -58,8 +58,13 @@ class ProxyScores:
 
 def benchmark_target(name_or_path: str, db_url: str | None = None, epochs: int | None = None) -> ProxyTarget:
     bench = load_benchmark(name_or_path, db_url)
-    return ProxyTarget(bench.name, "benchmark", bench.archs, bench.val_acc[:, bench.column(epochs)],
-                       DataSpec.model_validate(bench.info["data"]))
+    return ProxyTarget(
+        bench.name,
+        "benchmark",
+        bench.archs,
+        bench.val_acc[:, bench.column(epochs)],
+        DataSpec.model_validate(bench.info["data"]),
+    )
 
 
 def study_target(study: str, db_url: str | None = None) -> ProxyTarget:
@@ -70,9 +75,11 @@ def study_target(study: str, db_url: str | None = None) -> ProxyTarget:
     except StoreError:
         stored, known = None, []  # no database, or one without study tables
     if stored is None:
-        raise ConfigError(f"{study!r} is neither a benchmark (a file, shipped: {', '.join(shipped_benchmarks())}; "
-                          f"or in the database: {', '.join(benchmark_names(db_url)) or 'none'}) nor a study "
-                          f"(studies: {', '.join(known) or 'none'}).")
+        raise ConfigError(
+            f"{study!r} is neither a benchmark (a file, shipped: {', '.join(shipped_benchmarks())}; "
+            f"or in the database: {', '.join(benchmark_names(db_url)) or 'none'}) nor a study "
+            f"(studies: {', '.join(known) or 'none'})."
+        )
     done = ledger.trials(stored.study_id, stage=Stage.SEARCH, states=(TrialState.COMPLETE,))
     best: dict[str, TrialSummary] = {}
     for t in sorted(done, key=lambda t: (-(t.val_acc or 0.0), t.number)):
@@ -81,9 +88,14 @@ def study_target(study: str, db_url: str | None = None) -> ProxyTarget:
     if not best:
         raise ConfigError(f"study {study!r} has no complete search trials to score.")
     chosen = list(best.values())
-    return ProxyTarget(study, "study", tuple(t.arch for t in chosen if t.arch is not None),
-                       np.array([t.val_acc for t in chosen], dtype=float), stored.config.data,
-                       stored.config.fidelity.resolution)
+    return ProxyTarget(
+        study,
+        "study",
+        tuple(t.arch for t in chosen if t.arch is not None),
+        np.array([t.val_acc for t in chosen], dtype=float),
+        stored.config.data,
+        stored.config.fidelity.resolution,
+    )
 
 
 def resolve_target(name: str, db_url: str | None = None, epochs: int | None = None) -> ProxyTarget:
@@ -93,9 +105,16 @@ def resolve_target(name: str, db_url: str | None = None, epochs: int | None = No
     return study_target(name, db_url)
 
 
-def score_proxies(target: ProxyTarget, names: Sequence[str] | None = None, n: int | None = None,
-                  batch_size: int = 64, seed: int = 0, k: int = 10, threads: int = 1,
-                  progress: Callable[[int, int], None] | None = None) -> ProxyScores:
+def score_proxies(
+    target: ProxyTarget,
+    names: Sequence[str] | None = None,
+    n: int | None = None,
+    batch_size: int = 64,
+    seed: int = 0,
+    k: int = 10,
+    threads: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+) -> ProxyScores:
     """Every proxy for (a seeded subset of ``n``) architectures, and their rank correlations."""
     names = list(PROXIES) if names is None else [get_proxy(p).name for p in names]  # fail before work
     with torch_threads(threads):
@@ -103,8 +122,14 @@ def score_proxies(target: ProxyTarget, names: Sequence[str] | None = None, n: in
     return ProxyScores(scores, proxy_correlations(scores, names, target="val_acc", k=k))
 
 
-def _score_all(target: ProxyTarget, names: list[str], n: int | None, batch_size: int, seed: int,
-               progress: Callable[[int, int], None] | None) -> pd.DataFrame:
+def _score_all(
+    target: ProxyTarget,
+    names: list[str],
+    n: int | None,
+    batch_size: int,
+    seed: int,
+    progress: Callable[[int, int], None] | None,
+) -> pd.DataFrame:
     rows = _subset(len(target.archs), n, seed)
     evaluator = ProxyEvaluator(target.data.load(), names, batch_size, seed)
     fidelity = Fidelity(resolution=target.resolution)
@@ -113,8 +138,15 @@ def _score_all(target: ProxyTarget, names: list[str], n: int | None, batch_size:
         arch = target.archs[i]
         t0 = time.perf_counter()
         scores = evaluator.evaluate(Candidate(arch=arch), fidelity, seed).proxies
-        records.append({"architecture": arch.summary(), "digest": arch.digest(), "val_acc": target.val_acc[i],
-                        **scores, "seconds": time.perf_counter() - t0})
+        records.append(
+            {
+                "architecture": arch.summary(),
+                "digest": arch.digest(),
+                "val_acc": target.val_acc[i],
+                **scores,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
         if progress is not None:
             progress(done, len(rows))
     return pd.DataFrame(records)

@@ -39,11 +39,11 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from nasbench.tabular.table import Benchmark
 from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError
 from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler
 from nasbench.space.sample import sample_architecture
+from nasbench.tabular.table import Benchmark
 from nasbench.train.threads import torch_threads
 
 MAX_IDLE_ASKS = 1000  # asks in a row that yield no trial (infeasible, or repeats with dedup)
@@ -79,8 +79,9 @@ class Budget:
         return cls(trials, seconds)
 
     def describe(self) -> str:
-        parts = ([f"{self.trials} trials"] if self.trials is not None else []) + \
-                ([f"{self.seconds:g} s simulated"] if self.seconds is not None else [])
+        parts = ([f"{self.trials} trials"] if self.trials is not None else []) + (
+            [f"{self.seconds:g} s simulated"] if self.seconds is not None else []
+        )
         return " or ".join(parts)
 
 
@@ -110,12 +111,21 @@ class ReplayRun:
 
     def frame(self) -> pd.DataFrame:
         n = len(self.entry)
-        return pd.DataFrame({
-            "benchmark": [self.benchmark] * n, "sampler": [self.sampler] * n, "seed": [self.seed] * n,
-            "trial": np.arange(1, n + 1), "entry": self.entry, "exact": self.exact, "val_acc": self.val_acc,
-            "test_acc": self.test_acc, "time_s": self.time_s, "best_test_acc": self.best_test_acc,
-            "regret": self.regret,
-        })
+        return pd.DataFrame(
+            {
+                "benchmark": [self.benchmark] * n,
+                "sampler": [self.sampler] * n,
+                "seed": [self.seed] * n,
+                "trial": np.arange(1, n + 1),
+                "entry": self.entry,
+                "exact": self.exact,
+                "val_acc": self.val_acc,
+                "test_acc": self.test_acc,
+                "time_s": self.time_s,
+                "best_test_acc": self.best_test_acc,
+                "regret": self.regret,
+            }
+        )
 
 
 @contextmanager
@@ -142,8 +152,16 @@ class _Incumbent:
             self.val, self.test = val, test
 
 
-def replay(bench: Benchmark, sampler: str, seed: int, budget: Budget, options: dict[str, Any] | None = None,
-           epochs: int | None = None, dedup: bool = False, threads: int = 1) -> ReplayRun:
+def replay(
+    bench: Benchmark,
+    sampler: str,
+    seed: int,
+    budget: Budget,
+    options: dict[str, Any] | None = None,
+    epochs: int | None = None,
+    dedup: bool = False,
+    threads: int = 1,
+) -> ReplayRun:
     """Search ``bench`` with ``sampler`` (seeded) until ``budget`` is spent; deterministic per seed.
 
     ``threads``: torch CPU threads for model-based samplers (GP computes with torch)."""
@@ -152,15 +170,24 @@ def replay(bench: Benchmark, sampler: str, seed: int, budget: Budget, options: d
     run = ReplayRun(bench.name, sampler, seed, float(np.nanmax(test)))
     t0 = time.perf_counter()
     with _quiet_optuna(), torch_threads(threads):
-        study = optuna.create_study(direction="maximize",
-                                    sampler=create_sampler(sampler, seed, options or {}, bench.space, 1))
+        study = optuna.create_study(
+            direction="maximize", sampler=create_sampler(sampler, seed, options or {}, bench.space, 1)
+        )
         _search(bench, study, run, budget, dedup, val, test, cost)
     run.wall_s = time.perf_counter() - t0
     return run
 
 
-def _search(bench: Benchmark, study: optuna.Study, run: ReplayRun, budget: Budget, dedup: bool,
-            val: np.ndarray, test: np.ndarray, cost: np.ndarray) -> None:
+def _search(
+    bench: Benchmark,
+    study: optuna.Study,
+    run: ReplayRun,
+    budget: Budget,
+    dedup: bool,
+    val: np.ndarray,
+    test: np.ndarray,
+    cost: np.ndarray,
+) -> None:
     clock, idle, seen, best = 0.0, 0, set(), _Incumbent()
     while budget.trials is None or len(run.entry) < budget.trials:
         if idle >= MAX_IDLE_ASKS:
@@ -220,10 +247,17 @@ def _tell_infeasible(study: optuna.Study, trial: optuna.Trial, reason: str) -> N
     study.tell(trial, WORST_VAL_ACC)
 
 
-def replay_all(benches: Sequence[Benchmark], samplers: Sequence[str], seeds: int, budget: Budget,
-               options: dict[str, dict[str, Any]] | None = None, epochs: int | None = None,
-               dedup: bool = False, threads: int = 1,
-               progress: Callable[[ReplayRun], None] | None = None) -> list[ReplayRun]:
+def replay_all(
+    benches: Sequence[Benchmark],
+    samplers: Sequence[str],
+    seeds: int,
+    budget: Budget,
+    options: dict[str, dict[str, Any]] | None = None,
+    epochs: int | None = None,
+    dedup: bool = False,
+    threads: int = 1,
+    progress: Callable[[ReplayRun], None] | None = None,
+) -> list[ReplayRun]:
     """Every benchmark x sampler x seed (seeds 0..seeds-1)."""
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}.")

@@ -13,12 +13,12 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from nasbench.tabular import analysis
-from nasbench.tabular.replay import Budget, ReplayRun
-from nasbench.tabular.table import Benchmark
 from nasbench.report import format as fmt
 from nasbench.report import render
 from nasbench.report.render import Bullets, Column, Document, Paragraph, Row, Section, Table, number
+from nasbench.tabular import analysis
+from nasbench.tabular.replay import Budget, ReplayRun
+from nasbench.tabular.table import Benchmark
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,14 @@ class ReplayTables:
 def summarise(runs: Sequence[ReplayRun], budget: Budget) -> ReplayTables:
     final = analysis.final_frame(runs)
     ranks = analysis.ranking(final)
-    return ReplayTables(analysis.trials_frame(runs), analysis.curve_vs_trials(runs),
-                        analysis.curve_vs_time(runs, budget.seconds), final, ranks, analysis.leaderboard(ranks))
+    return ReplayTables(
+        analysis.trials_frame(runs),
+        analysis.curve_vs_trials(runs),
+        analysis.curve_vs_time(runs, budget.seconds),
+        final,
+        ranks,
+        analysis.leaderboard(ranks),
+    )
 
 
 def bench_facts(bench: Benchmark, epochs: int | None) -> dict[str, Any]:
@@ -53,14 +59,21 @@ def bench_facts(bench: Benchmark, epochs: int | None) -> dict[str, Any]:
     col = bench.column(epochs)
     val, test = bench.val_acc[:, col], bench.test_acc[:, col]
     by_val = int(pd.Series(val).idxmax())
-    return {"name": bench.name, "entries": len(bench), "exhaustive": bench.exhaustive,
-            "epochs": bench.budgets[col], "best_test_acc": float(pd.Series(test).max()),
-            "test_acc_of_best_val": float(test[by_val]), "best_val_architecture": bench.archs[by_val].summary(),
-            "mean_train_time_s": float(pd.Series(bench.train_time_s[:, col]).mean())}
+    return {
+        "name": bench.name,
+        "entries": len(bench),
+        "exhaustive": bench.exhaustive,
+        "epochs": bench.budgets[col],
+        "best_test_acc": float(pd.Series(test).max()),
+        "test_acc_of_best_val": float(test[by_val]),
+        "best_val_architecture": bench.archs[by_val].summary(),
+        "mean_train_time_s": float(pd.Series(bench.train_time_s[:, col]).mean()),
+    }
 
 
-def write_replay_report(runs: Sequence[ReplayRun], benches: Sequence[Benchmark], settings: ReplaySettings,
-                        out: Path) -> list[Path]:
+def write_replay_report(
+    runs: Sequence[ReplayRun], benches: Sequence[Benchmark], settings: ReplaySettings, out: Path
+) -> list[Path]:
     """Write data files, ``replay.md`` (plots in ``plots/``) and ``replay.html`` into ``out``; returns the paths."""
     out.mkdir(parents=True, exist_ok=True)
     tables = summarise(runs, settings.budget)
@@ -72,41 +85,66 @@ def write_replay_report(runs: Sequence[ReplayRun], benches: Sequence[Benchmark],
 
 
 def _write_data(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings, out: Path) -> list[Path]:
-    files = {"replay_trials.csv": tables.trials, "regret_vs_trials.csv": tables.vs_trials,
-             "regret_vs_time.csv": tables.vs_time, "final_regret.csv": tables.final,
-             "ranking.csv": tables.ranking, "leaderboard.csv": tables.leaderboard}
+    files = {
+        "replay_trials.csv": tables.trials,
+        "regret_vs_trials.csv": tables.vs_trials,
+        "regret_vs_time.csv": tables.vs_time,
+        "final_regret.csv": tables.final,
+        "ranking.csv": tables.ranking,
+        "leaderboard.csv": tables.leaderboard,
+    }
     paths = []
     for name, df in files.items():
         df.to_csv(out / name, index=False)
         paths.append(out / name)
-    summary = {"settings": _settings_dict(settings), "benchmarks": facts,
-               "ranking": _records(tables.ranking), "leaderboard": _records(tables.leaderboard)}
+    summary = {
+        "settings": _settings_dict(settings),
+        "benchmarks": facts,
+        "ranking": _records(tables.ranking),
+        "leaderboard": _records(tables.leaderboard),
+    }
     (out / "replay.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return paths + [out / "replay.json"]
+    return [*paths, out / "replay.json"]
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-safe dicts (NaN as null)."""
-    return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v.item() if hasattr(v, "item") else v)
-             for k, v in row.items()} for row in df.to_dict(orient="records")]
+    return [
+        {
+            k: (None if isinstance(v, float) and not math.isfinite(v) else v.item() if hasattr(v, "item") else v)
+            for k, v in row.items()
+        }
+        for row in df.to_dict(orient="records")
+    ]
 
 
 def _settings_dict(s: ReplaySettings) -> dict[str, Any]:
-    return {"samplers": list(s.samplers), "seeds": s.seeds, "budget": s.budget.describe(),
-            "budget_trials": s.budget.trials, "budget_seconds": s.budget.seconds, "epochs": s.epochs,
-            "dedup": s.dedup, "options": s.options}
+    return {
+        "samplers": list(s.samplers),
+        "seeds": s.seeds,
+        "budget": s.budget.describe(),
+        "budget_trials": s.budget.trials,
+        "budget_seconds": s.budget.seconds,
+        "epochs": s.epochs,
+        "dedup": s.dedup,
+        "options": s.options,
+    }
 
 
 # --- plots ------------------------------------------------------------------------------------
 def _figures(tables: ReplayTables, bench: str) -> list[render.Figure]:
     """Regret against trials and against simulated time, one line per sampler."""
     made = []
-    for df, x, label, suffix in ((tables.vs_trials, "trial", "trials", "trials"),
-                                 (tables.vs_time, "time_s", "simulated time (s)", "time")):
+    for df, x, label, suffix in (
+        (tables.vs_trials, "trial", "trials", "trials"),
+        (tables.vs_time, "time_s", "simulated time (s)", "time"),
+    ):
         title = f"{bench}: regret vs {label}"
         png = _curve_png(df[df["benchmark"] == bench], x, label, title)
-        caption = (f"Regret of each sampler's best-by-validation architecture against {label}: mean over seeds, "
-                   "shaded: 95% confidence interval.")
+        caption = (
+            f"Regret of each sampler's best-by-validation architecture against {label}: mean over seeds, "
+            "shaded: 95% confidence interval."
+        )
         made.append(render.Figure(f"{_safe(bench)}_regret_vs_{suffix}", title, caption, png))
     return made
 
@@ -141,22 +179,38 @@ METHOD = (
     "p: two-sided Mann-Whitney U of final regrets against the top-ranked sampler, Holm-corrected; "
     "'worse' marks p_holm < 0.05.",
 )
-DATA_FILES = ("replay_trials.csv", "regret_vs_trials.csv", "regret_vs_time.csv", "final_regret.csv", "ranking.csv",
-              "leaderboard.csv", "replay.json")
+DATA_FILES = (
+    "replay_trials.csv",
+    "regret_vs_trials.csv",
+    "regret_vs_time.csv",
+    "final_regret.csv",
+    "ranking.csv",
+    "leaderboard.csv",
+    "replay.json",
+)
 
 
-def replay_document(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings,
-                    figures: dict[str, list[render.Figure]]) -> Document:
+def replay_document(
+    tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings, figures: dict[str, list[render.Figure]]
+) -> Document:
     """``figures``: each benchmark's plots, by benchmark name."""
     names = [f["name"] for f in facts]
-    return Document("Sampler replay on tabular benchmarks", (
-        Paragraph(f"Generated {fmt.utc_now()}. {_intro(settings)}"),
-        Bullets(METHOD),
-        Section("Leaderboard (samplers x benchmarks)", (_leader_table(tables.leaderboard, names),)),
-        *(Section(f["name"], (Paragraph(_bench_line(f)), _ranking_table(tables.ranking, f["name"]),
-                              *figures[f["name"]])) for f in facts),
-        Paragraph(f"Data: {', '.join(DATA_FILES)}."),
-    ))
+    return Document(
+        "Sampler replay on tabular benchmarks",
+        (
+            Paragraph(f"Generated {fmt.utc_now()}. {_intro(settings)}"),
+            Bullets(METHOD),
+            Section("Leaderboard (samplers x benchmarks)", (_leader_table(tables.leaderboard, names),)),
+            *(
+                Section(
+                    f["name"],
+                    (Paragraph(_bench_line(f)), _ranking_table(tables.ranking, f["name"]), *figures[f["name"]]),
+                )
+                for f in facts
+            ),
+            Paragraph(f"Data: {', '.join(DATA_FILES)}."),
+        ),
+    )
 
 
 def _value(v: Any, digits: int = 4) -> str:
@@ -164,50 +218,78 @@ def _value(v: Any, digits: int = 4) -> str:
 
 
 RANKING_COLUMNS = (
-    Column("rank", right=True), Column("sampler"), Column("final regret (95% CI)", "final_regret", right=True),
-    Column("anytime regret", "anytime_regret", right=True), Column("final test acc", "final_test_acc", right=True),
-    Column("trials", right=True), Column("repeats", right=True), Column("sim. time (s)", "time_s", right=True),
-    Column("p vs best (Holm)", "p", right=True), Column("worse"),
+    Column("rank", right=True),
+    Column("sampler"),
+    Column("final regret (95% CI)", "final_regret", right=True),
+    Column("anytime regret", "anytime_regret", right=True),
+    Column("final test acc", "final_test_acc", right=True),
+    Column("trials", right=True),
+    Column("repeats", right=True),
+    Column("sim. time (s)", "time_s", right=True),
+    Column("p vs best (Holm)", "p", right=True),
+    Column("worse"),
 )
 
 
 def _ranking_table(ranks: pd.DataFrame, bench: str) -> Table:
-    rows = tuple(Row((
-        number(r.rank, str(r.rank)), r.sampler,
-        number(r.final_regret_mean, f"{_value(r.final_regret_mean)} [{_value(r.final_regret_lo)}, "
-                                    f"{_value(r.final_regret_hi)}]"),
-        number(r.anytime_regret_mean, _value(r.anytime_regret_mean)),
-        number(r.final_test_acc_mean, _value(r.final_test_acc_mean)),
-        number(r.trials_mean, fmt.decimal(r.trials_mean, 1)), number(r.repeats_mean, fmt.decimal(r.repeats_mean, 1)),
-        number(r.time_s_mean, fmt.decimal(r.time_s_mean, 0)),
-        number(r.p_vs_best, f"{_value(r.p_vs_best, 3)} ({_value(r.p_holm, 3)})"),
-        "yes" if r.worse_than_best else "no",
-    )) for r in ranks[ranks["benchmark"] == bench].itertuples())
+    rows = tuple(
+        Row(
+            (
+                number(r.rank, str(r.rank)),
+                r.sampler,
+                number(
+                    r.final_regret_mean,
+                    f"{_value(r.final_regret_mean)} [{_value(r.final_regret_lo)}, {_value(r.final_regret_hi)}]",
+                ),
+                number(r.anytime_regret_mean, _value(r.anytime_regret_mean)),
+                number(r.final_test_acc_mean, _value(r.final_test_acc_mean)),
+                number(r.trials_mean, fmt.decimal(r.trials_mean, 1)),
+                number(r.repeats_mean, fmt.decimal(r.repeats_mean, 1)),
+                number(r.time_s_mean, fmt.decimal(r.time_s_mean, 0)),
+                number(r.p_vs_best, f"{_value(r.p_vs_best, 3)} ({_value(r.p_holm, 3)})"),
+                "yes" if r.worse_than_best else "no",
+            )
+        )
+        for r in ranks[ranks["benchmark"] == bench].itertuples()
+    )
     return Table(RANKING_COLUMNS, rows, sortable=True, id=f"ranking_{_safe(bench)}")
 
 
 def _leader_table(board: pd.DataFrame, names: list[str]) -> Table:
-    columns = (Column("sampler"), Column("mean rank", "mean_rank", right=True),
-               *(Column(f"{n}: rank / regret", f"rank:{n}", right=True) for n in names))
-    rows = tuple(Row((
-        str(r["sampler"]), number(r["mean_rank"], fmt.decimal(r["mean_rank"], 2)),
-        *(number(r[f"rank:{n}"], f"{int(r[f'rank:{n}'])} / {_value(r[f'regret:{n}'])}") for n in names),
-    )) for _, r in board.iterrows())
+    columns = (
+        Column("sampler"),
+        Column("mean rank", "mean_rank", right=True),
+        *(Column(f"{n}: rank / regret", f"rank:{n}", right=True) for n in names),
+    )
+    rows = tuple(
+        Row(
+            (
+                str(r["sampler"]),
+                number(r["mean_rank"], fmt.decimal(r["mean_rank"], 2)),
+                *(number(r[f"rank:{n}"], f"{int(r[f'rank:{n}'])} / {_value(r[f'regret:{n}'])}") for n in names),
+            )
+        )
+        for _, r in board.iterrows()
+    )
     return Table(columns, rows, sortable=True, id="leaderboard")
 
 
 def _bench_line(f: dict[str, Any]) -> str:
-    return (f"{f['entries']} architectures ({'the whole space' if f['exhaustive'] else 'a sample of the space'}), "
-            f"replayed at {f['epochs']} epochs; best test accuracy {fmt.decimal(f['best_test_acc'], 4)}; the "
-            f"best-by-validation architecture ({f['best_val_architecture']}) has test accuracy "
-            f"{fmt.decimal(f['test_acc_of_best_val'], 4)}; mean training time "
-            f"{fmt.decimal(f['mean_train_time_s'], 1)} s.")
+    return (
+        f"{f['entries']} architectures ({'the whole space' if f['exhaustive'] else 'a sample of the space'}), "
+        f"replayed at {f['epochs']} epochs; best test accuracy {fmt.decimal(f['best_test_acc'], 4)}; the "
+        f"best-by-validation architecture ({f['best_val_architecture']}) has test accuracy "
+        f"{fmt.decimal(f['test_acc_of_best_val'], 4)}; mean training time "
+        f"{fmt.decimal(f['mean_train_time_s'], 1)} s."
+    )
 
 
 def _intro(settings: ReplaySettings) -> str:
-    return (f"Samplers {', '.join(settings.samplers)}; {settings.seeds} seeds each; budget "
-            f"{settings.budget.describe()}; repeated architectures "
-            f"{'answered from memory (free)' if settings.dedup else 'charged again'}.")
+    return (
+        f"Samplers {', '.join(settings.samplers)}; {settings.seeds} seeds each; budget "
+        f"{settings.budget.describe()}; repeated architectures "
+        f"{'answered from memory (free)' if settings.dedup else 'charged again'}."
+    )
 
 
 def _safe(name: str) -> str:

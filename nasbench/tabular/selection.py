@@ -73,10 +73,10 @@ def enumerate_space(spec: SpaceSpec, limit: int = ENUMERATION_LIMIT) -> list[Arc
 
 def _next_path(path: list[int], sizes: list[int]) -> list[int] | None:
     """The next path in odometer order (last choice fastest), or None after the last one."""
-    full = path[:len(sizes)] + [0] * (len(sizes) - len(path))
+    full = path[: len(sizes)] + [0] * (len(sizes) - len(path))
     for j in range(len(sizes) - 1, -1, -1):
         if full[j] + 1 < sizes[j]:
-            return full[:j] + [full[j] + 1]
+            return [*full[:j], full[j] + 1]
     return None
 
 

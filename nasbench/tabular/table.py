@@ -27,13 +27,13 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from nasbench.tabular.models import BenchArchRow, BenchmarkRow
 from nasbench.errors import ConfigError, StoreError
 from nasbench.measure.preview import input_size
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import infeasibility
 from nasbench.space.spec import SpaceSpec, parse_space
 from nasbench.store.db import mask_url, open_engine, session_scope
+from nasbench.tabular.models import BenchArchRow, BenchmarkRow
 
 FORMAT, VERSION = "nasbench-benchmark", 1
 SHIPPED_DIR = Path(__file__).parent / "data"
@@ -86,8 +86,9 @@ class Benchmark:
         if epochs is None:
             return len(self.budgets) - 1
         if epochs not in self.budgets:
-            raise ConfigError(f"--epochs {epochs}: benchmark {self.name!r} has budgets "
-                              f"{', '.join(map(str, self.budgets))}.")
+            raise ConfigError(
+                f"--epochs {epochs}: benchmark {self.name!r} has budgets {', '.join(map(str, self.budgets))}."
+            )
         return self.budgets.index(epochs)
 
     def infeasibility(self, arch: Architecture) -> str | None:
@@ -106,11 +107,15 @@ class Benchmark:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per architecture: figures, then val/test accuracy and time per budget."""
-        df = pd.DataFrame({
-            "architecture": [a.summary() for a in self.archs],
-            "digest": [a.digest() for a in self.archs],
-            "params": self.params, "flops": self.flops, "latency_ms": self.latency_ms,
-        })
+        df = pd.DataFrame(
+            {
+                "architecture": [a.summary() for a in self.archs],
+                "digest": [a.digest() for a in self.archs],
+                "params": self.params,
+                "flops": self.flops,
+                "latency_ms": self.latency_ms,
+            }
+        )
         for j, e in enumerate(self.budgets):
             df[f"val_acc@{e}"] = self.val_acc[:, j]
             df[f"test_acc@{e}"] = self.test_acc[:, j]
@@ -136,15 +141,23 @@ def _distance(a: dict[str, Any], b: dict[str, Any]) -> int:
 def benchmark_from_dict(d: dict[str, Any], where: str = "benchmark") -> Benchmark:
     """Aggregate the file/database form into a Benchmark."""
     if d.get("format") != FORMAT or d.get("version") != VERSION:
-        raise ConfigError(f"{where}: not a nasbench benchmark file (format {d.get('format')!r}, "
-                          f"version {d.get('version')!r}; expected {FORMAT!r}, {VERSION}).")
+        raise ConfigError(
+            f"{where}: not a nasbench benchmark file (format {d.get('format')!r}, "
+            f"version {d.get('version')!r}; expected {FORMAT!r}, {VERSION})."
+        )
     budgets = tuple(int(e) for e in d["budgets"])
     feasible = [a for a in d["architectures"] if a.get("infeasible_reason") is None]
-    infeasible = {Architecture.from_dict(a["arch"]).digest(): a["infeasible_reason"]
-                  for a in d["architectures"] if a.get("infeasible_reason") is not None}
-    per_budget = {name: np.array([[_mean_over_seeds(a["runs"], e, name) for e in budgets] for a in feasible],
-                                 dtype=float).reshape(len(feasible), len(budgets))
-                  for name in ("val_acc", "test_acc", "train_time_s")}
+    infeasible = {
+        Architecture.from_dict(a["arch"]).digest(): a["infeasible_reason"]
+        for a in d["architectures"]
+        if a.get("infeasible_reason") is not None
+    }
+    per_budget = {
+        name: np.array(
+            [[_mean_over_seeds(a["runs"], e, name) for e in budgets] for a in feasible], dtype=float
+        ).reshape(len(feasible), len(budgets))
+        for name in ("val_acc", "test_acc", "train_time_s")
+    }
     return Benchmark(
         name=d["name"],
         space=parse_space(d["space"], f"{where}: space"),
@@ -154,14 +167,20 @@ def benchmark_from_dict(d: dict[str, Any], where: str = "benchmark") -> Benchmar
         params=np.array([a["params"] for a in feasible], dtype=float),
         flops=np.array([a["flops"] for a in feasible], dtype=float),
         latency_ms=np.array([_num(a.get("latency_ms")) for a in feasible], dtype=float),
-        val_acc=per_budget["val_acc"], test_acc=per_budget["test_acc"],
+        val_acc=per_budget["val_acc"],
+        test_acc=per_budget["test_acc"],
         train_time_s=per_budget["train_time_s"],
-        curves={name: np.array([_mean_curve(a["runs"], budgets[-1], name) for a in feasible],
-                               dtype=float).reshape(len(feasible), budgets[-1]) for name in CURVE_FIELDS},
+        curves={
+            name: np.array([_mean_curve(a["runs"], budgets[-1], name) for a in feasible], dtype=float).reshape(
+                len(feasible), budgets[-1]
+            )
+            for name in CURVE_FIELDS
+        },
         infeasible=infeasible,
         cardinality=d.get("cardinality"),
-        info={k: d.get(k) for k in ("data", "dataset", "split", "recipe", "seeds", "sample_seed", "threads",
-                                    "provenance")},
+        info={
+            k: d.get(k) for k in ("data", "dataset", "split", "recipe", "seeds", "sample_seed", "threads", "provenance")
+        },
     )
 
 
@@ -180,8 +199,9 @@ def _mean_over_seeds(runs: list[dict[str, Any]], epochs: int, name: str) -> floa
 
 
 def _mean_curve(runs: list[dict[str, Any]], epochs: int, name: str) -> list[float]:
-    curves = [[_num(v) for v in r["curve"][name]] for r in _complete(runs, epochs)
-              if len(r["curve"]["epoch"]) == epochs]
+    curves = [
+        [_num(v) for v in r["curve"][name]] for r in _complete(runs, epochs) if len(r["curve"]["epoch"]) == epochs
+    ]
     if not curves:
         return [math.nan] * epochs
     with warnings.catch_warnings():
@@ -196,14 +216,25 @@ def benchmark_dict_from_db(engine: Engine, name: str) -> dict[str, Any]:
         row = s.scalar(select(BenchmarkRow).where(BenchmarkRow.name == name))
         if row is None:
             names = list(s.scalars(select(BenchmarkRow.name).order_by(BenchmarkRow.benchmark_id)))
-            raise ConfigError(f"no benchmark named {name!r} in database {mask_url(str(engine.url))}; "
-                              f"benchmarks there: {', '.join(names) or 'none'}.")
+            raise ConfigError(
+                f"no benchmark named {name!r} in database {mask_url(str(engine.url))}; "
+                f"benchmarks there: {', '.join(names) or 'none'}."
+            )
         return {
-            "format": FORMAT, "version": VERSION, "name": row.name,
-            "space": row.space_json, "data": row.data_json, "dataset": row.dataset_json,
-            "split": row.split_json, "recipe": row.recipe_json, "budgets": row.budgets_json,
-            "seeds": row.seeds, "sample_seed": row.sample_seed, "threads": row.threads,
-            "cardinality": row.cardinality, "provenance": row.provenance_json,
+            "format": FORMAT,
+            "version": VERSION,
+            "name": row.name,
+            "space": row.space_json,
+            "data": row.data_json,
+            "dataset": row.dataset_json,
+            "split": row.split_json,
+            "recipe": row.recipe_json,
+            "budgets": row.budgets_json,
+            "seeds": row.seeds,
+            "sample_seed": row.sample_seed,
+            "threads": row.threads,
+            "cardinality": row.cardinality,
+            "provenance": row.provenance_json,
             "architectures": [_arch_dict(a) for a in row.archs],
         }
 
@@ -213,13 +244,20 @@ def _arch_dict(a: BenchArchRow) -> dict[str, Any]:
     if a.infeasible_reason is not None:
         return {**out, "infeasible_reason": a.infeasible_reason}
     out.update(params=a.params, flops=a.flops, latency_ms=_round(a.latency_ms))
-    out["runs"] = [{
-        "epochs": r.epochs, "seed": r.seed, "state": r.state,
-        **{k: _round(getattr(r, k)) for k in RUN_FIELDS},
-        **({"failure_reason": r.failure_reason} if r.failure_reason else {}),
-        "curve": {"epoch": [c.epoch for c in r.curve],
-                  **{k: [_round(getattr(c, k)) for c in r.curve] for k in CURVE_FIELDS}},
-    } for r in sorted(a.runs, key=lambda r: (r.epochs, r.seed))]
+    out["runs"] = [
+        {
+            "epochs": r.epochs,
+            "seed": r.seed,
+            "state": r.state,
+            **{k: _round(getattr(r, k)) for k in RUN_FIELDS},
+            **({"failure_reason": r.failure_reason} if r.failure_reason else {}),
+            "curve": {
+                "epoch": [c.epoch for c in r.curve],
+                **{k: [_round(getattr(c, k)) for c in r.curve] for k in CURVE_FIELDS},
+            },
+        }
+        for r in sorted(a.runs, key=lambda r: (r.epochs, r.seed))
+    ]
     return out
 
 
@@ -273,8 +311,10 @@ def _engine_with_benchmarks(db_url: str | None, name: str) -> Engine:
         with session_scope(engine) as s:
             s.scalar(select(BenchmarkRow.benchmark_id).limit(1))
     except StoreError as e:
-        raise ConfigError(f"benchmark {name!r} is not a file, not shipped ({', '.join(shipped_benchmarks())}) "
-                          f"and the database has no benchmarks ({e}).") from e
+        raise ConfigError(
+            f"benchmark {name!r} is not a file, not shipped ({', '.join(shipped_benchmarks())}) "
+            f"and the database has no benchmarks ({e})."
+        ) from e
     return engine
 
 

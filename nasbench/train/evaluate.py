@@ -15,7 +15,6 @@ candidate, but every ``Evaluation`` says (``kind``).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
     from nasbench.data.module import TensorDataModule
 
 
-class Infeasible(Exception):  # noqa: N818 — an outcome, not a programming error
+class Infeasible(Exception):
     """The candidate cannot be trained as the study asks (e.g. slower than its latency constraint)."""
 
     def __init__(self, reason: str, latency_ms: float | None = None) -> None:
@@ -65,8 +64,9 @@ class Candidate:
             return build_network(self.arch, shape.in_channels, shape.num_classes, shape.ndim)
         from nasbench.zoo import create_model
 
-        return create_model(str(self.zoo), num_classes=shape.num_classes, in_channels=shape.in_channels,
-                            small_input=True)
+        return create_model(
+            str(self.zoo), num_classes=shape.num_classes, in_channels=shape.in_channels, small_input=True
+        )
 
 
 @dataclass(frozen=True)
@@ -124,8 +124,15 @@ class Evaluator(Protocol):
 
     kind: EvaluatorKind
 
-    def evaluate(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
-                 listener: Listener | None = None) -> Evaluation: ...
+    def evaluate(
+        self,
+        candidate: Candidate,
+        fidelity: Fidelity,
+        seed: int,
+        *,
+        test: bool = False,
+        listener: Listener | None = None,
+    ) -> Evaluation: ...
 
 
 @dataclass(frozen=True)
@@ -152,12 +159,26 @@ class ScratchEvaluator:
     max_latency_ms: float | None = None
     kind: EvaluatorKind = EvaluatorKind.SCRATCH
 
-    def evaluate(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
-                 listener: Listener | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        candidate: Candidate,
+        fidelity: Fidelity,
+        seed: int,
+        *,
+        test: bool = False,
+        listener: Listener | None = None,
+    ) -> Evaluation:
         return self.train(candidate, fidelity, seed, test=test, listener=listener).evaluation
 
-    def train(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
-              listener: Listener | None = None) -> Trained:
+    def train(
+        self,
+        candidate: Candidate,
+        fidelity: Fidelity,
+        seed: int,
+        *,
+        test: bool = False,
+        listener: Listener | None = None,
+    ) -> Trained:
         import torch
 
         from nasbench.data.module import TensorDataModule
@@ -168,14 +189,20 @@ class ScratchEvaluator:
         with torch_threads(self.threads):
             torch.manual_seed(seed)
             model = candidate.build(self.task.shape)
-            dm = TensorDataModule(self.task.dataset, self.task.split, batch_size=self.recipe.batch_size,
-                                  train_fraction=fidelity.train_fraction,
-                                  resolution=fidelity.resolution or candidate.resolution,
-                                  augment=augment_from(self.recipe), seed=seed)
+            dm = TensorDataModule(
+                self.task.dataset,
+                self.task.split,
+                batch_size=self.recipe.batch_size,
+                train_fraction=fidelity.train_fraction,
+                resolution=fidelity.resolution or candidate.resolution,
+                augment=augment_from(self.recipe),
+                seed=seed,
+            )
             latency_ms = latency(model, dm.input_shape, batch_sizes=(1,), device=self.device).median_ms[1]
             if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
-                raise Infeasible(f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}",
-                                 latency_ms)
+                raise Infeasible(
+                    f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}", latency_ms
+                )
             if listener is not None:
                 listener.started(latency_ms)
 
@@ -183,13 +210,27 @@ class ScratchEvaluator:
                 if listener is not None:
                     listener.epoch(EpochMetrics.from_dict(metrics))
 
-            result = train_network(model, dm, self.recipe, fidelity.epochs, seed=seed, on_epoch=on_epoch,
-                                   evaluate_test=test, device=self.device)
+            result = train_network(
+                model,
+                dm,
+                self.recipe,
+                fidelity.epochs,
+                seed=seed,
+                on_epoch=on_epoch,
+                evaluate_test=test,
+                device=self.device,
+            )
         evaluation = Evaluation(
-            kind=self.kind, val_acc=_finite(result.val_acc), val_loss=_finite(result.val_loss),
-            test_acc=_finite(result.test_acc), test_loss=_finite(result.test_loss), epochs=result.epochs,
-            train_time_s=result.train_time_s, latency_ms=latency_ms,
-            history=tuple(EpochMetrics.from_dict(m) for m in result.history))
+            kind=self.kind,
+            val_acc=_finite(result.val_acc),
+            val_loss=_finite(result.val_loss),
+            test_acc=_finite(result.test_acc),
+            test_loss=_finite(result.test_loss),
+            epochs=result.epochs,
+            train_time_s=result.train_time_s,
+            latency_ms=latency_ms,
+            history=tuple(EpochMetrics.from_dict(m) for m in result.history),
+        )
         return Trained(model, evaluation, dm)
 
 
@@ -206,8 +247,15 @@ class ProxyEvaluator:
         self.task, self.names, self.batch_size, self.seed = task, list(names), batch_size, seed
         self._batches: dict[int | None, tuple[Any, Any]] = {}
 
-    def evaluate(self, candidate: Candidate, fidelity: Fidelity, seed: int, *, test: bool = False,
-                 listener: Listener | None = None) -> Evaluation:
+    def evaluate(
+        self,
+        candidate: Candidate,
+        fidelity: Fidelity,
+        seed: int,
+        *,
+        test: bool = False,
+        listener: Listener | None = None,
+    ) -> Evaluation:
         from nasbench.measure.proxies import compute_proxies
 
         resolution = fidelity.resolution or candidate.resolution

@@ -87,22 +87,33 @@ def export_model(job: ExportJob) -> ExportResult:
     Architecture) and ``<model file>.json`` (input shape, preprocessing, classes, training, check)."""
     task = job.data.load(expect_hash=job.data_hash)
     trained = ScratchEvaluator(task, job.recipe, device="cpu", threads=job.threads).train(
-        Candidate(arch=job.arch), job.fidelity, job.seed, test=True)
+        Candidate(arch=job.arch), job.fidelity, job.seed, test=True
+    )
     trained.model.eval()
     job.out_dir.mkdir(parents=True, exist_ok=True)
     stem = job.out_dir / job.stem
     model_path = Path(f"{stem}{FORMATS[job.fmt]}")
     exported_acc, in_memory_acc, mismatches = verify(trained, job.fmt, model_path)
     result = ExportResult(
-        study=job.study, trial=job.trial, format=job.fmt, model_path=str(model_path),
-        architecture_path=f"{stem}.arch.json", metadata_path=f"{model_path}.json",
-        fidelity=job.fidelity.model_dump(mode="json"), retrained_val_acc=float(trained.evaluation.val_acc or 0.0),
-        retrained_test_acc=in_memory_acc, exported_test_acc=exported_acc, prediction_mismatches=mismatches,
-        stored_val_acc=job.stored_val_acc, stored_test_acc=job.stored_test_acc, notes=list(job.notes),
+        study=job.study,
+        trial=job.trial,
+        format=job.fmt,
+        model_path=str(model_path),
+        architecture_path=f"{stem}.arch.json",
+        metadata_path=f"{model_path}.json",
+        fidelity=job.fidelity.model_dump(mode="json"),
+        retrained_val_acc=float(trained.evaluation.val_acc or 0.0),
+        retrained_test_acc=in_memory_acc,
+        exported_test_acc=exported_acc,
+        prediction_mismatches=mismatches,
+        stored_val_acc=job.stored_val_acc,
+        stored_test_acc=job.stored_test_acc,
+        notes=list(job.notes),
     )
     Path(result.architecture_path).write_text(job.arch.to_json() + "\n", encoding="utf-8")
-    Path(result.metadata_path).write_text(json.dumps(metadata(job, task, trained, result), indent=2) + "\n",
-                                          encoding="utf-8")
+    Path(result.metadata_path).write_text(
+        json.dumps(metadata(job, task, trained, result), indent=2) + "\n", encoding="utf-8"
+    )
     return result
 
 
@@ -134,20 +145,31 @@ def export_onnx(model: nn.Module, example: torch.Tensor, path: Path) -> Predicto
     import onnxruntime as ort
 
     batch = torch.export.Dim("batch")
-    torch.onnx.export(model, (example,), str(path), input_names=["input"], output_names=["logits"],
-                      dynamic_shapes=({0: batch},), dynamo=True, external_data=False, verbose=False)
+    torch.onnx.export(
+        model,
+        (example,),
+        str(path),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_shapes=({0: batch},),
+        dynamo=True,
+        external_data=False,
+        verbose=False,
+    )
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x.numpy()})[0]
 
 
 EXPORTERS: dict[str, Callable[[nn.Module, torch.Tensor, Path], Predictor]] = {
-    "torchscript": export_torchscript, "onnx": export_onnx}
+    "torchscript": export_torchscript,
+    "onnx": export_onnx,
+}
 
 
 def predictions(predict: Predictor, x: torch.Tensor) -> np.ndarray:
     with torch.no_grad():
-        return np.concatenate([predict(x[i:i + EVAL_BATCH]).argmax(1) for i in range(0, len(x), EVAL_BATCH)])
+        return np.concatenate([predict(x[i : i + EVAL_BATCH]).argmax(1) for i in range(0, len(x), EVAL_BATCH)])
 
 
 def accuracy(pred: np.ndarray, y: torch.Tensor) -> float:
@@ -159,24 +181,34 @@ def metadata(job: ExportJob, task: Task, trained: Trained, result: ExportResult)
     dm, dataset = trained.data, task.dataset
     assert dm.mean is not None and dm.std is not None
     return {
-        "study": job.study, "trial": result.trial, "format": result.format,
-        "model_file": Path(result.model_path).name, "architecture_file": Path(result.architecture_path).name,
+        "study": job.study,
+        "trial": result.trial,
+        "format": result.format,
+        "model_file": Path(result.model_path).name,
+        "architecture_file": Path(result.architecture_path).name,
         "architecture_summary": job.arch.summary(),
         "input": {
-            "shape": ["N", *dm.input_shape], "dtype": "float32",
+            "shape": ["N", *dm.input_shape],
+            "dtype": "float32",
             "preprocessing": "x = float32(raw) / pixel_divisor; resize spatial dims to shape if they differ "
-                             "(linear interpolation); x = (x - mean[c]) / std[c] per channel c",
+            "(linear interpolation); x = (x - mean[c]) / std[c] per channel c",
             "pixel_divisor": 255.0 if dataset.x.dtype == np.uint8 else 1.0,
-            "mean": dm.mean.flatten().tolist(), "std": dm.std.flatten().tolist(),
+            "mean": dm.mean.flatten().tolist(),
+            "std": dm.std.flatten().tolist(),
         },
         "output": "logits, shape [N, num_classes]; the predicted class is the argmax",
         "classes": list(dataset.class_names) or [str(i) for i in range(dataset.num_classes)],
         "data": {"name": dataset.name, "content_sha256": task.content_hash, "split": task.split_info().to_dict()},
-        "training": {"fidelity": result.fidelity, "recipe": job.recipe.model_dump(mode="json"), "seed": job.seed,
-                     "device": "cpu"},
+        "training": {
+            "fidelity": result.fidelity,
+            "recipe": job.recipe.model_dump(mode="json"),
+            "seed": job.seed,
+            "device": "cpu",
+        },
         "latency_ms_batch1": trained.evaluation.latency_ms,
-        "check": {k: v for k, v in asdict(result).items()
-                  if k.endswith("acc") or k in ("prediction_mismatches", "notes")}
-                 | {"export_matches": result.export_matches, "reproduces_stored": result.reproduces_stored},
+        "check": {
+            k: v for k, v in asdict(result).items() if k.endswith("acc") or k in ("prediction_mismatches", "notes")
+        }
+        | {"export_matches": result.export_matches, "reproduces_stored": result.reproduces_stored},
         "torch": torch.__version__,
     }

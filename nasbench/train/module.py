@@ -33,8 +33,15 @@ class ClassificationModule(pl.LightningModule):
     or host synchronisation on the hot path.
     """
 
-    def __init__(self, model: nn.Module, recipe: Recipe, epochs: int, steps_per_epoch: int,
-                 seed: int = 0, on_epoch: Callable[[dict[str, float]], None] | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        recipe: Recipe,
+        epochs: int,
+        steps_per_epoch: int,
+        seed: int = 0,
+        on_epoch: Callable[[dict[str, float]], None] | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.automatic_optimization = False  # see _optimise
@@ -98,7 +105,8 @@ class ClassificationModule(pl.LightningModule):
         if not math.isfinite(value):
             raise DivergenceError(
                 f"training loss became {value} at step {self.global_step + 1} (epoch {self.current_epoch + 1}); "
-                f"lower the learning rate (lr={self.recipe.lr:g}) or set grad_clip")
+                f"lower the learning rate (lr={self.recipe.lr:g}) or set grad_clip"
+            )
 
     def on_train_epoch_start(self) -> None:
         self._train_loss_sum, self._train_count = None, 0
@@ -115,8 +123,10 @@ class ClassificationModule(pl.LightningModule):
             return
         loss = float(self._train_loss_sum) / max(1, self._train_count)
         if not math.isfinite(loss):
-            raise DivergenceError(f"training loss became {loss} in epoch {self.current_epoch + 1}; "
-                                  f"lower the learning rate (lr={self.recipe.lr:g}) or set grad_clip")
+            raise DivergenceError(
+                f"training loss became {loss} in epoch {self.current_epoch + 1}; "
+                f"lower the learning rate (lr={self.recipe.lr:g}) or set grad_clip"
+            )
         now = self._now()
         train_time = (self._t_train_end or now) - self._t_epoch
         metrics = {
@@ -144,8 +154,9 @@ class ClassificationModule(pl.LightningModule):
         loss = F.cross_entropy(logits, y, reduction="sum")
         correct = (logits.argmax(1) == y).sum()
         acc = self._eval.get(stage)
-        self._eval[stage] = [loss, correct, torch.tensor(len(y))] if acc is None else \
-            [acc[0] + loss, acc[1] + correct, acc[2] + len(y)]
+        self._eval[stage] = (
+            [loss, correct, torch.tensor(len(y))] if acc is None else [acc[0] + loss, acc[1] + correct, acc[2] + len(y)]
+        )
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._eval_step(batch, "val")
@@ -172,8 +183,9 @@ class ClassificationModule(pl.LightningModule):
         return {"optimizer": opt, "lr_scheduler": sched}  # stepped once per optimizer step, in _optimise
 
 
-def mix_batch(x: torch.Tensor, y: torch.Tensor, mixup_alpha: float, cutmix_alpha: float,
-              rng: np.random.Generator) -> tuple[torch.Tensor, torch.Tensor, float]:
+def mix_batch(
+    x: torch.Tensor, y: torch.Tensor, mixup_alpha: float, cutmix_alpha: float, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Mixup or cutmix (one of them per batch, at even odds, when both are on).
 
     Returns the mixed inputs, the partner labels and ``lam``, the weight of the original labels
@@ -202,7 +214,7 @@ def _cut_box(spatial: torch.Size, lam: float, rng: np.random.Generator) -> tuple
     ratio = (1.0 - lam) ** (1.0 / len(spatial))
     box = []
     for size in spatial:
-        cut = int(round(size * ratio))
+        cut = round(size * ratio)
         centre = int(rng.integers(size))
         lo = min(max(centre - cut // 2, 0), size)
         box.append(slice(lo, min(lo + cut, size)))

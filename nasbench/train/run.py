@@ -63,9 +63,16 @@ def augment_from(recipe: Recipe) -> Augment | None:
     return Augment(crop_padding=recipe.crop_padding, flip=recipe.flip)
 
 
-def train_network(model: nn.Module, dm: TensorDataModule, recipe: Recipe, epochs: int, seed: int = 0,
-                  on_epoch: Callable[[dict[str, float]], None] | None = None,
-                  evaluate_test: bool = False, device: str = "auto") -> TrainResult:
+def train_network(
+    model: nn.Module,
+    dm: TensorDataModule,
+    recipe: Recipe,
+    epochs: int,
+    seed: int = 0,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    evaluate_test: bool = False,
+    device: str = "auto",
+) -> TrainResult:
     """Train ``model`` for ``epochs``; validate every epoch; test only when asked (final runs)."""
     quiet_lightning()
     device = pick_device(device)

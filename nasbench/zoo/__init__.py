@@ -18,8 +18,6 @@ from nasbench.zoo import (  # noqa: F401  (registration side effects)
     vgg,
 )
 from nasbench.zoo.figures import documented_figures
-from nasbench.zoo.registry import (Family, ZooInfo, create_model, list_models, model_info,
-                                   register_model)
+from nasbench.zoo.registry import Family, ZooInfo, create_model, list_models, model_info, register_model
 
-__all__ = ["Family", "ZooInfo", "create_model", "documented_figures", "list_models", "model_info",
-           "register_model"]
+__all__ = ["Family", "ZooInfo", "create_model", "documented_figures", "list_models", "model_info", "register_model"]

@@ -14,23 +14,24 @@ from nasbench.nn.layers import conv, max_pool
 from nasbench.zoo.common import NDIM, ZooNet
 from nasbench.zoo.registry import Family, register_model
 
-FAMILY = Family("AlexNet", "stem conv 11x11 stride 4 becomes 3x3 stride 1, and the classifier "
-                "reads a 1x1 average-pooled map (256 features) instead of a 6x6 one")
+FAMILY = Family(
+    "AlexNet",
+    "stem conv 11x11 stride 4 becomes 3x3 stride 1, and the classifier "
+    "reads a 1x1 average-pooled map (256 features) instead of a 6x6 one",
+)
 
 
 @dataclass(frozen=True)
 class AlexNetConfig:
     # (out_channels, kernel, max-pool after) of conv2..conv5; conv1 is the stem
-    convs: tuple[tuple[int, int, bool], ...] = ((192, 5, True), (384, 3, False), (256, 3, False),
-                                                (256, 3, True))
+    convs: tuple[tuple[int, int, bool], ...] = ((192, 5, True), (384, 3, False), (256, 3, False), (256, 3, True))
     stem_ch: int = 64
     hidden: int = 4096
     pooled: int = 6
     dropout: float = 0.5
 
 
-def build_alexnet(cfg: AlexNetConfig, num_classes: int, in_channels: int,
-                  small_input: bool) -> ZooNet:
+def build_alexnet(cfg: AlexNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
     if small_input:
         stem_conv = conv(NDIM, in_channels, cfg.stem_ch, 3, stride=1, bias=True)
     else:
@@ -44,10 +45,16 @@ def build_alexnet(cfg: AlexNetConfig, num_classes: int, in_channels: int,
         ch = out
     pooled = 1 if small_input else cfg.pooled
     head = nn.Sequential(
-        nn.AdaptiveAvgPool2d(pooled), nn.Flatten(1),
-        nn.Dropout(cfg.dropout), nn.Linear(ch * pooled * pooled, cfg.hidden), nn.ReLU(inplace=True),
-        nn.Dropout(cfg.dropout), nn.Linear(cfg.hidden, cfg.hidden), nn.ReLU(inplace=True),
-        nn.Linear(cfg.hidden, num_classes))
+        nn.AdaptiveAvgPool2d(pooled),
+        nn.Flatten(1),
+        nn.Dropout(cfg.dropout),
+        nn.Linear(ch * pooled * pooled, cfg.hidden),
+        nn.ReLU(inplace=True),
+        nn.Dropout(cfg.dropout),
+        nn.Linear(cfg.hidden, cfg.hidden),
+        nn.ReLU(inplace=True),
+        nn.Linear(cfg.hidden, num_classes),
+    )
     return ZooNet(stem, nn.Sequential(*layers), head)
 
 

@@ -12,8 +12,7 @@ from nasbench.errors import NasbenchError
 from nasbench.zoo.registry import list_models
 from nasbench.zoo.summary import summarize
 
-app = typer.Typer(help="The zoo of documented architectures (LeNet-5 ... ConvNeXt).",
-                  no_args_is_help=True)
+app = typer.Typer(help="The zoo of documented architectures (LeNet-5 ... ConvNeXt).", no_args_is_help=True)
 
 
 def _int(value: int | None) -> str:
@@ -56,8 +55,9 @@ def show(name: Annotated[str, typer.Argument(help="Zoo network name (see `zoo li
     c, h, w = s.native_input
     doc: dict[str, Any] = s.documented or {}
     source = f"documented: {doc['name']} ({doc['source']})" if doc else "documented"
-    table = Table("", f"measured ({h}x{w}x{c}, {s.info.num_classes} classes)", source,
-                  title=f"{name} ({s.info.family})")
+    table = Table(
+        "", f"measured ({h}x{w}x{c}, {s.info.num_classes} classes)", source, title=f"{name} ({s.info.family})"
+    )
     table.add_row("params", _int(s.params), _int(doc.get("params")))
     table.add_row("FLOPs", _flops(s.flops), "-")
     table.add_row("receptive field", _int(s.receptive_field), "-")

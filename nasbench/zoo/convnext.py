@@ -57,8 +57,7 @@ class ConvNeXtBlock(nn.Module):
         super().__init__()
         self.dwconv = conv(NDIM, dim, dim, kernel, groups=dim, bias=True)
         self.norm = nn.LayerNorm(dim, eps=LN_EPS)
-        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(),
-                                 nn.Linear(mlp_ratio * dim, dim))
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp_ratio * dim), nn.GELU(), nn.Linear(mlp_ratio * dim, dim))
         self.gamma = nn.Parameter(torch.full((dim,), LAYER_SCALE_INIT))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,8 +75,7 @@ def _init(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_convnext(cfg: ConvNeXtConfig, num_classes: int, in_channels: int,
-                   small_input: bool) -> ZooNet:
+def build_convnext(cfg: ConvNeXtConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
     dim = cfg.dims[0]
     if small_input:
         stem_conv = conv(NDIM, in_channels, dim, 3, stride=1, bias=True)
@@ -88,13 +86,13 @@ def build_convnext(cfg: ConvNeXtConfig, num_classes: int, in_channels: int,
     for i, (depth, out) in enumerate(zip(cfg.depths, cfg.dims)):
         layers: list[nn.Module] = []
         if i > 0:
-            layers += [LayerNorm2d(dim, eps=LN_EPS),
-                       conv(NDIM, dim, out, 2, stride=2, bias=True, padding=0)]
+            layers += [LayerNorm2d(dim, eps=LN_EPS), conv(NDIM, dim, out, 2, stride=2, bias=True, padding=0)]
         layers += [ConvNeXtBlock(out, cfg.kernel, cfg.mlp_ratio) for _ in range(depth)]
         stages.append(nn.Sequential(*layers))
         dim = out
-    head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.LayerNorm(dim, eps=LN_EPS),
-                         nn.Linear(dim, num_classes))
+    head = nn.Sequential(
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.LayerNorm(dim, eps=LN_EPS), nn.Linear(dim, num_classes)
+    )
     model = ZooNet(stem, nn.Sequential(*stages), head)
     _init(model)
     return model

@@ -41,9 +41,14 @@ class Scaling:
 
 
 B0_STAGES = (
-    MBStage(1, 3, 1, 16, 1), MBStage(6, 3, 2, 24, 2), MBStage(6, 5, 2, 40, 2),
-    MBStage(6, 3, 2, 80, 3), MBStage(6, 5, 1, 112, 3), MBStage(6, 5, 2, 192, 4),
-    MBStage(6, 3, 1, 320, 1))
+    MBStage(1, 3, 1, 16, 1),
+    MBStage(6, 3, 2, 24, 2),
+    MBStage(6, 5, 2, 40, 2),
+    MBStage(6, 3, 2, 80, 3),
+    MBStage(6, 5, 1, 112, 3),
+    MBStage(6, 5, 2, 192, 4),
+    MBStage(6, 3, 1, 320, 1),
+)
 B0_STEM, B0_HEAD = 32, 1280
 SE_RATIO = 0.25
 STOCHASTIC_DEPTH = 0.2
@@ -65,7 +70,7 @@ def round_filters(channels: int, width: float) -> int:
 
 
 def round_repeats(repeats: int, depth: float) -> int:
-    return int(math.ceil(depth * repeats))
+    return math.ceil(depth * repeats)
 
 
 class MBConv(InvertedResidual):
@@ -97,8 +102,14 @@ def _init_classifier(model: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_efficientnet(scaling: Scaling, num_classes: int, in_channels: int, small_input: bool,
-                       width_mult: float, stages: tuple[MBStage, ...] = B0_STAGES) -> ZooNet:
+def build_efficientnet(
+    scaling: Scaling,
+    num_classes: int,
+    in_channels: int,
+    small_input: bool,
+    width_mult: float,
+    stages: tuple[MBStage, ...] = B0_STAGES,
+) -> ZooNet:
     width = scaling.width * width_mult
     ch = round_filters(B0_STEM, width)
     stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2, act_name="silu")
@@ -107,14 +118,23 @@ def build_efficientnet(scaling: Scaling, num_classes: int, in_channels: int, sma
     for stage in stages:
         out = round_filters(stage.out, width)
         for i in range(round_repeats(stage.repeats, scaling.depth)):
-            layers.append(MBConv(NDIM, ch, out, stage.stride if i == 0 else 1, stage.kernel,
-                                 act_name="silu", hidden_ch=make_divisible(ch * stage.expansion),
-                                 se_ratio=SE_RATIO, drop=STOCHASTIC_DEPTH * len(layers) / total))
+            layers.append(
+                MBConv(
+                    NDIM,
+                    ch,
+                    out,
+                    stage.stride if i == 0 else 1,
+                    stage.kernel,
+                    act_name="silu",
+                    hidden_ch=make_divisible(ch * stage.expansion),
+                    se_ratio=SE_RATIO,
+                    drop=STOCHASTIC_DEPTH * len(layers) / total,
+                )
+            )
             ch = out
     head_ch = round_filters(B0_HEAD, width)
     layers.append(ConvNormAct(NDIM, ch, head_ch, 1, act_name="silu"))
-    model = ZooNet(stem, nn.Sequential(*layers),
-                   pool_linear_head(head_ch, num_classes, scaling.dropout))
+    model = ZooNet(stem, nn.Sequential(*layers), pool_linear_head(head_ch, num_classes, scaling.dropout))
     init_conv_norm(model)
     _init_classifier(model)
     return model
@@ -159,7 +179,6 @@ def efficientnet_b6(**kwargs: Any) -> nn.Module:
     return _efficientnet("efficientnet_b6", kwargs)
 
 
-@register_model(FAMILY, resolution=SCALING["efficientnet_b7"].resolution,
-                documented="EfficientNet-B7")
+@register_model(FAMILY, resolution=SCALING["efficientnet_b7"].resolution, documented="EfficientNet-B7")
 def efficientnet_b7(**kwargs: Any) -> nn.Module:
     return _efficientnet("efficientnet_b7", kwargs)

@@ -20,8 +20,7 @@ from nasbench.nn.layers import ConvNormAct, max_pool
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
 from nasbench.zoo.registry import Family, register_model
 
-FAMILY = Family("GoogLeNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's two "
-                "max-pools are removed")
+FAMILY = Family("GoogLeNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's two max-pools are removed")
 
 
 @dataclass(frozen=True)
@@ -44,11 +43,17 @@ POOL = None  # a 3x3/2 max-pool between inception groups
 
 # Table 1, from inception (3a) to (5b)
 BODY: tuple[InceptionConfig | None, ...] = (
-    InceptionConfig(64, 96, 128, 16, 32, 32), InceptionConfig(128, 128, 192, 32, 96, 64), POOL,
-    InceptionConfig(192, 96, 208, 16, 48, 64), InceptionConfig(160, 112, 224, 24, 64, 64),
-    InceptionConfig(128, 128, 256, 24, 64, 64), InceptionConfig(112, 144, 288, 32, 64, 64),
-    InceptionConfig(256, 160, 320, 32, 128, 128), POOL,
-    InceptionConfig(256, 160, 320, 32, 128, 128), InceptionConfig(384, 192, 384, 48, 128, 128),
+    InceptionConfig(64, 96, 128, 16, 32, 32),
+    InceptionConfig(128, 128, 192, 32, 96, 64),
+    POOL,
+    InceptionConfig(192, 96, 208, 16, 48, 64),
+    InceptionConfig(160, 112, 224, 24, 64, 64),
+    InceptionConfig(128, 128, 256, 24, 64, 64),
+    InceptionConfig(112, 144, 288, 32, 64, 64),
+    InceptionConfig(256, 160, 320, 32, 128, 128),
+    POOL,
+    InceptionConfig(256, 160, 320, 32, 128, 128),
+    InceptionConfig(384, 192, 384, 48, 128, 128),
 )
 
 
@@ -58,31 +63,43 @@ class Inception(nn.Module):
     def __init__(self, in_ch: int, cfg: InceptionConfig) -> None:
         super().__init__()
         self.branch1 = ConvNormAct(NDIM, in_ch, cfg.c1, 1)
-        self.branch3 = nn.Sequential(ConvNormAct(NDIM, in_ch, cfg.c3_reduce, 1),
-                                     ConvNormAct(NDIM, cfg.c3_reduce, cfg.c3, 3))
-        self.branch5 = nn.Sequential(ConvNormAct(NDIM, in_ch, cfg.c5_reduce, 1),
-                                     ConvNormAct(NDIM, cfg.c5_reduce, cfg.c5, 5))
-        self.branch_pool = nn.Sequential(max_pool(NDIM, 3, 1, padding=1, ceil_mode=True),
-                                         ConvNormAct(NDIM, in_ch, cfg.pool_proj, 1))
+        self.branch3 = nn.Sequential(
+            ConvNormAct(NDIM, in_ch, cfg.c3_reduce, 1), ConvNormAct(NDIM, cfg.c3_reduce, cfg.c3, 3)
+        )
+        self.branch5 = nn.Sequential(
+            ConvNormAct(NDIM, in_ch, cfg.c5_reduce, 1), ConvNormAct(NDIM, cfg.c5_reduce, cfg.c5, 5)
+        )
+        self.branch_pool = nn.Sequential(
+            max_pool(NDIM, 3, 1, padding=1, ceil_mode=True), ConvNormAct(NDIM, in_ch, cfg.pool_proj, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x),
-                          self.branch_pool(x)], 1)
+        return torch.cat([self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], 1)
 
 
 def _pool() -> nn.Module:
     return max_pool(NDIM, 3, 2, ceil_mode=True)
 
 
-def build_googlenet(num_classes: int, in_channels: int, small_input: bool,
-                    body: tuple[InceptionConfig | None, ...] = BODY,
-                    dropout: float = 0.4) -> ZooNet:
+def build_googlenet(
+    num_classes: int,
+    in_channels: int,
+    small_input: bool,
+    body: tuple[InceptionConfig | None, ...] = BODY,
+    dropout: float = 0.4,
+) -> ZooNet:
     if small_input:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, 64, 3, 1),
-                             ConvNormAct(NDIM, 64, 64, 1), ConvNormAct(NDIM, 64, 192, 3))
+        stem = nn.Sequential(
+            ConvNormAct(NDIM, in_channels, 64, 3, 1), ConvNormAct(NDIM, 64, 64, 1), ConvNormAct(NDIM, 64, 192, 3)
+        )
     else:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, 64, 7, 2), _pool(),
-                             ConvNormAct(NDIM, 64, 64, 1), ConvNormAct(NDIM, 64, 192, 3), _pool())
+        stem = nn.Sequential(
+            ConvNormAct(NDIM, in_channels, 64, 7, 2),
+            _pool(),
+            ConvNormAct(NDIM, 64, 64, 1),
+            ConvNormAct(NDIM, 64, 192, 3),
+            _pool(),
+        )
     layers: list[nn.Module] = []
     ch = 192
     for cfg in body:

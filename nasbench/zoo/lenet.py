@@ -16,16 +16,31 @@ from nasbench.nn.layers import conv
 from nasbench.zoo.common import NDIM, ZooNet, has_values
 from nasbench.zoo.registry import Family, register_model
 
-FAMILY = Family("LeNet", "C1 gets 2 pixels of zero padding (28x28 inputs give the paper's 28x28 C1 "
-                "maps, as its authors padded MNIST to 32x32) and C5's maps are averaged to 1x1 "
-                "before F6 (32x32 inputs then work too)")
+FAMILY = Family(
+    "LeNet",
+    "C1 gets 2 pixels of zero padding (28x28 inputs give the paper's 28x28 C1 "
+    "maps, as its authors padded MNIST to 32x32) and C5's maps are averaged to 1x1 "
+    "before F6 (32x32 inputs then work too)",
+)
 
 # Which S2 maps each of C3's 16 maps sees (Table I): 6 contiguous triples, 6 contiguous
 # quadruples, 3 discontinuous quadruples, then all six. Breaking symmetry was the point.
 C3_TABLE: tuple[tuple[int, ...], ...] = (
-    (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
-    (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
+    (0, 1, 2),
+    (1, 2, 3),
+    (2, 3, 4),
+    (3, 4, 5),
+    (0, 4, 5),
+    (0, 1, 5),
+    (0, 1, 2, 3),
+    (1, 2, 3, 4),
+    (2, 3, 4, 5),
+    (0, 3, 4, 5),
+    (0, 1, 4, 5),
+    (0, 1, 2, 5),
+    (0, 1, 3, 4),
+    (1, 2, 4, 5),
+    (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )
 
@@ -77,8 +92,9 @@ class PartialConv(nn.Module):
         self.register_buffer("index", index, persistent=False)
         self.split_sizes = [len(rows[0]) * len(rows) for rows in groups]
         self.convs = nn.ModuleList(
-            conv(NDIM, len(rows[0]) * len(rows), len(rows), kernel, groups=len(rows), bias=True,
-                 padding=0) for rows in groups)
+            conv(NDIM, len(rows[0]) * len(rows), len(rows), kernel, groups=len(rows), bias=True, padding=0)
+            for rows in groups
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gathered = x.index_select(1, self.index).split(self.split_sizes, dim=1)
@@ -116,20 +132,28 @@ def _init_fan_in(model: nn.Module) -> None:
             nn.init.uniform_(m.weight, -0.6, 0.6)
 
 
-def build_lenet(cfg: LeNetConfig, num_classes: int, in_channels: int,
-                small_input: bool) -> ZooNet:
+def build_lenet(cfg: LeNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
     c3 = len(cfg.c3_table)
     stem = nn.Sequential(
-        conv(NDIM, in_channels, cfg.c1, cfg.kernel, bias=True, padding=2 if small_input else 0),
-        ScaledTanh())
+        conv(NDIM, in_channels, cfg.c1, cfg.kernel, bias=True, padding=2 if small_input else 0), ScaledTanh()
+    )
     body = nn.Sequential(
-        Subsampling(cfg.c1), ScaledTanh(),
-        PartialConv(cfg.c3_table, cfg.kernel), ScaledTanh(),
-        Subsampling(c3), ScaledTanh(),
-        conv(NDIM, c3, cfg.c5, cfg.kernel, bias=True, padding=0), ScaledTanh())
+        Subsampling(cfg.c1),
+        ScaledTanh(),
+        PartialConv(cfg.c3_table, cfg.kernel),
+        ScaledTanh(),
+        Subsampling(c3),
+        ScaledTanh(),
+        conv(NDIM, c3, cfg.c5, cfg.kernel, bias=True, padding=0),
+        ScaledTanh(),
+    )
     head = nn.Sequential(
-        *([nn.AdaptiveAvgPool2d(1)] if small_input else []), nn.Flatten(1),
-        nn.Linear(cfg.c5, cfg.f6), ScaledTanh(), RBFOutput(cfg.f6, num_classes))
+        *([nn.AdaptiveAvgPool2d(1)] if small_input else []),
+        nn.Flatten(1),
+        nn.Linear(cfg.c5, cfg.f6),
+        ScaledTanh(),
+        RBFOutput(cfg.f6, num_classes),
+    )
     model = ZooNet(stem, body, head)
     _init_fan_in(model)
     return model

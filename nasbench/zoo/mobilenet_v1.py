@@ -22,18 +22,30 @@ FAMILY = Family("MobileNet V1", "stem conv stride 2 becomes stride 1", scales_wi
 class MobileNetV1Config:
     # (output channels, stride) of each depthwise-separable layer
     layers: tuple[tuple[int, int], ...] = (
-        (64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-        (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+        (64, 1),
+        (128, 2),
+        (128, 1),
+        (256, 2),
+        (256, 1),
+        (512, 2),
+        (512, 1),
+        (512, 1),
+        (512, 1),
+        (512, 1),
+        (512, 1),
+        (1024, 2),
+        (1024, 1),
+    )
     stem_ch: int = 32
 
 
 def depthwise_separable(in_ch: int, out_ch: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(ConvNormAct(NDIM, in_ch, in_ch, 3, stride, groups=in_ch),
-                         ConvNormAct(NDIM, in_ch, out_ch, 1))
+    return nn.Sequential(ConvNormAct(NDIM, in_ch, in_ch, 3, stride, groups=in_ch), ConvNormAct(NDIM, in_ch, out_ch, 1))
 
 
-def build_mobilenet_v1(cfg: MobileNetV1Config, num_classes: int, in_channels: int,
-                       small_input: bool, width_mult: float) -> ZooNet:
+def build_mobilenet_v1(
+    cfg: MobileNetV1Config, num_classes: int, in_channels: int, small_input: bool, width_mult: float
+) -> ZooNet:
     ch = make_divisible(cfg.stem_ch * width_mult)
     stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2)
     layers = []

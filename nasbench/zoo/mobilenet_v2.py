@@ -23,23 +23,29 @@ FAMILY = Family("MobileNet V2", "stem conv stride 2 becomes stride 1", scales_wi
 class MobileNetV2Config:
     # (expansion t, output channels c, repeats n, first stride s), Table 2
     stages: tuple[tuple[int, int, int, int], ...] = (
-        (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
-        (6, 320, 1, 1))
+        (1, 16, 1, 1),
+        (6, 24, 2, 2),
+        (6, 32, 3, 2),
+        (6, 64, 4, 2),
+        (6, 96, 3, 1),
+        (6, 160, 3, 2),
+        (6, 320, 1, 1),
+    )
     stem_ch: int = 32
     last_ch: int = 1280
     dropout: float = 0.2
 
 
-def build_mobilenet_v2(cfg: MobileNetV2Config, num_classes: int, in_channels: int,
-                       small_input: bool, width_mult: float) -> ZooNet:
+def build_mobilenet_v2(
+    cfg: MobileNetV2Config, num_classes: int, in_channels: int, small_input: bool, width_mult: float
+) -> ZooNet:
     ch = make_divisible(cfg.stem_ch * width_mult)
     stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2, act_name="relu6")
     layers: list[nn.Module] = []
     for t, c, n, s in cfg.stages:
         out = make_divisible(c * width_mult)
         for i in range(n):
-            layers.append(InvertedResidual(NDIM, ch, out, s if i == 0 else 1, act_name="relu6",
-                                           expansion=t))
+            layers.append(InvertedResidual(NDIM, ch, out, s if i == 0 else 1, act_name="relu6", expansion=t))
             ch = out
     last = make_divisible(cfg.last_ch * max(1.0, width_mult))
     layers.append(ConvNormAct(NDIM, ch, last, 1, act_name="relu6"))

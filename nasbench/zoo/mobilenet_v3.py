@@ -40,27 +40,48 @@ class MobileNetV3Config:
 
 RE, HS = "relu", "hswish"
 VARIANTS = {
-    "mobilenet_v3_large": MobileNetV3Config((
-        Bneck(3, 16, 16, False, RE, 1), Bneck(3, 64, 24, False, RE, 2),
-        Bneck(3, 72, 24, False, RE, 1), Bneck(5, 72, 40, True, RE, 2),
-        Bneck(5, 120, 40, True, RE, 1), Bneck(5, 120, 40, True, RE, 1),
-        Bneck(3, 240, 80, False, HS, 2), Bneck(3, 200, 80, False, HS, 1),
-        Bneck(3, 184, 80, False, HS, 1), Bneck(3, 184, 80, False, HS, 1),
-        Bneck(3, 480, 112, True, HS, 1), Bneck(3, 672, 112, True, HS, 1),
-        Bneck(5, 672, 160, True, HS, 2), Bneck(5, 960, 160, True, HS, 1),
-        Bneck(5, 960, 160, True, HS, 1)), hidden=1280),
-    "mobilenet_v3_small": MobileNetV3Config((
-        Bneck(3, 16, 16, True, RE, 2), Bneck(3, 72, 24, False, RE, 2),
-        Bneck(3, 88, 24, False, RE, 1), Bneck(5, 96, 40, True, HS, 2),
-        Bneck(5, 240, 40, True, HS, 1), Bneck(5, 240, 40, True, HS, 1),
-        Bneck(5, 120, 48, True, HS, 1), Bneck(5, 144, 48, True, HS, 1),
-        Bneck(5, 288, 96, True, HS, 2), Bneck(5, 576, 96, True, HS, 1),
-        Bneck(5, 576, 96, True, HS, 1)), hidden=1024),
+    "mobilenet_v3_large": MobileNetV3Config(
+        (
+            Bneck(3, 16, 16, False, RE, 1),
+            Bneck(3, 64, 24, False, RE, 2),
+            Bneck(3, 72, 24, False, RE, 1),
+            Bneck(5, 72, 40, True, RE, 2),
+            Bneck(5, 120, 40, True, RE, 1),
+            Bneck(5, 120, 40, True, RE, 1),
+            Bneck(3, 240, 80, False, HS, 2),
+            Bneck(3, 200, 80, False, HS, 1),
+            Bneck(3, 184, 80, False, HS, 1),
+            Bneck(3, 184, 80, False, HS, 1),
+            Bneck(3, 480, 112, True, HS, 1),
+            Bneck(3, 672, 112, True, HS, 1),
+            Bneck(5, 672, 160, True, HS, 2),
+            Bneck(5, 960, 160, True, HS, 1),
+            Bneck(5, 960, 160, True, HS, 1),
+        ),
+        hidden=1280,
+    ),
+    "mobilenet_v3_small": MobileNetV3Config(
+        (
+            Bneck(3, 16, 16, True, RE, 2),
+            Bneck(3, 72, 24, False, RE, 2),
+            Bneck(3, 88, 24, False, RE, 1),
+            Bneck(5, 96, 40, True, HS, 2),
+            Bneck(5, 240, 40, True, HS, 1),
+            Bneck(5, 240, 40, True, HS, 1),
+            Bneck(5, 120, 48, True, HS, 1),
+            Bneck(5, 144, 48, True, HS, 1),
+            Bneck(5, 288, 96, True, HS, 2),
+            Bneck(5, 576, 96, True, HS, 1),
+            Bneck(5, 576, 96, True, HS, 1),
+        ),
+        hidden=1024,
+    ),
 }
 
 
-def build_mobilenet_v3(cfg: MobileNetV3Config, num_classes: int, in_channels: int,
-                       small_input: bool, width_mult: float) -> ZooNet:
+def build_mobilenet_v3(
+    cfg: MobileNetV3Config, num_classes: int, in_channels: int, small_input: bool, width_mult: float
+) -> ZooNet:
     def scaled(ch: int) -> int:
         return make_divisible(ch * width_mult)
 
@@ -70,16 +91,32 @@ def build_mobilenet_v3(cfg: MobileNetV3Config, num_classes: int, in_channels: in
     for b in cfg.blocks:
         hidden = scaled(b.expanded)
         se = make_divisible(hidden // 4) if b.se else None
-        layers.append(InvertedResidual(NDIM, ch, scaled(b.out), b.stride, b.kernel, act_name=b.act,
-                                       hidden_ch=hidden, se_channels=se, se_act=RE,
-                                       se_gate="hsigmoid"))
+        layers.append(
+            InvertedResidual(
+                NDIM,
+                ch,
+                scaled(b.out),
+                b.stride,
+                b.kernel,
+                act_name=b.act,
+                hidden_ch=hidden,
+                se_channels=se,
+                se_act=RE,
+                se_gate="hsigmoid",
+            )
+        )
         ch = scaled(b.out)
     last = 6 * ch
     layers.append(ConvNormAct(NDIM, ch, last, 1, act_name=HS))
     hidden = scaled(cfg.hidden)
-    head = nn.Sequential(global_pool(NDIM), nn.Flatten(1), nn.Linear(last, hidden),
-                         nn.Hardswish(inplace=True), nn.Dropout(cfg.dropout),
-                         nn.Linear(hidden, num_classes))
+    head = nn.Sequential(
+        global_pool(NDIM),
+        nn.Flatten(1),
+        nn.Linear(last, hidden),
+        nn.Hardswish(inplace=True),
+        nn.Dropout(cfg.dropout),
+        nn.Linear(hidden, num_classes),
+    )
     model = ZooNet(stem, nn.Sequential(*layers), head)
     init_conv_norm(model)
     init_linear_normal(model, 0.01)

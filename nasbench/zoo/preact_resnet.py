@@ -20,8 +20,9 @@ from nasbench.nn.layers import act, conv, max_pool, norm
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
 from nasbench.zoo.registry import Family, register_model
 
-PREACT = Family("Pre-activation ResNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the "
-                "stem's max-pool is removed")
+PREACT = Family(
+    "Pre-activation ResNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
+)
 WRN = Family("Wide ResNet", "none: WRN-28-10 is natively a 32x32 (CIFAR) network")
 
 
@@ -37,10 +38,8 @@ class PreActConfig:
 
 VARIANTS = {
     "preact_resnet18": PreActConfig("basic", (2, 2, 2, 2), (64, 128, 256, 512), (1, 2, 2, 2)),
-    "preact_resnet50": PreActConfig("bottleneck", (3, 4, 6, 3), (256, 512, 1024, 2048),
-                                    (1, 2, 2, 2)),
-    "wrn28_10": PreActConfig("basic", (4, 4, 4), (160, 320, 640), (1, 2, 2), stem_ch=16,
-                             imagenet_stem=False),
+    "preact_resnet50": PreActConfig("bottleneck", (3, 4, 6, 3), (256, 512, 1024, 2048), (1, 2, 2, 2)),
+    "wrn28_10": PreActConfig("basic", (4, 4, 4), (160, 320, 640), (1, 2, 2), stem_ch=16, imagenet_stem=False),
 }
 
 
@@ -51,8 +50,9 @@ class PreActBlock(nn.Module):
     is the width inside the block.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int, kernels: tuple[int, ...],
-                 mid_ch: int, preact: bool = True) -> None:
+    def __init__(
+        self, in_ch: int, out_ch: int, stride: int, kernels: tuple[int, ...], mid_ch: int, preact: bool = True
+    ) -> None:
         super().__init__()
         self.preact = nn.Sequential(norm("batch", NDIM, in_ch), act("relu")) if preact else None
         units: list[nn.Module] = []
@@ -64,8 +64,7 @@ class PreActBlock(nn.Module):
             units.append(conv(NDIM, ch, out, kernel, stride=stride if i == stride_at else 1))
             ch = out
         self.residual = nn.Sequential(*units)
-        self.shortcut = (conv(NDIM, in_ch, out_ch, 1, stride=stride)
-                         if stride != 1 or in_ch != out_ch else None)
+        self.shortcut = conv(NDIM, in_ch, out_ch, 1, stride=stride) if stride != 1 or in_ch != out_ch else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pre = self.preact(x) if self.preact is not None else x
@@ -85,12 +84,10 @@ def _stem(cfg: PreActConfig, in_channels: int, small_input: bool) -> nn.Module:
     bn_relu = [norm("batch", NDIM, cfg.stem_ch), act("relu")]
     if small_input:
         return nn.Sequential(conv(NDIM, in_channels, cfg.stem_ch, 3), *bn_relu)
-    return nn.Sequential(conv(NDIM, in_channels, cfg.stem_ch, 7, stride=2), *bn_relu,
-                         max_pool(NDIM, 3, 2, padding=1))
+    return nn.Sequential(conv(NDIM, in_channels, cfg.stem_ch, 7, stride=2), *bn_relu, max_pool(NDIM, 3, 2, padding=1))
 
 
-def build_preact_resnet(cfg: PreActConfig, num_classes: int, in_channels: int,
-                        small_input: bool) -> ZooNet:
+def build_preact_resnet(cfg: PreActConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
     stages, ch = [], cfg.stem_ch
     for i, (depth, width, stride) in enumerate(zip(cfg.layers, cfg.widths, cfg.strides)):
         blocks = []
@@ -101,8 +98,7 @@ def build_preact_resnet(cfg: PreActConfig, num_classes: int, in_channels: int,
             ch = width
         stages.append(nn.Sequential(*blocks))
     stages.append(nn.Sequential(norm("batch", NDIM, ch), act("relu")))
-    model = ZooNet(_stem(cfg, in_channels, small_input), nn.Sequential(*stages),
-                   pool_linear_head(ch, num_classes))
+    model = ZooNet(_stem(cfg, in_channels, small_input), nn.Sequential(*stages), pool_linear_head(ch, num_classes))
     init_conv_norm(model)
     return model
 

@@ -50,15 +50,28 @@ class _Entry:
 _MODELS: Registry[_Entry] = Registry("zoo model")
 
 
-def register_model(family: Family, *, resolution: int = 224, documented: str | None = None,
-                   in_channels: int = 3, num_classes: int = 1000
-                   ) -> Callable[[Entrypoint], Entrypoint]:
+def register_model(
+    family: Family,
+    *,
+    resolution: int = 224,
+    documented: str | None = None,
+    in_channels: int = 3,
+    num_classes: int = 1000,
+) -> Callable[[Entrypoint], Entrypoint]:
     """Register the decorated entrypoint under its function name; a taken name is refused."""
 
     def decorate(fn: Entrypoint) -> Entrypoint:
         name = fn.__name__
-        info = ZooInfo(name, family.name, resolution, in_channels, num_classes, documented,
-                       family.small_input_adaptation, family.scales_width)
+        info = ZooInfo(
+            name,
+            family.name,
+            resolution,
+            in_channels,
+            num_classes,
+            documented,
+            family.small_input_adaptation,
+            family.scales_width,
+        )
         _MODELS.register(name, _Entry(fn, info))
         return fn
 
@@ -79,8 +92,9 @@ def model_info(name: str) -> ZooInfo:
     return _entry(name).info
 
 
-def create_model(name: str, num_classes: int = 1000, in_channels: int = 3,
-                 small_input: bool = False, width_mult: float = 1.0) -> nn.Module:
+def create_model(
+    name: str, num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, width_mult: float = 1.0
+) -> nn.Module:
     """Build zoo network ``name``.
 
     ``num_classes`` changes the classifier only, ``in_channels`` the first convolution only;
@@ -93,11 +107,12 @@ def create_model(name: str, num_classes: int = 1000, in_channels: int = 3,
             raise ConfigError(f"{field} must be a positive integer, got {value!r}")
     if not width_mult > 0:
         raise ConfigError(f"width_mult must be positive, got {width_mult!r}")
-    kwargs: dict[str, Any] = dict(num_classes=num_classes, in_channels=in_channels,
-                                  small_input=small_input)
+    kwargs: dict[str, Any] = dict(num_classes=num_classes, in_channels=in_channels, small_input=small_input)
     if entry.info.scales_width:
         kwargs["width_mult"] = width_mult
     elif width_mult != 1.0:
-        raise ConfigError(f"width_mult is not defined for {entry.info.family} networks such as "
-                          f"{name!r} (only 1.0 is accepted), got {width_mult!r}")
+        raise ConfigError(
+            f"width_mult is not defined for {entry.info.family} networks such as "
+            f"{name!r} (only 1.0 is accepted), got {width_mult!r}"
+        )
     return entry.build(**kwargs)

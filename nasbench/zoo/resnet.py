@@ -53,17 +53,14 @@ def _block(cfg: ResNetConfig, in_ch: int, planes: int, stride: int) -> tuple[nn.
         return BasicBlock(NDIM, in_ch, planes, stride, se_ratio=cfg.se_ratio), planes
     out = planes * Bottleneck.expansion
     mid = planes * cfg.width_per_group // 64 * cfg.groups
-    return Bottleneck(NDIM, in_ch, out, stride, se_ratio=cfg.se_ratio, groups=cfg.groups,
-                      mid_ch=mid), out
+    return Bottleneck(NDIM, in_ch, out, stride, se_ratio=cfg.se_ratio, groups=cfg.groups, mid_ch=mid), out
 
 
-def build_resnet(cfg: ResNetConfig, num_classes: int, in_channels: int,
-                 small_input: bool) -> ZooNet:
+def build_resnet(cfg: ResNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
     if small_input:
         stem: nn.Module = ConvNormAct(NDIM, in_channels, cfg.stem_ch, 3, 1)
     else:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2),
-                             max_pool(NDIM, 3, 2, padding=1))
+        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
     stages, ch = [], cfg.stem_ch
     for i, (planes, depth) in enumerate(zip(PLANES, cfg.layers)):
         blocks = []

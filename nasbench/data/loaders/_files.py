@@ -10,9 +10,7 @@ from nasbench.errors import DataError
 PathLike = str | os.PathLike[str]
 
 
-def data_dir(
-    path: PathLike | None, env_var: str, what: str, default: Path | None = None, hint: str = ""
-) -> Path:
+def data_dir(path: PathLike | None, env_var: str, what: str, default: Path | None = None, hint: str = "") -> Path:
     """The folder to read: ``path``, else ``$env_var``, else ``default``; DataError if absent."""
     chosen = path if path is not None else os.environ.get(env_var) or default
     how = f"{hint}pass path= or set ${env_var}"  # hint: e.g. how to install the data

@@ -48,7 +48,7 @@ def read_pickle(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             data = _BatchUnpickler(f, encoding="bytes").load()
-    except Exception as e:  # noqa: BLE001 - a corrupt pickle can fail with almost any error type
+    except Exception as e:
         raise DataError(f"{path}: not a readable CIFAR-10 pickle ({type(e).__name__}: {e}).") from e
     if not isinstance(data, dict):
         raise DataError(f"{path}: expected a pickled dict, found {type(data).__name__}.")

@@ -40,8 +40,10 @@ def class_folders(root: Path) -> list[Path]:
 def image_files(folder: Path, extensions: set[str]) -> list[Path]:
     """Image files under ``folder`` (nested folders included), in a stable sorted order."""
     files = sorted(
-        p for p in folder.rglob("*")
-        if p.is_file() and p.suffix.lower() in extensions
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in extensions
         and not any(is_hidden(part) for part in p.relative_to(folder).parts)
     )
     if not files:
@@ -118,9 +120,7 @@ def parse_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
 
 
 @register_dataset("image_folder")
-def load_image_folder(
-    path: PathLike, mode: str = "auto", size: int | Sequence[int] | None = None
-) -> ArrayDataset:
+def load_image_folder(path: PathLike, mode: str = "auto", size: int | Sequence[int] | None = None) -> ArrayDataset:
     """Images under ``path/<class>/``; ``mode`` auto (RGB unless all are grey), grayscale or rgb."""
     if mode not in MODES:
         raise ConfigError(f"image_folder mode must be one of {', '.join(MODES)}, got {mode!r}.")

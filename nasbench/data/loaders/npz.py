@@ -132,8 +132,7 @@ def read_parts(archive: np.lib.npyio.NpzFile, file: Path, channels: str) -> dict
             parts[xk], parts[yk] = x, to_labels(read_key(archive, yk, file), len(x), file, yk)
     if "x_test" in parts and parts["x_test"].shape[1:] != parts["x"].shape[1:]:
         raise DataError(
-            f"{file}: key 'x_test' has samples of shape {parts['x_test'].shape[1:]}, "
-            f"key 'x' {parts['x'].shape[1:]}."
+            f"{file}: key 'x_test' has samples of shape {parts['x_test'].shape[1:]}, key 'x' {parts['x'].shape[1:]}."
         )
     return parts
 

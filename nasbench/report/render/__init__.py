@@ -1,9 +1,9 @@
 """One rendering layer for every report: build a ``Document``, write it with ``markdown`` and ``html``.
 
-    from nasbench.report import render
-    doc = render.Document("Leaderboard: s", (render.Section("Protocol", (render.KeyValues(...),)),))
-    render.markdown.write(doc, out / "s.md")   # + s_plots/<key>.png for its figures
-    render.html.write(doc, out / "s.html")     # one self-contained file
+from nasbench.report import render
+doc = render.Document("Leaderboard: s", (render.Section("Protocol", (render.KeyValues(...),)),))
+render.markdown.write(doc, out / "s.md")   # + s_plots/<key>.png for its figures
+render.html.write(doc, out / "s.html")     # one self-contained file
 """
 
 from collections.abc import Collection
@@ -35,9 +35,33 @@ from nasbench.report.render.document import (
     plain,
 )
 
-__all__ = ["Block", "Bullets", "Cell", "Code", "Column", "Document", "Figure", "Format", "Group", "Inline", "Item",
-           "KeyValues", "Number", "Only", "Paragraph", "Row", "Section", "Strong", "Summary", "Table", "html",
-           "markdown", "number", "plain", "write"]
+__all__ = [
+    "Block",
+    "Bullets",
+    "Cell",
+    "Code",
+    "Column",
+    "Document",
+    "Figure",
+    "Format",
+    "Group",
+    "Inline",
+    "Item",
+    "KeyValues",
+    "Number",
+    "Only",
+    "Paragraph",
+    "Row",
+    "Section",
+    "Strong",
+    "Summary",
+    "Table",
+    "html",
+    "markdown",
+    "number",
+    "plain",
+    "write",
+]
 
 
 def write(doc: Document, folder: Path, stem: str, formats: Collection[str]) -> list[Path]:

@@ -24,6 +24,7 @@ class Format(StrEnum):
 
 # --- inline content (inside paragraphs and table cells) -----------------------------------------
 
+
 @dataclass(frozen=True)
 class Strong:
     """Emphasised text: ``**text**`` in Markdown, ``<b>`` in HTML."""
@@ -74,6 +75,7 @@ Cell = str | Code | Number
 
 
 # --- blocks -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Paragraph:

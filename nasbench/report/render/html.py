@@ -103,10 +103,12 @@ def esc(value: str) -> str:
 def render(doc: Document) -> str:
     """The whole page: each top-level block on its own source line."""
     body = "\n".join([f"<h1>{esc(doc.heading)}</h1>", *(_block(b, 2) for b in doc.blocks)])
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{esc(doc.page_title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
-            f"<script>{JS}</script>\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(doc.page_title)}</title><style>{CSS}</style></head>\n<body>\n{body}\n"
+        f"<script>{JS}</script>\n</body></html>\n"
+    )
 
 
 def write(doc: Document, path: Path) -> Path:
@@ -183,5 +185,7 @@ def _cell(cell: Cell) -> str:
 def _figure(fig: Figure) -> str:
     data = base64.b64encode(fig.png).decode("ascii")
     caption = f"<figcaption>{esc(fig.caption)}</figcaption>" if fig.caption else ""
-    return (f'<figure id="plot-{esc(fig.key)}"><img alt="{esc(fig.title)}" src="data:image/png;base64,{data}">'
-            f"{caption}</figure>")
+    return (
+        f'<figure id="plot-{esc(fig.key)}"><img alt="{esc(fig.title)}" src="data:image/png;base64,{data}">'
+        f"{caption}</figure>"
+    )

@@ -33,8 +33,14 @@ from nasbench.report.render.document import (
 
 def text(value: str) -> str:
     """User text made inert in Markdown (also inside a table cell)."""
-    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-            .replace("`", "\\`").replace("\n", " "))
+    return (
+        value.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("|", "\\|")
+        .replace("`", "\\`")
+        .replace("\n", " ")
+    )
 
 
 def code(value: str) -> str:
