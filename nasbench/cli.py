@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nasbench.console import DbOption, console, fail
-from nasbench.errors import NasbenchError
+from nasbench.console import DbOption, NasbenchGroup, console, fail
 from nasbench.report.commands import report as report_cmd
 from nasbench.search.commands import baseline
 from nasbench.space.commands import app as space_app
@@ -21,6 +20,7 @@ from nasbench.tabular.commands import proxies
 from nasbench.zoo.commands import app as zoo_app
 
 app = typer.Typer(
+    cls=NasbenchGroup,
     help="Neural architecture search and benchmarking for convolutional networks.",
     no_args_is_help=True,
     add_completion=False,
@@ -53,13 +53,9 @@ def search(
     from nasbench.search.runner import run_search
     from nasbench.store import open_ledger
 
-    try:
-        out = run_search(
-            str(study_file), open_ledger(db), ray_address=ray_address, console=console, shutdown_ray=True, resume=resume
-        )
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    out = run_search(
+        str(study_file), open_ledger(db), ray_address=ray_address, console=console, shutdown_ray=True, resume=resume
+    )
     best = f"{out.best_val_acc:.4f}" if out.best_val_acc is not None else "-"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(out.counts.items())) or "no trials"
     console.print(f"study {out.study}: {counts}; best val_acc {best}; wall time {out.wall_s:.1f}s")
@@ -72,11 +68,7 @@ def status(study: Annotated[str, typer.Argument(help="Study name.")], db: DbOpti
     """Progress, trial states, and failures with their reasons."""
     from nasbench.report.status import study_status
 
-    try:
-        st = study_status(db, study)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    st = study_status(db, study)
     console.print(f"study [bold]{study}[/bold]: {st['status']}, {st['elapsed_s']:.0f}s spent, budget {st['budget']}")
     table = Table("stage", "state", "trials")
     for (stage, state), n in sorted(st["counts"].items()):
@@ -118,22 +110,18 @@ def query(
     """Query trials from the results database."""
     from nasbench.report.query import select_trials
 
-    try:
-        df = select_trials(
-            db,
-            study=study,
-            state=state,
-            where=where,
-            family=family,
-            stage=stage,
-            sort=sort,
-            ascending=ascending,
-            top=top,
-            columns=columns.split(",") if columns else None,
-        )
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    df = select_trials(
+        db,
+        study=study,
+        state=state,
+        where=where,
+        family=family,
+        stage=stage,
+        sort=sort,
+        ascending=ascending,
+        top=top,
+        columns=columns.split(",") if columns else None,
+    )
     if fmt == Format.parquet:
         if out is None:
             fail("--format parquet needs --out FILE.")
@@ -187,13 +175,9 @@ def export(
     from nasbench.store.exports import export_job
     from nasbench.train.export import export_model
 
-    try:
-        job = export_job(open_ledger(db), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
-        console.print("re-training the architecture as its trial did (CPU) ...", highlight=False)
-        r = export_model(job)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    job = export_job(open_ledger(db), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
+    console.print("re-training the architecture as its trial did (CPU) ...", highlight=False)
+    r = export_model(job)
     table = Table("test accuracy", "value", title=f"study {study}, trial {r.trial}, {r.format}")
     table.add_row("exported file (run back)", _pct(r.exported_test_acc))
     table.add_row("re-trained model in memory", _pct(r.retrained_test_acc))

@@ -1,11 +1,16 @@
-"""What every command module shares: the consoles, the one-sentence failure, the --db option."""
+"""What every command module shares: the consoles, the one-sentence failure, the --db option, and
+the one place a library error becomes that failure."""
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+from nasbench.errors import NasbenchError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -19,3 +24,14 @@ def fail(message: str) -> NoReturn:
     """Print one sentence naming what is wrong and exit with code 2."""
     err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+class NasbenchGroup(TyperGroup):
+    """The command group of the ``nasbench`` app: a ``NasbenchError`` raised by any command (or
+    sub-command) is printed as its one sentence with exit code 2; commands do not catch it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NasbenchError as e:
+            fail(str(e))

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from nasbench.console import DbOption, console, fail
-from nasbench.errors import NasbenchError
 
 
 def report(
@@ -32,11 +31,7 @@ def report(
         fail("--compare needs at least two study names.")
     if not compare and len(names) != 1:
         fail("give one study name (or --compare A B ... to compare studies); see `nasbench query` for the studies.")
-    try:
-        paths = write_comparison(db, names, out, formats) if compare else write_report(db, names[0], out, formats)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    paths = write_comparison(db, names, out, formats) if compare else write_report(db, names[0], out, formats)
     for p in paths:
         console.print(f"wrote {p}", highlight=False)
 

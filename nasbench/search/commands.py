@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nasbench.console import DbOption, console, fail
-from nasbench.errors import NasbenchError
+from nasbench.console import DbOption, console
 
 
 def baseline(
@@ -34,18 +33,15 @@ def baseline(
     from nasbench.store import open_ledger
 
     names = [m.strip() for m in models.split(",") if m.strip()]
-    try:
-        out = run_baseline(
-            study,
-            names,
-            open_ledger(db),
-            ray_address=ray_address,
-            console=console,
-            shutdown_ray=True,
-            fidelity=fidelity,
-        )
-    except NasbenchError as e:
-        fail(str(e))
+    out = run_baseline(
+        study,
+        names,
+        open_ledger(db),
+        ray_address=ray_address,
+        console=console,
+        shutdown_ray=True,
+        fidelity=fidelity,
+    )
     if out.skipped:
         console.print(f"already complete, skipped: {', '.join(out.skipped)}")
     summary = ", ".join(f"{m} {out.states.get(m, '?')}" for m in names)

@@ -9,8 +9,7 @@ import optuna
 import typer
 from rich.table import Table
 
-from nasbench.console import console, fail
-from nasbench.errors import NasbenchError
+from nasbench.console import NasbenchGroup, console
 from nasbench.measure.preview import Preview, example, parse_input, sample_previews
 from nasbench.space.architecture import applies
 from nasbench.space.spec import (
@@ -21,7 +20,9 @@ from nasbench.space.spec import (
     load_space,
 )
 
-app = typer.Typer(help="Search spaces: show one, or sample architectures from it.", no_args_is_help=True)
+app = typer.Typer(
+    cls=NasbenchGroup, help="Search spaces: show one, or sample architectures from it.", no_args_is_help=True
+)
 
 FileArg = Annotated[Path, typer.Argument(help="Search space file (YAML).")]
 InputOption = Annotated[
@@ -98,12 +99,8 @@ def show(
     classes: ClassesOption = 10,
 ) -> None:
     """Dimensions and choices of a space, its cardinality, and an example architecture."""
-    try:
-        spec, shape = _load(file, input_text)
-        found = example(spec, shape, seed=seed, num_classes=classes)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    spec, shape = _load(file, input_text)
+    found = example(spec, shape, seed=seed, num_classes=classes)
     if spec.description:
         console.print(spec.description, highlight=False)
     console.print(_global_table(spec))
@@ -134,12 +131,8 @@ def sample(
     classes: ClassesOption = 10,
 ) -> None:
     """Sample architectures with their params and FLOPs; infeasible ones are marked with the reason."""
-    try:
-        spec, shape = _load(file, input_text)
-        previews = sample_previews(spec, n, shape, seed=seed, num_classes=classes)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    spec, shape = _load(file, input_text)
+    previews = sample_previews(spec, n, shape, seed=seed, num_classes=classes)
     where = "x".join(map(str, shape))
     table = Table(
         "#",

@@ -15,10 +15,13 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nasbench.console import DbOption, console, fail
-from nasbench.errors import NasbenchError
+from nasbench.console import DbOption, NasbenchGroup, console
 
-app = typer.Typer(help="Tabular benchmarks: build one, export it, replay samplers against it.", no_args_is_help=True)
+app = typer.Typer(
+    cls=NasbenchGroup,
+    help="Tabular benchmarks: build one, export it, replay samplers against it.",
+    no_args_is_help=True,
+)
 
 
 def _progress() -> Progress:
@@ -47,27 +50,23 @@ def build(
     """Train a space's architectures at several epoch budgets into a tabular benchmark (resumable)."""
     from nasbench.tabular.build import BuildConfig, build_benchmark, parse_budgets
 
-    try:
-        cfg = BuildConfig(
-            name=name or f"{space.stem}_{data}",
-            space_file=str(space),
-            data=data,
-            n=n,
-            budgets=parse_budgets(epochs),
-            seeds=seeds,
-            sample_seed=sample_seed,
-            threads=threads,
-        )
-        with _progress() as bar:
-            task = bar.add_task("training", total=None)
+    cfg = BuildConfig(
+        name=name or f"{space.stem}_{data}",
+        space_file=str(space),
+        data=data,
+        n=n,
+        budgets=parse_budgets(epochs),
+        seeds=seeds,
+        sample_seed=sample_seed,
+        threads=threads,
+    )
+    with _progress() as bar:
+        task = bar.add_task("training", total=None)
 
-            def step(done: int, total: int, label: str) -> None:
-                bar.update(task, completed=done, total=total, description=label[:60])
+        def step(done: int, total: int, label: str) -> None:
+            bar.update(task, completed=done, total=total, description=label[:60])
 
-            out = build_benchmark(cfg, db, progress=step)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+        out = build_benchmark(cfg, db, progress=step)
     scope = "the whole space" if out.exhaustive else "a uniform sample of the space"
     console.print(
         f"benchmark {out.name}: {out.architectures} architectures ({scope}), {out.infeasible} "
@@ -86,11 +85,7 @@ def export(
     """Write a built benchmark from the database to a file that `load_benchmark` and `replay` read."""
     from nasbench.tabular.table import export_benchmark
 
-    try:
-        path = export_benchmark(name, out, db)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    path = export_benchmark(name, out, db)
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)", highlight=False)
 
 
@@ -132,26 +127,22 @@ def replay(
     from nasbench.tabular.table import load_benchmark
 
     names = [s.strip() for s in samplers.split(",") if s.strip()]
-    try:
-        settings = ReplaySettings(tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options))
-        benches = [load_benchmark(b, db) for b in benchmarks]
-        with _progress() as bar:
-            task = bar.add_task("replaying", total=len(benches) * len(names) * seeds)
-            runs = replay_all(
-                benches,
-                names,
-                seeds,
-                settings.budget,
-                settings.options,
-                epochs,
-                dedup,
-                threads,
-                progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
-            )
-        write_replay_report(runs, benches, settings, out)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    settings = ReplaySettings(tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options))
+    benches = [load_benchmark(b, db) for b in benchmarks]
+    with _progress() as bar:
+        task = bar.add_task("replaying", total=len(benches) * len(names) * seeds)
+        runs = replay_all(
+            benches,
+            names,
+            seeds,
+            settings.budget,
+            settings.options,
+            epochs,
+            dedup,
+            threads,
+            progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
+        )
+    write_replay_report(runs, benches, settings, out)
     _print_leaderboard(out)
     wall = sum(r.wall_s for r in runs)
     per_sampler = ", ".join(f"{s} {sum(r.wall_s for r in runs if r.sampler == s):.1f}s" for s in names)
@@ -219,23 +210,19 @@ def proxies(
     from nasbench.tabular.proxy_eval import resolve_target, score_proxies
 
     chosen = [p.strip() for p in names.split(",") if p.strip()] if names else None
-    try:
-        found = resolve_target(target, db, epochs)
-        with _progress() as bar:
-            task = bar.add_task("scoring", total=None)
-            result = score_proxies(
-                found,
-                chosen,
-                n,
-                batch_size,
-                seed,
-                k,
-                threads,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    found = resolve_target(target, db, epochs)
+    with _progress() as bar:
+        task = bar.add_task("scoring", total=None)
+        result = score_proxies(
+            found,
+            chosen,
+            n,
+            batch_size,
+            seed,
+            k,
+            threads,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     out.mkdir(parents=True, exist_ok=True)
     scores_csv, corr_csv = out / f"{found.name}_proxy_scores.csv", out / f"{found.name}_proxy_correlations.csv"
     result.scores.to_csv(scores_csv, index=False)

@@ -7,12 +7,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nasbench.console import console, fail
-from nasbench.errors import NasbenchError
+from nasbench.console import NasbenchGroup, console
 from nasbench.zoo.registry import list_models
 from nasbench.zoo.summary import summarize
 
-app = typer.Typer(help="The zoo of documented architectures (LeNet-5 ... ConvNeXt).", no_args_is_help=True)
+app = typer.Typer(
+    cls=NasbenchGroup, help="The zoo of documented architectures (LeNet-5 ... ConvNeXt).", no_args_is_help=True
+)
 
 
 def _int(value: int | None) -> str:
@@ -47,11 +48,7 @@ def list_() -> None:
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="Zoo network name (see `zoo list`).")]) -> None:
     """Parameters, FLOPs and receptive field at the native input, beside the documented figures."""
-    try:
-        s = summarize(name)
-    except NasbenchError as e:
-        fail(str(e))
-        return
+    s = summarize(name)
     c, h, w = s.native_input
     doc: dict[str, Any] = s.documented or {}
     source = f"documented: {doc['name']} ({doc['source']})" if doc else "documented"

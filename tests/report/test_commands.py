@@ -1,20 +1,17 @@
-"""The ``report`` command function the CLI mounts: one study, or --compare several."""
+"""The ``report`` command of the CLI: one study, or --compare several."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import typer
 from typer.testing import CliRunner
 
-from nasbench.report.commands import report
+from nasbench.cli import app
 from tests.report.conftest import FAILED, MAIN, RANDOM, Studies
 
 
 def invoke(*args: str):
-    app = typer.Typer()
-    app.command()(report)
-    return CliRunner().invoke(app, list(args))
+    return CliRunner().invoke(app, ["report", *args])
 
 
 def test_report_command_writes_both_formats_by_default(studies: Studies, tmp_path: Path):

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import typer
 from typer.testing import CliRunner
 
 from nasbench.data import load_dataset
 from nasbench.data.split import make_split
 from nasbench.errors import ConfigError
-from nasbench.cli import export
+from nasbench.cli import app
 from nasbench.store import open_ledger
 from nasbench.store.exports import export_job
 from nasbench.train.export import ExportResult
@@ -75,9 +74,7 @@ def test_onnx_export_from_the_command_line_reproduces_it(studies: Studies, tmp_p
     import onnxruntime as ort
 
     final = final_run(studies)
-    app = typer.Typer()
-    app.command()(export)
-    run = CliRunner().invoke(app, [MAIN, "--trial", str(final["number"]), "--format", "onnx",
+    run = CliRunner().invoke(app, ["export", MAIN, "--trial", str(final["number"]), "--format", "onnx",
                                    "--out", str(tmp_path), "--db", studies.url])
     assert run.exit_code == 0, run.output
     pct = f"{100 * final['test_acc']:.2f}%"

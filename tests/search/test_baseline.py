@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import typer
 from rich.console import Console
 from typer.testing import CliRunner
 
 from nasbench.errors import ConfigError
 from nasbench.search.baseline import run_baseline
-from nasbench.search.commands import baseline
+from nasbench.cli import app
 from nasbench.search.resume import open_study
 from nasbench.search.runner import prepare
 from nasbench.store import load_epochs, load_trials, open_ledger
@@ -89,9 +88,6 @@ def test_one_dimensional_data_is_refused(tmp_path):
 
 def test_cli_command_reports_and_exits(searched):
     url, _ = searched
-    app = typer.Typer()
-    app.command()(baseline)
-    app.command("noop")(lambda: None)  # two commands, so `baseline` is a sub-command as in nasbench
     ok = CliRunner().invoke(app, ["baseline", "with-baselines", "--models", "resnet18", "--db", url])
     assert ok.exit_code == 0, ok.output
     assert "already complete, skipped: resnet18" in ok.output and "resnet18 complete" in ok.output

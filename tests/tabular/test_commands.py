@@ -12,15 +12,11 @@ import pytest
 DATASET = {"name": "mnist1d", "source": "", "ndim": 1, "in_channels": 1, "input_size": [40], "num_classes": 10,
            "train_size": 4000, "test_size": 1000, "content_hash": ""}
 SPLIT = {"train": 3600, "val": 400, "test": 1000, "test_is_official": True}
-import typer
 from typer.testing import CliRunner
 
-from nasbench.tabular.commands import app, proxies
+from nasbench.cli import app as cli
 from nasbench.measure.proxies import PROXIES
 
-cli = typer.Typer()
-cli.add_typer(app, name="bench")
-cli.command("proxies")(proxies)
 runner = CliRunner()
 
 
