@@ -7,7 +7,7 @@ import os
 from typer.testing import CliRunner
 
 from nasbench.cli import app
-from nasbench.report.doctor import diagnose
+from nasbench.cli.doctor import diagnose
 
 URL = "postgresql+psycopg://alice:s3cret-pw@127.0.0.1:1/results"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from nasbench.space.commands import app
+from nasbench.cli.space import app
 from tests.space.helpers import ROOT
 
 SPACES_DIR = ROOT / "search_spaces"

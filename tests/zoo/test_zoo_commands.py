@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from nasbench.zoo import list_models
-from nasbench.zoo.commands import app
+from nasbench.cli.zoo import app
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nasbench.console import DbOption, console
+from nasbench.cli.console import DbOption, console
 
 
 def baseline(

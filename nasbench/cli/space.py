@@ -9,7 +9,7 @@ import optuna
 import typer
 from rich.table import Table
 
-from nasbench.console import NasbenchGroup, console
+from nasbench.cli.console import NasbenchGroup, console
 from nasbench.measure.preview import Preview, example, parse_input, sample_previews
 from nasbench.space.architecture import applies
 from nasbench.space.spec import (

@@ -15,7 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from nasbench.console import DbOption, NasbenchGroup, console
+from nasbench.cli.console import DbOption, NasbenchGroup, console
 
 app = typer.Typer(
     cls=NasbenchGroup,

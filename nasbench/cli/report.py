@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from nasbench.console import DbOption, console, fail
+from nasbench.cli.console import DbOption, console, fail
 
 
 def report(

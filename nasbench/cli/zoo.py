@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from nasbench.console import NasbenchGroup, console
+from nasbench.cli.console import NasbenchGroup, console
 from nasbench.zoo.registry import list_models
 from nasbench.zoo.summary import summarize
 

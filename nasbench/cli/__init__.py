@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nasbench.console import DbOption, NasbenchGroup, console, fail
-from nasbench.report.commands import report as report_cmd
-from nasbench.search.commands import baseline
-from nasbench.space.commands import app as space_app
-from nasbench.tabular.commands import app as bench_app
-from nasbench.tabular.commands import proxies
-from nasbench.zoo.commands import app as zoo_app
+from nasbench.cli.baseline import baseline
+from nasbench.cli.bench import app as bench_app
+from nasbench.cli.bench import proxies
+from nasbench.cli.console import DbOption, NasbenchGroup, console, fail
+from nasbench.cli.report import report as report_cmd
+from nasbench.cli.space import app as space_app
+from nasbench.cli.zoo import app as zoo_app
 
 app = typer.Typer(
     cls=NasbenchGroup,
@@ -203,7 +203,7 @@ def _pct(v: float | None) -> str:
 @app.command()
 def doctor(db: DbOption = None) -> None:
     """Versions, CPUs/GPUs Ray sees, data sets found, and the database in use."""
-    from nasbench.report.doctor import diagnose
+    from nasbench.cli.doctor import diagnose
 
     info = diagnose(db)
     table = Table("check", "value", show_header=False)
@@ -223,7 +223,3 @@ app.add_typer(space_app, name="space")
 
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()
