@@ -37,7 +37,7 @@ class ArrayDataset:
             )
         if (self.x_test is None) != (self.y_test is None):
             raise DataError(f"{self.source or self.name}: x_test and y_test must be given together.")
-        if self.x_test is not None:
+        if self.x_test is not None and self.y_test is not None:
             validate_arrays(self.x_test, self.y_test, self.num_classes, f"{self.source or self.name} (test)")
             if self.x_test.shape[1:] != self.x.shape[1:]:
                 raise DataError(

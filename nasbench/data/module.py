@@ -160,7 +160,10 @@ class TensorDataModule(pl.LightningDataModule):
             self.tensors["val"] = self._prepare(self.dataset.x, self.dataset.y, self.split.val)
         if stage in (None, "test") and "test" not in self.tensors:
             ds, sp = self.dataset, self.split
-            x, y = (ds.x_test, ds.y_test) if sp.test_is_official else (ds.x, ds.y)
+            x, y = ds.x, ds.y
+            if sp.test_is_official:
+                assert ds.x_test is not None and ds.y_test is not None  # the split was made from this data set
+                x, y = ds.x_test, ds.y_test
             self.tensors["test"] = self._prepare(x, y, sp.test)
         # The device may have been chosen after an earlier setup (train_network picks it).
         self.tensors = {k: (x.to(self.device), y.to(self.device)) for k, (x, y) in self.tensors.items()}
@@ -181,7 +184,7 @@ class TensorDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> TensorBatches:
         x, y = self.tensors["train"]
-        fill = None if self.mean is None else (-self.mean / self.std).to(x.device)
+        fill = None if self.mean is None or self.std is None else (-self.mean / self.std).to(x.device)
         return TensorBatches(
             x, y, self.batch_size, shuffle=True, augment=self.augment, seed=self.seed, drop_last=True, fill=fill
         )

@@ -56,7 +56,7 @@ def make_split(ds: ArrayDataset, val_size: float | int = 0.1, test_size: float |
     rng = np.random.default_rng(seed)
     n = len(ds.y)
     order = rng.permutation(n)
-    if ds.has_official_test:
+    if ds.y_test is not None:  # the official test set
         test = np.arange(len(ds.y_test))
         rest = order
     else:

@@ -83,7 +83,7 @@ def _working_copy(source: ModelOrFactory, x: Tensor) -> nn.Module:
     return model
 
 
-def _weighted_layers(model: nn.Module) -> list[nn.Module]:
+def _weighted_layers(model: nn.Module) -> list[nn.modules.conv._ConvNd | nn.Linear]:
     """Convolution and linear layers: the weights the pruning-based proxies score."""
     return [m for m in model.modules() if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))]
 
@@ -186,8 +186,8 @@ def jacob_cov(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
     """
     model = _working_copy(source, x).train()
     inputs = x.detach().clone().requires_grad_(True)
-    (jac,) = torch.autograd.grad(model(inputs).sum(), inputs)
-    jac = jac.flatten(1).double().cpu().numpy()
+    (grad,) = torch.autograd.grad(model(inputs).sum(), inputs)
+    jac = grad.flatten(1).double().cpu().numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(jac)
     if not np.all(np.isfinite(corr)):

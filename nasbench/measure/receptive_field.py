@@ -26,7 +26,7 @@ import operator
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -105,6 +105,15 @@ _MAXPOOL_FNS = _per_ndim("max_pool{}d", "max_pool{}d_with_indices")
 _AVGPOOL_FNS = _per_ndim("avg_pool{}d")
 _LPPOOL_FNS = _per_ndim("lp_pool{}d")
 _ADAPTIVE_FNS = _per_ndim("adaptive_avg_pool{}d", "adaptive_max_pool{}d", "adaptive_max_pool{}d_with_indices")
+
+
+class _Pool(Protocol):
+    """The window attributes every pooling module of ``_POOL_MODULES`` has."""
+
+    kernel_size: int | Sequence[int]
+    stride: int | Sequence[int] | None
+
+
 _POOL_MODULES: dict[type, int] = {
     nn.MaxPool1d: 1,
     nn.MaxPool2d: 2,
@@ -199,9 +208,10 @@ def _module_window(mod: nn.Module) -> _Window | None:
     n = _POOL_MODULES.get(type(mod))
     if n is None:
         return None
-    kernel = _tuple(mod.kernel_size, n, 1)
+    pool = cast(_Pool, mod)
+    kernel = _tuple(pool.kernel_size, n, 1)
     dilation = getattr(mod, "dilation", 1)
-    return _Window(kernel, _tuple(mod.stride, n, kernel), _tuple(dilation, n, 1))
+    return _Window(kernel, _tuple(pool.stride, n, kernel), _tuple(dilation, n, 1))
 
 
 def _function_window(fn: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> _Window | None:
@@ -435,9 +445,13 @@ class _Propagator(fx.Interpreter):
         field, x = _merge([s for s, _ in spatial]), spatial[0][1]
         if not isinstance(x, torch.Tensor):
             return field  # an element of a multi-output op (split, chunk)
-        target = self.module.get_submodule(n.target) if n.op == "call_module" else n.target
+        target: Any
+        if n.op == "call_module":
+            assert isinstance(n.target, str)  # a module call's target is the module's qualified name
+            target, name = self.module.get_submodule(n.target), n.target
+        else:
+            target, name = n.target, n.name
         args, kwargs = self.fetch_args_kwargs_from_env(n)
-        name = n.target if n.op == "call_module" else n.name
         state = _rule(target, n.op, name, field, x, out_t, args, kwargs)
         if state is GLOBAL:
             self.heads.append((field, _spatial_shape(field, x)))

@@ -171,6 +171,7 @@ class InvertedResidual(nn.Module):
         self.depthwise = ConvNormAct(
             ndim, hidden, hidden, kernel, stride, dilation, groups=hidden, norm_name=norm_name, act_name=act_name
         )
+        self.se: nn.Module
         if se_channels:
             self.se = SqueezeExcite(ndim, hidden, se_channels, se_act or act_name, se_gate)
         elif se_ratio:

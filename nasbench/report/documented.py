@@ -90,7 +90,7 @@ def classics(baselines: list[str]) -> pd.DataFrame:
             "accuracy": None,
             "figure": [_imagenet_figure(r) for r in df.itertuples()],
             "source": [
-                f"{r.source} ({r.year})" + (f"; zoo baseline here: {here[r.name]}" if r.name in here else "")
+                f"{r.source} ({r.year})" + (f"; zoo baseline here: {here[str(r.name)]}" if r.name in here else "")
                 for r in df.itertuples()
             ],
         }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 import math
+from typing import cast
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -78,7 +80,7 @@ def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> render.Figure 
     )
 
 
-def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, label: str) -> None:
+def _pareto_panel(ax: Axes, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, label: str) -> None:
     ax.set_xlabel(label)
     ax.set_ylabel("accuracy")
     ax.grid(alpha=0.3)
@@ -104,7 +106,9 @@ def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, 
     if len(b):
         ax.scatter(b[col], b["val_acc"], s=48, marker="s", color=COLORS[3], label="zoo baseline (val)")
         for r in b.itertuples():
-            ax.annotate(r.name, (getattr(r, col), r.val_acc), fontsize=7, xytext=(4, 3), textcoords="offset points")
+            ax.annotate(
+                str(r.name), (getattr(r, col), r.val_acc), fontsize=7, xytext=(4, 3), textcoords="offset points"
+            )
     if docs is not None and len(d := docs.dropna(subset=["params", "accuracy"])):
         ax.scatter(
             d["params"].astype(float),
@@ -117,8 +121,8 @@ def _pareto_panel(ax, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, 
         )
         for r in d.itertuples():
             ax.annotate(
-                r.name,
-                (float(r.params), r.accuracy),
+                str(r.name),
+                (float(cast(int, r.params)), r.accuracy),
                 fontsize=6,
                 color="#444",
                 xytext=(4, -8),
@@ -184,7 +188,7 @@ def dimension_table(data: StudyData) -> pd.DataFrame:
     native = data.dataset.input_size[0] if data.dataset.input_size else None
     rows = []
     for r in data.searched.dropna(subset=["arch", "val_acc"]).itertuples():
-        for dim, values in arch_dimensions(r.arch, res, native).items():
+        for dim, values in arch_dimensions(cast(Architecture, r.arch), res, native).items():
             rows += [{"dimension": dim, "value": v, "val_acc": r.val_acc} for v in values]
     return pd.DataFrame(rows, columns=["dimension", "value", "val_acc"])
 
@@ -205,7 +209,7 @@ def dimension_effects(data: StudyData) -> render.Figure | None:
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     rng = np.random.default_rng(0)
     for ax, dim in zip(axes, varied):
-        _strip(ax, table[table["dimension"] == dim], dim, rng)
+        _strip(ax, table[table["dimension"] == dim], str(dim), rng)
     for ax in axes[len(varied) :]:
         ax.set_visible(False)
     caption = (
@@ -220,7 +224,7 @@ def dimension_effects(data: StudyData) -> render.Figure | None:
     )
 
 
-def _strip(ax, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
+def _strip(ax: Axes, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
     values = sorted(g["value"].unique(), key=lambda v: (isinstance(v, str), v))
     for i, v in enumerate(values):
         acc = g[g["value"] == v]["val_acc"].to_numpy(float)
@@ -296,7 +300,7 @@ def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
     top = board[(board["family"] == "searched") & board["arch"].notna()].head(TOP_PARALLEL)
     rows = []
     for r in top.itertuples():
-        arch = r.arch
+        arch = cast(Architecture, r.arch)
         rows.append(
             [
                 len(arch.stages),
@@ -304,8 +308,8 @@ def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
                 max(s.width for s in arch.stages),
                 float(np.mean([s.kernel for s in arch.stages])),
                 max(s.dilation for s in arch.stages),
-                math.log10(r.params) if r.params else np.nan,
-                math.log10(r.flops) if r.flops else np.nan,
+                math.log10(cast(float, r.params)) if r.params else np.nan,
+                math.log10(cast(float, r.flops)) if r.flops else np.nan,
                 r.val_acc,
             ]
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from nasbench.errors import ConfigError
 from nasbench.report.study import infeasible_kinds
@@ -25,7 +25,7 @@ def study_status(db_url: str | None, study: str) -> dict[str, Any]:
     info["best"] = done.iloc[0][["number", "val_acc", "name"]].to_dict() if len(done) else None
     bad = df[df["state"].isin(["failed", "interrupted"])]
     info["failures"] = [
-        {"number": int(r.number), "state": r.state, "reason": r.failure_reason} for r in bad.itertuples()
+        {"number": int(cast(int, r.number)), "state": r.state, "reason": r.failure_reason} for r in bad.itertuples()
     ]
     info["infeasible"] = infeasible_kinds(df) if len(df) else []
     return info

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -111,7 +111,7 @@ def infeasible_kinds(trials: pd.DataFrame) -> list[InfeasibleKind]:
     groups: dict[str, list] = {}
     for r in bad.itertuples():
         reason = str(r.failure_reason or "infeasible")
-        groups.setdefault(re.sub(r"\d[\d,.]*", "N", reason), []).append((int(r.number), reason))
+        groups.setdefault(re.sub(r"\d[\d,.]*", "N", reason), []).append((int(cast(int, r.number)), reason))
     kinds = [InfeasibleKind(k, len(v), v[0][0], v[0][1]) for k, v in groups.items()]
     return sorted(kinds, key=lambda k: (-k.count, k.example_number))
 
@@ -124,7 +124,7 @@ def load_study_data(engine: Engine, study: str) -> StudyData:
 def state_counts(data: StudyData) -> dict[tuple[str, str], int]:
     """Number of trials per (stage, state)."""
     t = data.trials
-    return {k: int(v) for k, v in t.groupby(["stage", "state"]).size().items()} if len(t) else {}
+    return {cast(tuple[str, str], k): int(v) for k, v in t.groupby(["stage", "state"]).size().items()} if len(t) else {}
 
 
 def seconds_since_start(trials: pd.DataFrame) -> pd.Series:

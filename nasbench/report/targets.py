@@ -56,7 +56,7 @@ def check_targets(data: StudyData) -> list[TargetCheck]:
     return checks
 
 
-def _num(v: object) -> float | None:
+def _num(v: float | None) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
 
@@ -68,6 +68,7 @@ def describe(check: TargetCheck) -> str:
             f"{check.name} (test accuracy ≥ {100 * check.wanted:.2f}%{within}): NOT MET — no network within "
             "the bounds had a final training."
         )
+    assert check.test_acc is not None  # a final training always measures test accuracy
     verdict = "met" if check.met else "NOT MET"
     return (
         f"{check.name} (test accuracy ≥ {100 * check.wanted:.2f}%{within}): {verdict} — trial {check.number} "

@@ -79,9 +79,11 @@ class StoreCallback(Callback):
 
 def _error_text(trial: Any) -> str | None:
     path = getattr(trial, "error_file", None)
+    if not path:
+        return None
     try:
         with open(path) as f:
-            return f.read()[-4000:] if path else None
+            return f.read()[-4000:]
     except (OSError, TypeError):
         return None
 

@@ -28,7 +28,13 @@ MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "t
 MAX_NAME = 100
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
-OBJECTIVES = {"val_acc": "maximize", "params": "minimize", "flops": "minimize", "latency_ms": "minimize"}
+Direction = Literal["minimize", "maximize"]
+OBJECTIVES: dict[str, Direction] = {
+    "val_acc": "maximize",
+    "params": "minimize",
+    "flops": "minimize",
+    "latency_ms": "minimize",
+}
 
 
 class SamplerConfig(Strict):
@@ -186,7 +192,7 @@ class StudyConfig(Strict):
         return self
 
     @property
-    def directions(self) -> list[str]:
+    def directions(self) -> list[Direction]:
         return [OBJECTIVES[o] for o in self.objectives]
 
     @property

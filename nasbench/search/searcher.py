@@ -53,7 +53,7 @@ def check_candidate(
         params, flops = measure_on_meta(arch, shape, resolution)
     except Exception as exc:
         return {}, f"cannot be built: {exc}"
-    measures = {"params": params, "flops": flops}
+    measures: dict[str, float] = {"params": params, "flops": flops}
     for key, limit in constraints.items():
         if key in measures and measures[key] > limit:
             return measures, f"{key} {measures[key]:,.0f} exceeds the constraint {limit:,.0f}"
@@ -130,7 +130,8 @@ class OptunaNasSearcher(Searcher):
         # Tune pickles its searcher for its own records; the Optuna study lives in the database.
         return {k: v for k, v in self.__dict__.items() if k not in ("study", "trials", "evaluated")}
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    # Ray annotates suggest as giving Optional[Dict], though its protocol takes Searcher.FINISHED (a str) too.
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         plan = self.plan
         if self.stopped_reason or self.finished_note:
             return Searcher.FINISHED
@@ -178,7 +179,7 @@ class OptunaNasSearcher(Searcher):
         )
         return Searcher.FINISHED
 
-    def _exhausted(self) -> dict[str, Any] | None:
+    def _exhausted(self) -> str | None:
         if self.trials:
             return None  # wait: the running trials' results will move the sampler elsewhere
         # Not a failure: the search ends normally (and the final stage runs) with this note.
@@ -268,7 +269,8 @@ class ListSearcher(Searcher):
         super().__init__(metric="val_acc", mode="max")
         self.jobs, self.recorder = list(jobs), recorder
 
-    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+    # Ray annotates suggest as giving Optional[Dict], though its protocol takes Searcher.FINISHED (a str) too.
+    def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         if not self.jobs:
             return Searcher.FINISHED
         job = self.jobs.pop(0)

@@ -13,7 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
@@ -53,6 +53,15 @@ def _check_members(values: list, allowed: tuple[str, ...], what: str) -> list:
 def _positive(values: list) -> list:
     if any(x is not None and x <= 0 for x in values):
         raise ValueError(f"must be positive, got {values}")
+    return values
+
+
+T = TypeVar("T")
+
+
+def _merged_choice(values: list[T] | None) -> list[T]:
+    """A choice of a merged stage (``SpaceSpec.stage`` or ``stage_choices``), where none is left unset."""
+    assert values is not None, "a merged stage has every choice"
     return values
 
 
@@ -295,9 +304,10 @@ class SpaceSpec(Strict):
         times the distinct shared values B can tell apart.
         """
         positions = [self.stage_choices(i) for i in range(n)]
-        blocks = sorted({b for c in positions for b in c.block})
+        blocks = sorted({b for c in positions for b in _merged_choice(c.block)})
         options = [
-            {b: _stage_options(c, b, self.shared, widths) if b in c.block else 0 for b in blocks} for c in positions
+            {b: _stage_options(c, b, self.shared, widths) if b in _merged_choice(c.block) else 0 for b in blocks}
+            for c in positions
         ]
         assignments = self._shared_assignments(widths)
         total = 0
@@ -309,7 +319,10 @@ class SpaceSpec(Strict):
         return total
 
     def _shared_assignments(self, widths: Callable[[Iterable[int]], set[int]]) -> list[dict[str, Any]]:
-        values = [sorted(widths(self.stage.width)) if f == "width" else getattr(self.stage, f) for f in self.shared]
+        values = [
+            sorted(widths(_merged_choice(self.stage.width))) if f == "width" else getattr(self.stage, f)
+            for f in self.shared
+        ]
         return [dict(zip(self.shared, combo)) for combo in itertools.product(*values)]
 
 
@@ -319,7 +332,7 @@ def _stage_options(c: StageChoices, block: str, shared: list[str], widths: Calla
     for f in STAGE_FIELDS:
         if f == "block" or f in shared:
             continue
-        values = widths(c.width) if f == "width" else getattr(c, f)
+        values = widths(_merged_choice(c.width)) if f == "width" else getattr(c, f)
         count *= len({canonical_choice(block, STAGE_ATTRS.get(f, f), v) for v in values})
     return count
 

@@ -33,10 +33,10 @@ class EnumText(TypeDecorator[StrEnum]):
         super().__init__()
         self.enum = enum
 
-    def process_bind_param(self, value: object, dialect: Dialect) -> str | None:
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else self.enum(value).value
 
-    def process_result_value(self, value: object, dialect: Dialect) -> StrEnum | None:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum(value)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from nasbench.core.enums import TrialState
 from nasbench.space.architecture import Architecture
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
 from nasbench.train.evaluate import EpochMetrics
@@ -130,7 +131,7 @@ def parse_arch(arch_json: str | None) -> Architecture | None:
     return Architecture.from_json(arch_json) if arch_json else None
 
 
-def finish_trial(s: Session, trial: TrialRow, state: str, **fields: Any) -> None:
+def finish_trial(s: Session, trial: TrialRow, state: TrialState, **fields: Any) -> None:
     """Set the final state and any result fields (val_acc, test_acc, failure_reason, ...)."""
     trial.state = state
     trial.finished_at = now()

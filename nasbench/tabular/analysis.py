@@ -27,7 +27,7 @@ ALPHA = 0.05
 TIME_POINTS = 100
 
 
-def mean_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float, float, int]:
+def mean_ci(values: Sequence[float] | np.ndarray | pd.Series) -> tuple[float, float, float, int]:
     """Mean and Student-t 95% interval of the finite values, and how many there were."""
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
@@ -174,7 +174,7 @@ def _mann_whitney(a: np.ndarray, b: np.ndarray) -> float:
 
 def ranking(final: pd.DataFrame) -> pd.DataFrame:
     """Samplers ranked per benchmark, each tested against the top-ranked one."""
-    parts = [_rank_one(bench, group) for bench, group in final.groupby("benchmark", sort=False)]
+    parts = [_rank_one(str(bench), group) for bench, group in final.groupby("benchmark", sort=False)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 

@@ -253,7 +253,7 @@ def _finished(engine: Engine, ids: list[int]) -> set[tuple[int, int, int]]:
                 BenchRunRow.bench_arch_id.in_(ids)
             )
         )
-        return {tuple(r) for r in rows}
+        return {(arch_id, epochs, seed) for arch_id, epochs, seed in rows}
 
 
 def _train_missing(

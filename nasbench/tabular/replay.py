@@ -188,7 +188,8 @@ def _search(
     test: np.ndarray,
     cost: np.ndarray,
 ) -> None:
-    clock, idle, seen, best = 0.0, 0, set(), _Incumbent()
+    clock, idle, best = 0.0, 0, _Incumbent()
+    seen: set[int] = set()  # table entries evaluated
     while budget.trials is None or len(run.entry) < budget.trials:
         if idle >= MAX_IDLE_ASKS:
             run.stopped = f"{MAX_IDLE_ASKS} asks in a row gave nothing new to evaluate"

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -58,7 +58,7 @@ def bench_facts(bench: Benchmark, epochs: int | None) -> dict[str, Any]:
     """What the report says about one benchmark at the replayed budget."""
     col = bench.column(epochs)
     val, test = bench.val_acc[:, col], bench.test_acc[:, col]
-    by_val = int(pd.Series(val).idxmax())
+    by_val = int(cast(int, pd.Series(val).idxmax()))  # a label of the default RangeIndex
     return {
         "name": bench.name,
         "entries": len(bench),
@@ -111,7 +111,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-safe dicts (NaN as null)."""
     return [
         {
-            k: (None if isinstance(v, float) and not math.isfinite(v) else v.item() if hasattr(v, "item") else v)
+            str(k): (None if isinstance(v, float) and not math.isfinite(v) else v.item() if hasattr(v, "item") else v)
             for k, v in row.items()
         }
         for row in df.to_dict(orient="records")
@@ -236,7 +236,7 @@ def _ranking_table(ranks: pd.DataFrame, bench: str) -> Table:
         Row(
             (
                 number(r.rank, str(r.rank)),
-                r.sampler,
+                str(r.sampler),
                 number(
                     r.final_regret_mean,
                     f"{_value(r.final_regret_mean)} [{_value(r.final_regret_lo)}, {_value(r.final_regret_hi)}]",

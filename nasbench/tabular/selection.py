@@ -29,7 +29,8 @@ class _PathTrial:
     how many options every choice it was asked had."""
 
     def __init__(self, path: list[int]) -> None:
-        self.path, self.sizes = path, []
+        self.path = path
+        self.sizes: list[int] = []
 
     def _pick(self, options: int) -> int:
         i = self.path[len(self.sizes)] if len(self.sizes) < len(self.path) else 0
@@ -65,9 +66,10 @@ def enumerate_space(spec: SpaceSpec, limit: int = ENUMERATION_LIMIT) -> list[Arc
         trial = _PathTrial(path)
         arch = sample_architecture(trial, spec)
         found.setdefault(arch.digest(), arch)
-        path = _next_path(trial.path, trial.sizes)
-        if path is None:
+        next_path = _next_path(trial.path, trial.sizes)
+        if next_path is None:
             return list(found.values())
+        path = next_path
     return None
 
 

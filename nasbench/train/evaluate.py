@@ -122,7 +122,8 @@ class Listener(Protocol):
 class Evaluator(Protocol):
     """Scores candidates at a fidelity; the search does not care how."""
 
-    kind: EvaluatorKind
+    @property
+    def kind(self) -> EvaluatorKind: ...
 
     def evaluate(
         self,

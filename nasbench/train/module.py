@@ -5,12 +5,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import Any, cast
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.core.optimizer import LightningOptimizer
+from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 from torch import nn
+from torch.optim.lr_scheduler import LRScheduler
 
 from nasbench.train.optim import make_optimizer
 from nasbench.train.recipe import Recipe
@@ -56,7 +60,7 @@ class ClassificationModule(pl.LightningModule):
         self._t_epoch = 0.0
         self._t_train_end: float | None = None
 
-    def __setattr__(self, name: str, value: object) -> None:
+    def __setattr__(self, name: str, value: Any) -> None:
         # Lightning records which hook runs by setting plain attributes on the module dozens of
         # times per step; nn.Module's checks for parameters and submodules are wasted on those.
         if name in self.__dict__ and isinstance(value, (str, int, float, type(None))):
@@ -90,13 +94,18 @@ class ClassificationModule(pl.LightningModule):
         # Written out (Lightning's manual optimization) rather than left to Lightning: that spares
         # its closure and five hook calls per step, about a quarter of its measured per-step
         # cost on the CPU (benchmarks/RESULTS.md, training protocol).
-        opt = self.optimizers()
+        opt = cast(LightningOptimizer, self.optimizers())  # configure_optimizers gives one optimizer
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if self.recipe.grad_clip is not None:
-            self.clip_gradients(opt, gradient_clip_val=self.recipe.grad_clip, gradient_clip_algorithm="norm")
+            # A LightningOptimizer is, at run time, a subclass of the optimizer it wraps.
+            self.clip_gradients(
+                cast(torch.optim.Optimizer, opt),
+                gradient_clip_val=self.recipe.grad_clip,
+                gradient_clip_algorithm="norm",
+            )
         opt.step()
-        self.lr_schedulers().step()
+        cast(LRScheduler, self.lr_schedulers()).step()  # and one scheduler
 
     def _check_divergence(self, loss: torch.Tensor) -> None:
         if loss.device.type != "cpu" and self.global_step % DIVERGENCE_CHECK_EVERY:
@@ -178,7 +187,7 @@ class ClassificationModule(pl.LightningModule):
             self._close_eval("test")
 
     # --- optimisation --------------------------------------------------------------------
-    def configure_optimizers(self) -> dict:
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         opt, sched = make_optimizer(self.model, self.recipe, self.epochs, self.steps_per_epoch)
         return {"optimizer": opt, "lr_scheduler": sched}  # stepped once per optimizer step, in _optimise
 

@@ -13,7 +13,8 @@ from nasbench.train.recipe import Recipe
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Weight decay on weights only: norms and biases (1-D parameters) are not decayed."""
-    decay, no_decay = [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
     for p in model.parameters():
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)

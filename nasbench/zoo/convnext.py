@@ -72,7 +72,8 @@ def _init(model: nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.trunc_normal_(m.weight, std=0.02)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
 def build_convnext(cfg: ConvNeXtConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:

@@ -81,6 +81,8 @@ class PartialConv(nn.Module):
     so the weights are exactly those of the table (1,516 for C3), not of a masked full conv.
     """
 
+    index: torch.Tensor  # a buffer: the input maps gathered, group after group
+
     def __init__(self, table: tuple[tuple[int, ...], ...], kernel: int) -> None:
         super().__init__()
         sizes = sorted({len(row) for row in table})
@@ -127,7 +129,8 @@ def _init_fan_in(model: nn.Module) -> None:
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             fan_in = m.weight[0].numel()
             nn.init.uniform_(m.weight, -2.4 / fan_in, 2.4 / fan_in)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
         elif isinstance(m, Subsampling):  # each unit sums 4 inputs
             nn.init.uniform_(m.weight, -0.6, 0.6)
 

@@ -54,9 +54,9 @@ def image_files(folder: Path, extensions: set[str]) -> list[Path]:
 def read_image(file: Path, size: tuple[int, int] | None) -> np.ndarray:
     """One image as uint8 (H, W) if single-channel grey, else (H, W, 3); resized to ``size``."""
     try:
-        with Image.open(file) as img:
-            img.load()
-            img = to_8bit(img)
+        with Image.open(file) as opened:
+            opened.load()
+            img = to_8bit(opened)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise DataError(f"{file}: cannot be read as an image ({e}).") from e
     if size is not None and img.size != (size[1], size[0]):
@@ -116,7 +116,7 @@ def parse_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     pair = (size, size) if isinstance(size, int) else tuple(size)
     if len(pair) != 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in pair):
         raise ConfigError(f"image_folder size must be a positive int or (height, width), got {size!r}.")
-    return pair  # type: ignore[return-value]
+    return pair
 
 
 @register_dataset("image_folder")

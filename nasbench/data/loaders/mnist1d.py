@@ -56,7 +56,10 @@ def load_mnist1d() -> ArrayDataset:
     # Copies, so a caller that edits its arrays cannot corrupt the cache.
     return ArrayDataset(
         name="mnist1d",
-        **{key: a.copy() for key, a in arrays.items()},
+        x=arrays["x"].copy(),
+        y=arrays["y"].copy(),
+        x_test=arrays["x_test"].copy(),
+        y_test=arrays["y_test"].copy(),
         num_classes=10,
         class_names=tuple(str(i) for i in range(10)),
         source=SOURCE,

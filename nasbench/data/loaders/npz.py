@@ -147,4 +147,13 @@ def load_npz(path: PathLike, channels: str = "auto", num_classes: int | None = N
         parts = read_parts(archive, file, channels)
         n_classes = count_classes({k: parts[k] for k in ("y", "y_test") if k in parts}, num_classes, file)
         class_names = read_class_names(archive, file, n_classes)
-    return ArrayDataset(name="npz", **parts, num_classes=n_classes, class_names=class_names, source=str(file))
+    return ArrayDataset(
+        name="npz",
+        x=parts["x"],
+        y=parts["y"],
+        x_test=parts.get("x_test"),
+        y_test=parts.get("y_test"),
+        num_classes=n_classes,
+        class_names=class_names,
+        source=str(file),
+    )
