@@ -15,6 +15,10 @@ from rich.console import Console
 from nasbench.search.runner import run_search
 from nasbench.store import open_ledger
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 ROOT = Path(__file__).resolve().parents[1]
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
 

@@ -237,7 +237,7 @@ def proxies(
         title=f"{found.kind} {found.name}: proxies vs validation accuracy",
     )
     for r in result.correlations.itertuples():
-        table.add_row(r.proxy, f"{r.tau:.3f}", f"{r.rho:.3f}", f"{r.top_k_hit:.2f}", str(r.n), str(r.dropped))
+        table.add_row(str(r.proxy), f"{r.tau:.3f}", f"{r.rho:.3f}", f"{r.top_k_hit:.2f}", str(r.n), str(r.dropped))
     console.print(table)
     notes = "; ".join(f"{p}: {get_proxy(p).sign_note}" for p in result.correlations["proxy"])
     console.print(f"Sign convention: higher = predicted better for every proxy ({notes}).", highlight=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NoReturn
 
-import click
 import typer
 from rich.console import Console
 from typer.core import TyperGroup
@@ -30,7 +29,7 @@ class NasbenchGroup(TyperGroup):
     """The command group of the ``nasbench`` app: a ``NasbenchError`` raised by any command (or
     sub-command) is printed as its one sentence with exit code 2; commands do not catch it."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
             return super().invoke(ctx)
         except NasbenchError as e:

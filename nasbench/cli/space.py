@@ -82,6 +82,7 @@ def _stage_table(spec: SpaceSpec) -> Table:
 
 def _used(c: StageChoices, field: str) -> bool:
     """Whether some block type of the stage uses ``field`` (expansion only matters to inverted)."""
+    assert c.block is not None  # stage_choices() merges every stage with the default, which lists blocks
     return any(applies(b, STAGE_ATTRS.get(field, field)) for b in c.block)
 
 

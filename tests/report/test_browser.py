@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import re
 import shutil
 import subprocess
@@ -9,6 +11,10 @@ from pathlib import Path
 
 from tests.report.conftest import MainReport
 from tests.report.html_tables import table_by_id
+
+
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
 
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -23,6 +23,10 @@ from nasbench.space.architecture import Architecture
 from tests.report.conftest import MAIN, STUDIES, Studies
 
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 def export_model(url: str, study: str, **options) -> ExportResult:
     return run_export(export_job(open_ledger(url), study, **options))
 

@@ -14,6 +14,10 @@ from nasbench.search.runner import prepare
 from nasbench.store import load_epochs, load_trials, open_ledger
 from tests.search.helpers import quick_study, search
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 MODELS = ["resnet18", "mobilenet_v3_small"]
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import create_engine, text
 
 from tests.search.helpers import quick_study, search
+
+
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
 
 
 def test_time_budget_stops_the_search_and_counts_across_runs(tmp_path, sqlite_url, ray_local):

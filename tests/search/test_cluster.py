@@ -24,6 +24,10 @@ import pytest
 
 from tests.search.helpers import end_session, quick_study
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 RAY = str(Path(sys.executable).with_name("ray"))
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
 

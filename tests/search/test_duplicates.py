@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 import optuna
 
 from tests.search.helpers import quick_study, search
 
 # Four architectures only: kernel 3 or 5 in each of the two stages, everything else fixed.
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 TWO_ARCHS = """\
 name: two
 ndim: [2]

@@ -15,6 +15,10 @@ from nasbench.core.provenance import PACKAGES
 from nasbench.data import load_dataset
 from tests.search.helpers import ROOT, quick_study, search
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
 
 

@@ -8,6 +8,10 @@ from sqlalchemy import create_engine, text
 
 from tests.search.helpers import optuna_study, quick_study, search
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 PARAMS_LIMIT = 60_000  # about a third of the tiny space's networks on digits fit under it
 
 

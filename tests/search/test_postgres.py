@@ -19,6 +19,7 @@ from tests.search.helpers import quick_study
 
 URL = os.environ.get("NASBENCH_TEST_POSTGRES_URL")
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.postgres,
     pytest.mark.skipif(not URL, reason="NASBENCH_TEST_POSTGRES_URL is not set (scripts/start_postgres.sh "
                                        "starts a local server and prints the URL)"),

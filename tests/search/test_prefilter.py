@@ -14,6 +14,10 @@ from nasbench.search.runner import prepare
 from nasbench.space.sample import sample_architecture
 from tests.search.helpers import quick_study, search
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 PREFILTER = "{proxy: synflow, sample: 12, keep: 3, batch_size: 32}"
 
 

@@ -6,6 +6,8 @@ the same architecture, and the trial budget counts what the killed run had spent
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import sqlite3
@@ -16,6 +18,10 @@ import time
 import optuna
 
 from tests.search.helpers import quick_study, session_processes
+
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
 
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
 BUDGET = 6

@@ -10,6 +10,10 @@ from nasbench.search.runner import prepare
 from nasbench.search.samplers import sampler_names
 from tests.search.helpers import numeric_space, optuna_study, quick_study, search
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 SAMPLERS = {
     "random": "{name: random}",
     "tpe": "{name: tpe, options: {n_startup_trials: 2}}",

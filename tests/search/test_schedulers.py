@@ -13,6 +13,10 @@ from nasbench.store import load_epochs
 from tests.search.helpers import optuna_study, quick_study, search
 
 
+# Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
+pytestmark = pytest.mark.slow
+
+
 def test_asha_prunes_and_stores_the_epoch_reached(tmp_path, sqlite_url, ray_local):
     # One trial at a time (2 CPUs per trial on 2 CPUs), so each later trial meets the rungs the
     # earlier ones filled: with halving at every epoch, a trial below the running median stops.

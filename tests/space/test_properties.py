@@ -34,6 +34,7 @@ def smallest_feasible(arch, ndim: int) -> tuple[int, ...] | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name,ndim", CASES)
 @settings(max_examples=6, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -133,6 +133,7 @@ def test_a_driver_killed_on_this_machine_is_replaced_at_once(db_url):
     assert time.monotonic() - started < 2  # no waiting for the TTL
 
 
+@pytest.mark.slow
 def test_racing_drivers_exactly_one_wins(db_url):
     """Three processes race for each study: free, expired (another machine's driver stopped
     beating) and dead (this machine's driver was killed)."""

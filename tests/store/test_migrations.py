@@ -218,6 +218,7 @@ def test_a_database_from_a_newer_nasbench_is_refused_by_writers_and_readers(db_u
             open_engine(db_url, create=create)
 
 
+@pytest.mark.slow
 def test_processes_opening_a_new_database_at_once_create_it_once(db_url):
     runs = run_together("""
         engine = open_engine(URL)

@@ -39,6 +39,7 @@ def test_output_shape_at_native_resolution(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(set(list_models()) - GIANTS))
+@pytest.mark.slow
 def test_forward_on_reduced_imagenet_like_input(name: str) -> None:
     info = model_info(name)
     size = 64 if info.resolution > 32 else info.resolution  # 32x32 networks run natively
