@@ -26,7 +26,7 @@ fi
 
 # The server refuses to run as root: as root, run it as the postgres user.
 if [ "$(id -u)" = 0 ]; then
-  as_db() { su postgres -s /bin/bash -c "$(printf '%q ' "$@")"; }
+  as_db() { (cd / && su postgres -s /bin/bash -c "$(printf '%q ' "$@")"); }  # from /: the caller's folder may be closed to postgres
 else
   as_db() { "$@"; }
 fi
