@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from nasbench.errors import NasbenchError
-from nasbench.measure import (MEASURES, Measurements, count_flops, count_params, get_measure, measure,
-                              receptive_field, register_measure)
+from nasbench.measure import (
+    MEASURES,
+    Measurements,
+    count_flops,
+    count_params,
+    get_measure,
+    measure,
+    receptive_field,
+    register_measure,
+)
 from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture, Stage
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.report.conftest import MainReport
 from tests.report.html_tables import table_by_id
-
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
 pytestmark = pytest.mark.slow

@@ -11,17 +11,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from nasbench.cli import app
 from nasbench.data import load_dataset
 from nasbench.data.split import make_split
 from nasbench.errors import ConfigError
-from nasbench.cli import app
+from nasbench.space.architecture import Architecture
 from nasbench.store import open_ledger
 from nasbench.store.exports import export_job
 from nasbench.train.export import ExportResult
 from nasbench.train.export import export_model as run_export
-from nasbench.space.architecture import Architecture
 from tests.report.conftest import MAIN, STUDIES, Studies
-
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
 pytestmark = pytest.mark.slow

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nasbench.data.spec import DataSpec, DatasetInfo, SplitInfo
+from nasbench.data.spec import DatasetInfo, DataSpec, SplitInfo
 from nasbench.report.study import StudyData
+from nasbench.report.targets import check_targets, describe
 from nasbench.search.config import BudgetConfig, StudyConfig
 from nasbench.search.ledger import StoredStudy
 from nasbench.store.reading import StudyRecord
-from nasbench.report.targets import check_targets, describe
 
 
 def study(targets: list[dict]) -> StudyData:

@@ -6,9 +6,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from nasbench.cli import app
 from nasbench.errors import ConfigError
 from nasbench.search.baseline import run_baseline
-from nasbench.cli import app
 from nasbench.search.resume import open_study
 from nasbench.search.runner import prepare
 from nasbench.store import load_epochs, load_trials, open_ledger

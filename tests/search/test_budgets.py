@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from sqlalchemy import create_engine, text
 
 from tests.search.helpers import quick_study, search
-
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
 pytestmark = pytest.mark.slow

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import optuna
+import pytest
 
 from tests.search.helpers import quick_study, search
 

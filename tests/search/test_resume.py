@@ -6,16 +6,16 @@ the same architecture, and the trial budget counts what the killed run had spent
 
 from __future__ import annotations
 
-import pytest
-
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
+import pytest
 
 from tests.search.helpers import quick_study, session_processes
 

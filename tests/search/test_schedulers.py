@@ -12,7 +12,6 @@ from nasbench.search.runner import prepare
 from nasbench.store import load_epochs
 from tests.search.helpers import optuna_study, quick_study, search
 
-
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
 pytestmark = pytest.mark.slow
 

@@ -9,10 +9,9 @@ from sqlalchemy import inspect, text
 
 from nasbench.errors import StoreError
 from nasbench.space.architecture import Architecture, Stage
-from nasbench.train.evaluate import EpochMetrics
-from nasbench.store import load_epochs, load_trials, mask_url, open_engine, session_scope
-from nasbench.store import records
+from nasbench.store import load_epochs, load_trials, mask_url, open_engine, records, session_scope
 from nasbench.store.models import StudyRow
+from nasbench.train.evaluate import EpochMetrics
 
 
 def make_study(s, name: str = "st") -> StudyRow:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from nasbench.tabular.selection import enumerate_space
-from nasbench.tabular.table import FORMAT, VERSION, Benchmark, benchmark_from_dict
 from nasbench.space.architecture import Architecture
 from nasbench.space.spec import parse_space
+from nasbench.tabular.selection import enumerate_space
+from nasbench.tabular.table import FORMAT, VERSION, Benchmark, benchmark_from_dict
 
 # 2 blocks x 2 kernels x 5 widths, one stage, no conditional choice: 20 architectures, and a
 # random sampler draws each with probability 1/20.

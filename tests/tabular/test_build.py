@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
+from nasbench.errors import ConfigError
+from nasbench.store.db import open_engine, session_scope
 from nasbench.tabular.build import BuildConfig, build_benchmark
 from nasbench.tabular.models import BenchArchRow, BenchCurveRow, BenchmarkRow, BenchRunRow
 from nasbench.tabular.table import export_benchmark, load_benchmark
-from nasbench.errors import ConfigError
-from nasbench.store.db import open_engine, session_scope
 
 SPACE = str(Path(__file__).resolve().parents[2] / "nasbench" / "tabular" / "data" / "mnist1d_tiny_space.yaml")
 

@@ -72,14 +72,14 @@ def test_proxies_on_the_shipped_benchmark_print_tau_for_each_proxy(tmp_path: Pat
 
 
 def test_proxies_of_a_study_rebuild_its_trials_from_the_database(tmp_path: Path) -> None:
-    from nasbench.tabular.selection import enumerate_space
-    from nasbench.tabular.table import SHIPPED_DIR
+    from nasbench.data.spec import DataSpec
+    from nasbench.search.config import BudgetConfig, StudyConfig
     from nasbench.space.spec import load_space
     from nasbench.store import records
     from nasbench.store.db import open_engine, session_scope
-    from nasbench.data.spec import DataSpec
-    from nasbench.search.config import BudgetConfig, StudyConfig
     from nasbench.store.models import StudyRow
+    from nasbench.tabular.selection import enumerate_space
+    from nasbench.tabular.table import SHIPPED_DIR
     from nasbench.train.recipe import Fidelity
 
     url = f"sqlite:///{tmp_path / 'results.db'}"

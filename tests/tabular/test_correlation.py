@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
+from nasbench.errors import ConfigError
 from nasbench.tabular.correlation import (
     average_ranks,
     kendall_tau,
@@ -19,7 +20,6 @@ from nasbench.tabular.correlation import (
     spearman_rho,
     top_k_hit_rate,
 )
-from nasbench.errors import ConfigError
 
 # Few distinct values so that ties are frequent, in one array, the other or both.
 tied_pairs = st.integers(2, 40).flatmap(lambda n: st.tuples(

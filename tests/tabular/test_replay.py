@@ -8,11 +8,10 @@ from math import comb
 import numpy as np
 import pytest
 
+from nasbench.errors import ConfigError
 from nasbench.tabular.replay import Budget, replay
 from nasbench.tabular.table import benchmark_from_dict
-from nasbench.errors import ConfigError
-from tests.tabular.synthetic import (FLAT_SPACE, TWO_DEPTH_SPACE, space_archs, synthetic_benchmark,
-                                   synthetic_dict)
+from tests.tabular.synthetic import FLAT_SPACE, TWO_DEPTH_SPACE, space_archs, synthetic_benchmark, synthetic_dict
 
 # Distinct accuracies in a shuffled order, so enumeration order says nothing about quality.
 VALUES = [0.50 + 0.02 * v for v in np.random.default_rng(7).permutation(20)]

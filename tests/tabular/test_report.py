@@ -11,8 +11,8 @@ import pandas as pd
 
 from nasbench.tabular.replay import Budget, replay_all
 from nasbench.tabular.report import ReplaySettings, write_replay_report
-from tests.tabular.synthetic import synthetic_benchmark
 from tests.report.html_tables import table_by_id
+from tests.tabular.synthetic import synthetic_benchmark
 
 VALUES = [0.50 + 0.02 * v for v in np.random.default_rng(7).permutation(20)]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from itertools import islice
 
+from nasbench.space.spec import load_space, parse_space
 from nasbench.tabular.selection import candidates, enumerate_space
 from nasbench.tabular.table import SHIPPED_DIR
-from nasbench.space.spec import load_space, parse_space
 from tests.tabular.synthetic import FLAT_SPACE, TWO_DEPTH_SPACE
 
 CONDITIONAL = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nasbench.tabular.table import SHIPPED_DIR, load_benchmark, shipped_benchmarks
 from nasbench.errors import ConfigError
+from nasbench.tabular.table import SHIPPED_DIR, load_benchmark, shipped_benchmarks
 
 SHIPPED = SHIPPED_DIR / "mnist1d_tiny.json"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from nasbench.zoo import list_models
 from nasbench.cli.zoo import app
+from nasbench.zoo import list_models
 
 runner = CliRunner()
 
