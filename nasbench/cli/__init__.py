@@ -59,8 +59,8 @@ def search(
     best = f"{out.best_val_acc:.4f}" if out.best_val_acc is not None else "-"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(out.counts.items())) or "no trials"
     console.print(f"study {out.study}: {counts}; best val_acc {best}; wall time {out.wall_s:.1f}s")
-    if out.stopped_reason:
-        raise typer.Exit(1)
+    if out.exit_code:
+        raise typer.Exit(out.exit_code)
 
 
 @app.command()
@@ -70,6 +70,8 @@ def status(study: Annotated[str, typer.Argument(help="Study name.")], db: DbOpti
 
     st = study_status(db, study)
     console.print(f"study [bold]{study}[/bold]: {st['status']}, {st['elapsed_s']:.0f}s spent, budget {st['budget']}")
+    if st["driver"]:
+        console.print(st["driver"], highlight=False)
     table = Table("stage", "state", "trials")
     for (stage, state), n in sorted(st["counts"].items()):
         table.add_row(stage, state, str(n))

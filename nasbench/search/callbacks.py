@@ -50,6 +50,8 @@ class StoreCallback(Callback):
         result = trial.last_result or {}
         report = WorkerReport.of(result)
         state, reason = outcome(report, error, bool(result.get("done")), self.epochs)
+        if self.recorder.stop.asked and state == TrialState.FAILED:
+            state, reason, report = TrialState.INTERRUPTED, self.recorder.stop.trial_reason, None
         end = end_of(report, state, reason)
         if state == TrialState.FAILED and end.traceback is None:
             end = replace(end, traceback=_error_text(trial))
@@ -89,7 +91,7 @@ def _error_text(trial: Any) -> str | None:
 
 
 class FailureStopper(Stopper):
-    """Stops the whole search after ``limit`` consecutive failed trials."""
+    """Stops the whole search after ``limit`` consecutive failed trials, or when asked from outside."""
 
     def __init__(self, recorder: StudyRecorder, limit: int) -> None:
         self.recorder, self.limit = recorder, limit
@@ -98,4 +100,4 @@ class FailureStopper(Stopper):
         return False
 
     def stop_all(self) -> bool:
-        return self.recorder.consecutive_failures >= self.limit
+        return self.recorder.stop.asked or self.recorder.consecutive_failures >= self.limit

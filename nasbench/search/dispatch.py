@@ -72,7 +72,9 @@ def run_trials(searcher: Any, recorder: StudyRecorder, dispatch: Dispatch, conso
             ),
         )
         tuner.fit()
-    recorder.interrupt_running(dispatch.stage, STOPPED_WHILE_RUNNING)
+    recorder.interrupt_running(
+        dispatch.stage, recorder.stop.trial_reason if recorder.stop.asked else STOPPED_WHILE_RUNNING
+    )
 
 
 def make_scheduler(s: SchedulerConfig, epochs: int) -> Any:

@@ -8,6 +8,8 @@ Optuna's storage abstraction turned the other way round: the layer below states 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -98,6 +100,7 @@ class TrialSummary:
     latency_ms: float | None = None
     val_acc: float | None = None
     test_acc: float | None = None
+    failure_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -112,15 +115,16 @@ class TrialSummary:
 
 @dataclass(frozen=True)
 class Holder:
-    """The driver that holds a study's lease."""
+    """The driver recorded as holding a study's lease, alive or not."""
 
     host: str
     pid: int
-    started_at: str  # ISO time the driver started
-    alive: bool  # its heartbeat is fresh
+    started_at: str  # when the driver started, its host's local time
+    alive: bool  # its heartbeat is fresh and it is not seen dead on this machine
+    heartbeat_age_s: float
 
     def describe(self) -> str:
-        return f"PID {self.pid} on {self.host}, started {self.started_at}"
+        return f"PID {self.pid} on host {self.host}, started {self.started_at}"
 
 
 class Ledger(Protocol):
@@ -136,6 +140,18 @@ class Ledger(Protocol):
         ...
 
     def find_study(self, name: str) -> StoredStudy | None: ...
+
+    def hold_driver(self, study_id: int, on_lost: Callable[[str], None]) -> AbstractContextManager[object]:
+        """Be the study's one live driver while the block runs (a lease kept by a heartbeat).
+
+        Raises StoreError naming the running driver when another one holds the study. ``on_lost``
+        is called, from another thread, if this driver's lease lapsed and was taken over.
+        """
+        ...
+
+    def driver(self, study_id: int) -> Holder | None:
+        """The driver recorded for the study (alive or dead), or None when none holds it."""
+        ...
 
     def study_names(self) -> list[str]: ...
 

@@ -8,6 +8,7 @@ from typing import Any
 from nasbench.core.enums import Stage, TrialState
 from nasbench.search.ledger import Ledger, StoredStudy, TrialEnd, TrialStart
 from nasbench.search.messages import WorkerReport
+from nasbench.search.stop import StopRequest
 
 
 class StudyRecorder:
@@ -17,9 +18,12 @@ class StudyRecorder:
     killed mid-search has its time counted against the time budget when the study resumes.
     """
 
-    def __init__(self, ledger: Ledger, study: StoredStudy, provenance: dict[str, Any]) -> None:
+    def __init__(
+        self, ledger: Ledger, study: StoredStudy, provenance: dict[str, Any], stop: StopRequest | None = None
+    ) -> None:
         self.ledger, self.study_id, self.study_name = ledger, study.study_id, study.name
         self.provenance = provenance
+        self.stop = stop or StopRequest()  # asked from outside (signal, lost lease): every hook stops
         self.consecutive_failures = 0
         self.best_val_acc: float | None = None
         self._clock = time.perf_counter()

@@ -21,7 +21,11 @@ INTERRUPTED = "the driver stopped while this trial ran"
 
 
 def open_study(ledger: Ledger, loaded: LoadedStudy, task: Task, must_exist: bool = False) -> StoredStudy:
-    """The study's record: created on first run, checked against the study file on every other."""
+    """The study's record: created on first run, checked against the study file on every other.
+
+    Nothing of an existing study changes here: its driver, once it holds the study's lease,
+    records the study file's current settings (budget, final stage...) with ``update_config``.
+    """
     cfg, path = loaded.config, loaded.path
     stored = ledger.find_study(cfg.name)
     if stored is None:
@@ -43,7 +47,6 @@ def open_study(ledger: Ledger, loaded: LoadedStudy, task: Task, must_exist: bool
             f"{path}: the data set {cfg.data.name} differs from the one study "
             f"'{cfg.name}' was started on (content hash changed); give the study a new name."
         )
-    ledger.update_config(stored.study_id, cfg)
     return stored
 
 
@@ -53,13 +56,18 @@ def requeue_interrupted(ledger: Ledger, stored: StoredStudy, study: optuna.Study
     A trial still running in the store whose Optuna trial is finished was told to Optuna just
     before the driver died (Tune tells the searcher before the callbacks): it is closed from
     Optuna's record. Trials that were really running are marked interrupted, failed in Optuna,
-    and their parameters enqueued so the same architecture trains again.
+    and their parameters enqueued so the same architecture trains again. A search stopped by a
+    signal already marked its running trials interrupted and left them running in Optuna: they
+    are re-queued the same way.
     """
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     interrupted = set()
-    for row in ledger.trials(stored.study_id, stage=Stage.SEARCH, states=(TrialState.RUNNING,)):
+    for row in ledger.trials(stored.study_id, stage=Stage.SEARCH, states=(TrialState.RUNNING, TrialState.INTERRUPTED)):
         t = trials.get(row.number)
-        if t is not None and t.state.is_finished():
+        if row.state == TrialState.INTERRUPTED:
+            if t is not None and t.state == OptunaState.RUNNING:
+                interrupted.add(row.number)
+        elif t is not None and t.state.is_finished():
             ledger.finish_trial(stored.study_id, Stage.SEARCH, row.number, _end_from_optuna(t))
         else:
             ledger.finish_trial(

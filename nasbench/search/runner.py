@@ -27,6 +27,7 @@ from nasbench.search.prefilter import apply_prefilter
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.resume import open_study, remaining_budget, requeue_interrupted
 from nasbench.search.samplers import create_sampler
+from nasbench.search.stop import StopRequest, stop_on_signals
 from nasbench.search.worker import TrialSettings
 from nasbench.train.evaluate import ScratchEvaluator
 from nasbench.train.recipe import Fidelity
@@ -52,6 +53,7 @@ class SearchOutcome:
     best_val_acc: float | None = None
     wall_s: float = 0.0
     stopped_reason: str | None = None
+    exit_code: int = 0  # 1 when the search stopped on its own limits; 130/143 after SIGINT/SIGTERM
 
 
 def prepare(study_path: str) -> Prepared:
@@ -91,18 +93,26 @@ def run_search(
         check_reachable(ray_address)  # before the database is touched
     p = prepare(study_path)
     ledger.connect()
-    started = start_ray(ray_address)
-    try:
-        outcome = _search(p, ledger, console, resume)
-    finally:
-        stop_ray(started and shutdown_ray)
+    stored = open_study(ledger, p.loaded, p.task, must_exist=resume)
+    stop = StopRequest()
+    # One live driver per study: a second launch is refused here, before Ray starts or any trial
+    # is touched; the lease is renewed until the search ends and released after Ray is down.
+    with ledger.hold_driver(stored.study_id, on_lost=stop.lease_lost):
+        started = start_ray(ray_address)
+        try:
+            # After ray.init, which sets a SIGTERM handler of its own.
+            with stop_on_signals(stop, lambda message: console.print(f"[yellow]{message}[/yellow]")):
+                ledger.update_config(stored.study_id, p.config)
+                outcome = _drive(p, ledger, stored, stop, console)
+        finally:
+            stop_ray(started and shutdown_ray)
     outcome.wall_s = time.perf_counter() - t_start
     return outcome
 
 
-def _search(p: Prepared, ledger: Ledger, console: Console, resume: bool) -> SearchOutcome:
+def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, console: Console) -> SearchOutcome:
+    """The search under the study's lease: repair a crashed run, spend the budget, then the final stage."""
     cfg = p.config
-    stored = open_study(ledger, p.loaded, p.task, must_exist=resume)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         study_name=cfg.name, storage=ledger.url, sampler=p.sampler, directions=cfg.directions, load_if_exists=True
@@ -116,7 +126,7 @@ def _search(p: Prepared, ledger: Ledger, console: Console, resume: bool) -> Sear
     trials_left, time_left = remaining_budget(ledger, stored, cfg.budget)
     prov = provenance.collect(p.loaded.path, p.loaded.file_hash, p.task.content_hash)
     prov["seed"] = cfg.seed
-    recorder = StudyRecorder(ledger, stored, prov)
+    recorder = StudyRecorder(ledger, stored, prov, stop)
     recorder.mark_running()
     outcome = SearchOutcome(study=cfg.name)
     if requeued:
@@ -126,15 +136,44 @@ def _search(p: Prepared, ledger: Ledger, console: Console, resume: bool) -> Sear
             outcome.stopped_reason = _tune(p, study, recorder, trials_left, time_left, console)
         else:
             console.print(f"study {cfg.name}: search budget already spent")
+        if outcome.stopped_reason is None and (failed := _all_failed(ledger, stored)) is not None:
+            console.print(f"[red]search failed: {failed}[/red]")
+            outcome.stopped_reason = failed
         if cfg.final and (cfg.final.top_k > 0 or cfg.final.best_within) and outcome.stopped_reason is None:
             _final(p, ledger, stored, recorder, console)
+        if stop.asked:
+            outcome.stopped_reason, outcome.exit_code = stop.reason, stop.exit_code
+        elif outcome.stopped_reason:
+            outcome.exit_code = 1
     finally:
-        recorder.close("stopped" if outcome.stopped_reason else "finished")
+        recorder.close(_status(stop, outcome.stopped_reason))
+    if stop.asked:
+        console.print(f"[red]search stopped: {stop.reason}; run the same command again to resume[/red]")
     searched = ledger.trials(stored.study_id, stage=Stage.SEARCH)
     outcome.counts = _counts(searched)
     accs = [t.val_acc for t in searched if t.state == TrialState.COMPLETE and t.val_acc is not None]
     outcome.best_val_acc = max(accs) if accs else None
     return outcome
+
+
+def _status(stop: StopRequest, stopped_reason: str | None) -> str:
+    if stop.asked:
+        return "interrupted"
+    return "stopped" if stopped_reason else "finished"
+
+
+def _all_failed(ledger: Ledger, stored: StoredStudy) -> str | None:
+    """Why the search is a failure when every searched trial that ended failed (None otherwise)."""
+    ended = [
+        t
+        for t in ledger.trials(stored.study_id, stage=Stage.SEARCH, family=Family.SEARCHED)
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAILED)
+    ]
+    failed = [t for t in ended if t.state == TrialState.FAILED]
+    if not failed or len(failed) < len(ended):
+        return None
+    first = failed[0].failure_reason or f"see `nasbench status {stored.name}`"
+    return f"all {len(failed)} trials failed (trial {failed[0].number}: {first})"
 
 
 def _counts(trials: list) -> dict[str, int]:
@@ -212,6 +251,8 @@ def _tune(
     )
     run_trials(searcher, recorder, dispatch, console)
     searcher.abandon(STOPPED_WHILE_RUNNING)
+    if recorder.stop.asked:
+        return recorder.stop.reason
     if searcher.finished_note:
         console.print(f"search finished early: {searcher.finished_note}")
     if searcher.stopped_reason:

@@ -133,7 +133,7 @@ class OptunaNasSearcher(Searcher):
     # Ray annotates suggest as giving Optional[Dict], though its protocol takes Searcher.FINISHED (a str) too.
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
         plan = self.plan
-        if self.stopped_reason or self.finished_note:
+        if self.stopped_reason or self.finished_note or self.recorder.stop.asked:
             return Searcher.FINISHED
         if plan.budget is not None and self.counted >= plan.budget:
             # Running trials may still turn out infeasible in the worker and need a replacement.
@@ -200,6 +200,11 @@ class OptunaNasSearcher(Searcher):
         ot, measures, digest = self.trials.pop(trial_id)
         report = WorkerReport.of(result)
         state, reason = outcome(report, error, bool((result or {}).get("done")), self.plan.fidelity.epochs)
+        if self.recorder.stop.asked and state in (TrialState.FAILED, TrialState.INTERRUPTED):
+            # Cut short by the stop (a signal reaches the workers too): left running in Optuna, so
+            # that resuming the study re-queues it as after a killed driver.
+            self._remember(digest, ot.number, TrialState.INTERRUPTED)
+            return
         self._remember(digest, ot.number, state)
         self.slow_streak = self.slow_streak + 1 if state == TrialState.INFEASIBLE else 0
         if state == TrialState.INFEASIBLE:
@@ -230,7 +235,13 @@ class OptunaNasSearcher(Searcher):
             evaluated.pop(digest, None)  # a failure may be transient (memory): the architecture may return
 
     def abandon(self, reason: str) -> None:
-        """Fail in Optuna the trials Tune stopped without telling the searcher (end of budget, failure limit)."""
+        """Fail in Optuna the trials Tune stopped without telling the searcher (end of budget, failure limit).
+
+        After a stop asked from outside they stay running in Optuna: resuming re-queues them.
+        """
+        if self.recorder.stop.asked:
+            self.trials.clear()
+            return
         for ot, _, _ in self.trials.values():
             ot.set_user_attr("interrupted", reason)
             self.study.tell(ot, state=OptunaState.FAIL)
@@ -271,7 +282,7 @@ class ListSearcher(Searcher):
 
     # Ray annotates suggest as giving Optional[Dict], though its protocol takes Searcher.FINISHED (a str) too.
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:  # type: ignore[override]
-        if not self.jobs:
+        if not self.jobs or self.recorder.stop.asked:
             return Searcher.FINISHED
         job = self.jobs.pop(0)
         self.recorder.start(job.start)

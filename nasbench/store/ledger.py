@@ -6,17 +6,21 @@ configurations are validated once when read, architectures parsed once, states a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
+from nasbench.errors import StoreError
 from nasbench.search.config import StudyConfig
-from nasbench.search.ledger import NewStudy, StoredStudy, TrialEnd, TrialStart, TrialSummary
+from nasbench.search.ledger import Holder, NewStudy, StoredStudy, TrialEnd, TrialStart, TrialSummary
 from nasbench.space.architecture import Architecture
-from nasbench.store import records
+from nasbench.store import lease, records
 from nasbench.store.db import open_engine, session_scope
 from nasbench.store.models import ArchitectureRow, StudyRow, TrialRow
 from nasbench.train.evaluate import EpochMetrics
@@ -53,6 +57,7 @@ def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
         latency_ms=row.latency_ms,
         val_acc=row.val_acc,
         test_acc=row.test_acc,
+        failure_reason=row.failure_reason,
         extra=dict(row.metrics_json or {}),
     )
 
@@ -92,7 +97,32 @@ class SqlLedger:
         with session_scope(self.engine) as s:
             return records.study_names(s)
 
+    @contextmanager
+    def hold_driver(self, study_id: int, on_lost: Callable[[str], None]) -> Iterator[object]:
+        with lease.hold(self.engine, study_id, on_lost=lambda e: on_lost(str(e))) as keeper:
+            yield keeper
+
+    def driver(self, study_id: int) -> Holder | None:
+        with session_scope(self.engine) as s:
+            h = lease.read_holder(s, study_id)
+        if h is None:
+            return None
+        return Holder(h.host, h.pid, f"{h.started:%Y-%m-%d %H:%M:%S %Z}", h.alive, h.heartbeat_age_s)
+
     def create_study(self, study: NewStudy) -> StoredStudy:
+        try:
+            return self._create_study(study)
+        except StoreError as e:
+            if not isinstance(e.__cause__, IntegrityError):
+                raise
+            # Another driver recorded the same study a moment ago: use its record (the lease then
+            # decides which of the two drivers runs it).
+            found = self.find_study(study.config.name)
+            if found is None:
+                raise
+            return found
+
+    def _create_study(self, study: NewStudy) -> StoredStudy:
         with session_scope(self.engine) as s:
             row = StudyRow(
                 name=study.config.name,
