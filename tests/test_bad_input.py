@@ -77,6 +77,24 @@ def test_bad_study_files_stop_before_training(tmp_path, case, expect):
     assert no_study_rows(db)
 
 
+@pytest.mark.parametrize("space, expect", [
+    # Every stage empty: refused as a field of the space file.
+    ("name: empty\nstage: {depth: [0], block: [plain]}\n", "depth must be >= 1"),
+    # Valid on its own, but digits' 8x8 images cannot be halved six times: nothing can train.
+    ("name: deep\nnum_stages: [6]\nstage: {depth: [1, 2], block: [plain], downsample: [stride]}\n",
+     "none of 200 architectures sampled from space deep can be trained on digits (most often: input size 8 "
+     "is too small for 6 downsamplings"),
+])
+def test_a_space_with_nothing_to_train_is_refused_at_load(tmp_path, space, expect):
+    (tmp_path / "space.yaml").write_text(space)
+    path = write_study(tmp_path, space=str(tmp_path / "space.yaml"))
+    db = tmp_path / "r.db"
+    r = run_cli(["search", str(path), "--db", f"sqlite:///{db}"], tmp_path)
+    assert r.returncode == 2
+    assert expect in one_sentence_error(r.stderr)
+    assert no_study_rows(db)
+
+
 def test_unreachable_database_is_named(tmp_path):
     # Through the real console entry point in a new process: exit code and stderr as a user sees them.
     path = write_study(tmp_path)

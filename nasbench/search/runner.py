@@ -8,9 +8,11 @@ study resumes it (see ``nasbench.search.resume``).
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import optuna
 from rich.console import Console
 
@@ -29,6 +31,7 @@ from nasbench.search.resume import open_study, remaining_budget, requeue_interru
 from nasbench.search.samplers import create_sampler
 from nasbench.search.stop import StopRequest, stop_on_signals
 from nasbench.search.worker import TrialSettings
+from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
 from nasbench.train.evaluate import ScratchEvaluator
 from nasbench.train.recipe import Fidelity
 
@@ -72,7 +75,27 @@ def prepare(study_path: str) -> Prepared:
             f"{study_path}: data set {cfg.data.name} is {task.dataset.ndim}D but space "
             f"{space.name} allows only ndim {space.ndim}."
         )
+    _check_feasible(loaded, task)
     return Prepared(loaded, task, sampler)
+
+
+def _check_feasible(loaded: LoadedStudy, task: Task, samples: int = 200) -> None:
+    """Refuse a space none of whose sampled architectures can be trained on the data (checked on
+    the architecture alone, without building a network: milliseconds)."""
+    cfg, space = loaded.config, loaded.space
+    rng = np.random.default_rng(0)
+    reasons: Counter[str] = Counter()
+    for _ in range(samples):
+        arch = sample_architecture(RandomTrial(rng), space)
+        reason = infeasibility(arch, task.shape.spatial(cfg.fidelity.resolution or arch.resolution))
+        if reason is None:
+            return
+        reasons[reason] += 1
+    common = reasons.most_common(1)[0][0]
+    raise ConfigError(
+        f"{loaded.path}: none of {samples} architectures sampled from space {space.name} can be trained "
+        f"on {cfg.data.name} (most often: {common}); change the space or the resolution."
+    )
 
 
 def run_search(

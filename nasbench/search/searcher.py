@@ -72,7 +72,7 @@ class SearchPlan:
     seed: int
     budget: int | None  # trials still to train in this run (None: until the time budget ends)
     evaluator: EvaluatorKind = EvaluatorKind.SCRATCH
-    max_infeasible: int = 500  # samples in a row rejected before training: the space is unfit
+    max_infeasible: int = 100  # samples in a row rejected before training: the space is unfit
     max_slow: int = 5  # candidates in a row found over the latency constraint on the workers
     max_duplicates: int = 50  # proposals in a row of already evaluated architectures: exhausted
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+import numpy as np
+
 from nasbench.space.architecture import Architecture, Stage, applies, canonical_choice
 from nasbench.space.spec import STAGE_ATTRS, STAGE_FIELDS, SpaceSpec, StageChoices
 from nasbench.space.widths import scale_width
@@ -19,6 +21,19 @@ from nasbench.space.widths import scale_width
 class TrialLike(Protocol):
     def suggest_int(self, name: str, low: int, high: int) -> int: ...
     def suggest_categorical(self, name: str, choices: Any) -> Any: ...
+
+
+class RandomTrial:
+    """A trial-like drawing every choice uniformly from a numpy generator (no Optuna study)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def suggest_int(self, name: str, low: int, high: int) -> int:
+        return int(self.rng.integers(low, high + 1))
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return choices[int(self.rng.integers(len(choices)))]
 
 
 def _is_numeric(values: list) -> bool:

@@ -106,8 +106,10 @@ class StageChoices(Strict):
     @field_validator("depth")
     @classmethod
     def _depth(cls, v: list | None) -> list | None:
-        if v and any(d < 0 for d in v):
-            raise ValueError(f"depth must be >= 0, got {v}")
+        if v and any(d < 1 for d in v):
+            # A stage of depth 0 is empty and no network with one can train (see infeasibility);
+            # fewer stages are chosen with num_stages.
+            raise ValueError(f"depth must be >= 1 (use num_stages for fewer stages), got {v}")
         return v
 
     @field_validator("width", "expansion", "growth", "dilation")

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from nasbench.space.architecture import Architecture
-from nasbench.space.sample import sample_architecture
+from nasbench.space.sample import RandomTrial, sample_architecture
 from nasbench.space.spec import SpaceSpec
 
 ENUMERATION_LIMIT = 20_000
@@ -42,19 +42,6 @@ class _PathTrial:
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
         return choices[self._pick(len(choices))]
-
-
-class _RandomTrial:
-    """A trial-like drawing every choice uniformly from a numpy generator."""
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
-
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        return int(self.rng.integers(low, high + 1))
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return choices[int(self.rng.integers(len(choices)))]
 
 
 def enumerate_space(spec: SpaceSpec, limit: int = ENUMERATION_LIMIT) -> list[Architecture] | None:
@@ -96,7 +83,7 @@ def _random_distinct(spec: SpaceSpec, seed: int) -> Iterator[Architecture]:
     seen: set[str] = set()
     repeats = 0
     while repeats < MAX_REPEATS:
-        arch = sample_architecture(_RandomTrial(rng), spec)
+        arch = sample_architecture(RandomTrial(rng), spec)
         if arch.digest() in seen:
             repeats += 1
             continue

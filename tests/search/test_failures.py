@@ -4,6 +4,7 @@ whose trials keep failing stops with a clear message. Plus provenance on every t
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 import subprocess
 import sys
@@ -80,3 +81,18 @@ def test_every_trial_carries_its_provenance(diverging):
         assert prov["seed"] == seed == 0 and prov["driver_host"]
         assert prov["git_revision"] is None  # the study lives outside any git repository
         assert prov["nasbench_revision"].removesuffix("-dirty") == head
+
+
+def test_a_search_whose_every_trial_failed_exits_non_zero_and_says_why(tmp_path):
+    # Fewer trials than the failure limit: the search spends its budget, but nothing trained.
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    study = quick_study(tmp_path, "doomed", sampler="{name: random}", budget="{trials: 2}",
+                        recipe="{optimizer: sgd, lr: 1.0e+30, batch_size: 64}")
+    run = subprocess.run(NASBENCH + ["search", str(study), "--db", url], capture_output=True, text=True,
+                         cwd=tmp_path, env={**os.environ, "COLUMNS": "250"}, timeout=600)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "search failed: all 2 trials failed (trial " in run.stdout
+    assert "diverged: training loss became" in run.stdout
+    status = subprocess.run(NASBENCH + ["status", "doomed", "--db", url], capture_output=True, text=True,
+                            cwd=tmp_path, env={**os.environ, "COLUMNS": "250"})
+    assert "doomed: stopped" in status.stdout
