@@ -5,9 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import subprocess
 from dataclasses import dataclass
 
 from nasbench.errors import ConfigError
+from nasbench.search import watchdog
+
+_watchdog: subprocess.Popen | None = None  # stops the embedded Ray if this driver is killed
 
 
 def start_ray(address: str | None) -> bool:
@@ -20,7 +24,9 @@ def start_ray(address: str | None) -> bool:
     # The legacy reporter with verbose=0 prints nothing; our callback shows progress instead.
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if address is None:
+        global _watchdog
         _start_local_ray()
+        _watchdog = watchdog.start()
         return True
     check_reachable(address)
     try:
@@ -68,7 +74,10 @@ def stop_ray(started: bool) -> None:
     if started:
         import ray
 
+        global _watchdog
         ray.shutdown()
+        watchdog.stop(_watchdog)
+        _watchdog = None
 
 
 def check_reachable(address: str) -> None:

@@ -3,7 +3,8 @@
 - A second ``nasbench search`` of a study that is running is refused with one line naming the
   running driver, and touches none of its trials (SQLite and PostgreSQL); two launched at the
   same instant end with one driver, not a raw ``UNIQUE constraint failed``.
-- ``status`` says whether the driver is alive: alive while it runs, gone after ``kill -9``.
+- ``status`` says whether the driver is alive: alive while it runs, gone after ``kill -9``; and
+  nothing of the killed driver's embedded Ray outlives it by more than a few seconds.
 - Ctrl-C (SIGINT to the foreground process group) and SIGTERM stop the search promptly: running
   trials interrupted with the signal named, no final stage, exit 130 / 143, status
   "interrupted"; the same command then resumes exactly as after ``kill -9``.
@@ -154,8 +155,14 @@ def test_status_shows_a_killed_driver_as_gone_and_resume_takes_over_at_once(tmp_
     driver = launch(study, url, tmp_path / "first.log")
     try:
         wait_running(url, "killed", driver)
-        os.killpg(driver.pid, signal.SIGKILL)
+        os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as `kill -9 PID` does
         driver.wait()
+        # Its Ray (GCS, raylet, agents, training workers) follows within seconds, not minutes.
+        deadline = time.monotonic() + 15
+        while session_processes(driver.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        left = session_processes(driver.pid)
+        assert not left, f"processes of the killed driver still running 15 s later: {left}"
     finally:
         reap(driver)
     status = run(["status", "killed", "--db", url], tmp_path)
