@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import optuna
 import typer
 from rich.table import Table
 
 from nasbench.cli.console import NasbenchGroup, console
-from nasbench.measure.preview import Preview, example, parse_input, sample_previews
 from nasbench.space.architecture import applies
 from nasbench.space.spec import (
     STAGE_ATTRS,
@@ -19,6 +17,12 @@ from nasbench.space.spec import (
     StageChoices,
     load_space,
 )
+
+if TYPE_CHECKING:
+    from nasbench.measure.preview import Preview
+
+# Optuna and the previews (torch) are imported by the commands that use them: `--help` and the
+# other commands start without them.
 
 app = typer.Typer(
     cls=NasbenchGroup, help="Search spaces: show one, or sample architectures from it.", no_args_is_help=True
@@ -45,6 +49,10 @@ def _default_input(spec: SpaceSpec) -> tuple[int, ...]:
 
 
 def _load(file: Path, input_text: str | None) -> tuple[SpaceSpec, tuple[int, ...]]:
+    import optuna
+
+    from nasbench.measure.preview import parse_input
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line per command
     spec = load_space(file)
     return spec, parse_input(input_text) if input_text else _default_input(spec)
@@ -101,6 +109,8 @@ def show(
 ) -> None:
     """Dimensions and choices of a space, its cardinality, and an example architecture."""
     spec, shape = _load(file, input_text)
+    from nasbench.measure.preview import example
+
     found = example(spec, shape, seed=seed, num_classes=classes)
     if spec.description:
         console.print(spec.description, highlight=False)
@@ -133,6 +143,8 @@ def sample(
 ) -> None:
     """Sample architectures with their params and FLOPs; infeasible ones are marked with the reason."""
     spec, shape = _load(file, input_text)
+    from nasbench.measure.preview import sample_previews
+
     previews = sample_previews(spec, n, shape, seed=seed, num_classes=classes)
     where = "x".join(map(str, shape))
     table = Table(

@@ -8,8 +8,6 @@ import typer
 from rich.table import Table
 
 from nasbench.cli.console import NasbenchGroup, console
-from nasbench.zoo.registry import list_models
-from nasbench.zoo.summary import summarize
 
 app = typer.Typer(
     cls=NasbenchGroup, help="The zoo of documented architectures (LeNet-5 ... ConvNeXt).", no_args_is_help=True
@@ -38,6 +36,9 @@ def _pct(value: float | None) -> str:
 def list_() -> None:
     """Every zoo network: family, parameters and input at its native configuration."""
     table = Table("name", "family", "params", "native input", title="zoo")
+    from nasbench.zoo.registry import list_models
+    from nasbench.zoo.summary import summarize
+
     for name in list_models():
         s = summarize(name, measure=False)
         c, h, w = s.native_input
@@ -48,6 +49,8 @@ def list_() -> None:
 @app.command()
 def show(name: Annotated[str, typer.Argument(help="Zoo network name (see `zoo list`).")]) -> None:
     """Parameters, FLOPs and receptive field at the native input, beside the documented figures."""
+    from nasbench.zoo.summary import summarize
+
     s = summarize(name)
     c, h, w = s.native_input
     doc: dict[str, Any] = s.documented or {}
