@@ -5,14 +5,13 @@ halving the channels, as torchvision defines DenseNet-121/169/201.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
 from nasbench.nn.blocks import DenseLayer, Transition
 from nasbench.nn.layers import ConvNormAct, act, max_pool, norm
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family("DenseNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed")
 
@@ -53,16 +52,4 @@ def build_densenet(cfg: DenseNetConfig, num_classes: int, in_channels: int, smal
     return model
 
 
-@register_model(FAMILY, documented="DenseNet-121")
-def densenet121(**kwargs: Any) -> nn.Module:
-    return build_densenet(VARIANTS["densenet121"], **kwargs)
-
-
-@register_model(FAMILY)
-def densenet169(**kwargs: Any) -> nn.Module:
-    return build_densenet(VARIANTS["densenet169"], **kwargs)
-
-
-@register_model(FAMILY)
-def densenet201(**kwargs: Any) -> nn.Module:
-    return build_densenet(VARIANTS["densenet201"], **kwargs)
+register_variants(FAMILY, build_densenet, VARIANTS, documented={"densenet121": "DenseNet-121"})
