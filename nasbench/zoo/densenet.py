@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from torch import nn
 
 from nasbench.nn.blocks import DenseLayer, Transition
-from nasbench.nn.layers import ConvNormAct, act, max_pool, norm
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
+from nasbench.nn.layers import act, norm
+from nasbench.zoo.common import NDIM, STEM_ADAPTATION, ZooNet, init_conv_norm, pool_linear_head, resnet_stem
 from nasbench.zoo.registry import Family, register_variants
 
-FAMILY = Family("DenseNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed")
+FAMILY = Family("DenseNet", STEM_ADAPTATION)
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,7 @@ VARIANTS = {
 
 
 def build_densenet(cfg: DenseNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
-    if small_input:
-        stem: nn.Module = ConvNormAct(NDIM, in_channels, cfg.stem_ch, 3, 1)
-    else:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
+    stem = resnet_stem(in_channels, cfg.stem_ch, small_input)
     layers: list[nn.Module] = []
     ch = cfg.stem_ch
     for i, depth in enumerate(cfg.layers):

@@ -17,12 +17,10 @@ import torch
 from torch import nn
 
 from nasbench.nn.layers import act, conv, max_pool, norm
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
+from nasbench.zoo.common import NDIM, STEM_ADAPTATION, ZooNet, init_conv_norm, pool_linear_head
 from nasbench.zoo.registry import Family, register_model, register_variants
 
-PREACT = Family(
-    "Pre-activation ResNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
-)
+PREACT = Family("Pre-activation ResNet", STEM_ADAPTATION)
 WRN = Family("Wide ResNet", "none: WRN-28-10 is natively a 32x32 (CIFAR) network")
 
 

@@ -11,15 +11,13 @@ from dataclasses import dataclass
 from torch import nn
 
 from nasbench.nn.blocks import BasicBlock, Bottleneck
-from nasbench.nn.layers import ConvNormAct, max_pool
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
+from nasbench.zoo.common import NDIM, STEM_ADAPTATION, ZooNet, init_conv_norm, pool_linear_head, resnet_stem
 from nasbench.zoo.registry import Family, register_variants
 
-ADAPTATION = "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
-RESNET = Family("ResNet", ADAPTATION)
-WIDE = Family("Wide ResNet", ADAPTATION)
-RESNEXT = Family("ResNeXt", ADAPTATION)
-SE_RESNET = Family("SE-ResNet", ADAPTATION)
+RESNET = Family("ResNet", STEM_ADAPTATION)
+WIDE = Family("Wide ResNet", STEM_ADAPTATION)
+RESNEXT = Family("ResNeXt", STEM_ADAPTATION)
+SE_RESNET = Family("SE-ResNet", STEM_ADAPTATION)
 
 PLANES = (64, 128, 256, 512)
 
@@ -56,10 +54,7 @@ def _block(cfg: ResNetConfig, in_ch: int, planes: int, stride: int) -> tuple[nn.
 
 
 def build_resnet(cfg: ResNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
-    if small_input:
-        stem: nn.Module = ConvNormAct(NDIM, in_channels, cfg.stem_ch, 3, 1)
-    else:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
+    stem = resnet_stem(in_channels, cfg.stem_ch, small_input)
     stages, ch = [], cfg.stem_ch
     for i, (planes, depth) in enumerate(zip(PLANES, cfg.layers)):
         blocks = []
