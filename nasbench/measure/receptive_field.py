@@ -307,17 +307,34 @@ class _Unhandled:
 _UNHANDLED = _Unhandled()
 
 
-def _refuse_upsampling(target: Any, kind: str, name: str) -> None:
+@dataclass(frozen=True)
+class _Call:
+    """One op on a spatial value: ``target`` (the module, the function or the method's name) called
+    as ``kind`` (``call_module``, ``call_function``, ``call_method``), named ``name`` in the path;
+    ``x`` is its spatial input, ``out`` its output."""
+
+    target: Any
+    kind: str
+    name: str
+    x: torch.Tensor
+    out: torch.Tensor
+    args: Sequence[Any]
+    kwargs: dict[str, Any]
+
+
+def _refuse_upsampling(call: _Call) -> None:
+    target, kind, name = call.target, call.kind, call.name
     if kind == "call_module" and (isinstance(target, _UNSUPPORTED_MODULES) or getattr(target, "transposed", False)):
         raise NasbenchError(f"receptive field: {name} ({type(target).__name__}) upsamples, which is not supported")
     if kind == "call_function" and target in _UNSUPPORTED_FNS:
         raise NasbenchError(f"receptive field: {name} ({_op_name(target)}) upsamples, which is not supported")
 
 
-def _module_state(mod: nn.Module, name: str, field: _Field, x: torch.Tensor, out: torch.Tensor) -> _State | _Unhandled:
+def _module_state(call: _Call, field: _Field) -> _State | _Unhandled:
+    mod, x, out = call.target, call.x, call.out
     window = _module_window(mod)
     if window is not None:
-        return _grow(field, window, x.dim(), name)
+        return _grow(field, window, x.dim(), call.name)
     if isinstance(mod, (nn.modules.pooling._AdaptiveAvgPoolNd, nn.modules.pooling._AdaptiveMaxPoolNd)):
         return _adaptive(field, tuple(x.shape), tuple(out.shape))
     if isinstance(mod, nn.Linear):
@@ -329,20 +346,13 @@ def _module_state(mod: nn.Module, name: str, field: _Field, x: torch.Tensor, out
     return _UNHANDLED
 
 
-def _call_state(
-    target: Any,
-    name: str,
-    field: _Field,
-    x: torch.Tensor,
-    out: torch.Tensor,
-    args: Sequence[Any],
-    kwargs: dict[str, Any],
-) -> _State | _Unhandled:
+def _call_state(call: _Call, field: _Field) -> _State | _Unhandled:
     """Rules for functions and methods (``target`` is then the method's name)."""
+    target, x, out, args, kwargs = call.target, call.x, call.out, call.args, call.kwargs
     op, rank = _op_name(target), x.dim()
     window = _function_window(target, args, kwargs)
     if window is not None:
-        return _grow(field, window, rank, name)
+        return _grow(field, window, rank, call.name)
     if target in _ADAPTIVE_FNS:
         return _adaptive(field, tuple(x.shape), tuple(out.shape))
     if target is F.linear:
@@ -365,27 +375,13 @@ def _adaptive(field: _Field, in_shape: tuple[int, ...], out_shape: tuple[int, ..
     return field if same else GLOBAL
 
 
-def _rule(
-    target: Any,
-    kind: str,
-    name: str,
-    field: _Field,
-    x: torch.Tensor,
-    out: torch.Tensor,
-    args: Sequence[Any],
-    kwargs: dict[str, Any],
-) -> _State:
-    """The output's state for an op of ``kind`` (``call_module``, ``call_function``,
-    ``call_method``); ``target`` is the module, the function or the method's name."""
-    _refuse_upsampling(target, kind, name)
-    state = (
-        _module_state(target, name, field, x, out)
-        if kind == "call_module"
-        else _call_state(target, name, field, x, out, args, kwargs)
-    )
+def _rule(call: _Call, field: _Field) -> _State:
+    """The state of ``call``'s output, ``field`` being that of its spatial input."""
+    _refuse_upsampling(call)
+    state = _module_state(call, field) if call.kind == "call_module" else _call_state(call, field)
     if not isinstance(state, _Unhandled):
         return state
-    in_shape, out_shape, op = tuple(x.shape), tuple(out.shape), _op_name(target)
+    name, in_shape, out_shape, op = call.name, tuple(call.x.shape), tuple(call.out.shape), _op_name(call.target)
     followed = _follow(field, in_shape, out_shape)
     if followed is not None:
         return followed
@@ -452,7 +448,7 @@ class _Propagator(fx.Interpreter):
         else:
             target, name = n.target, n.name
         args, kwargs = self.fetch_args_kwargs_from_env(n)
-        state = _rule(target, n.op, name, field, x, out_t, args, kwargs)
+        state = _rule(_Call(target, n.op, name, x, out_t, args, kwargs), field)
         if state is GLOBAL:
             self.heads.append((field, _spatial_shape(field, x)))
         return state
@@ -509,7 +505,7 @@ class _HookPropagator:
             return
         state = self.state_of(inp)
         if isinstance(state, _Field):
-            new = _rule(mod, "call_module", self.names[mod], state, inp, out, (inp,), {})
+            new = _rule(_Call(mod, "call_module", self.names[mod], inp, out, (inp,), {}), state)
             if new is GLOBAL:
                 self.heads.append((state, _spatial_shape(state, inp)))
             elif isinstance(new, _Field):

@@ -72,7 +72,25 @@ class PlainBlock(nn.Module):
         return self.se(self.conv(x))
 
 
-class BasicBlock(nn.Module):
+class _Residual(nn.Module):
+    """What ResNet's blocks share after their convs (``_body``): SE on the result, plus the identity
+    or projected shortcut, then the activation."""
+
+    def _add_skip(
+        self, ndim: int, in_ch: int, out_ch: int, stride: int, act_name: str, norm_name: str, se_ratio: float | None
+    ) -> None:
+        self.se = se_module(ndim, out_ch, se_ratio)
+        self.shortcut = shortcut(ndim, in_ch, out_ch, stride, norm_name)
+        self.act = act(act_name)
+
+    def _body(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.se(self._body(x)) + self.shortcut(x))
+
+
+class BasicBlock(_Residual):
     """ResNet basic block: two kxk convs, SE optional, identity or projected skip."""
 
     expansion = 1
@@ -92,15 +110,13 @@ class BasicBlock(nn.Module):
         super().__init__()
         self.conv1 = ConvNormAct(ndim, in_ch, out_ch, kernel, stride, dilation, norm_name=norm_name, act_name=act_name)
         self.conv2 = ConvNormAct(ndim, out_ch, out_ch, kernel, 1, dilation, norm_name=norm_name, act_name=None)
-        self.se = se_module(ndim, out_ch, se_ratio)
-        self.shortcut = shortcut(ndim, in_ch, out_ch, stride, norm_name)
-        self.act = act(act_name)
+        self._add_skip(ndim, in_ch, out_ch, stride, act_name, norm_name, se_ratio)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.se(self.conv2(self.conv1(x))) + self.shortcut(x))
+    def _body(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2(self.conv1(x))
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(_Residual):
     """ResNet bottleneck: 1x1 reduce to out/4, kxk (stride here, as in torchvision's v1.5), 1x1 expand.
 
     ``groups``/``base_width`` give ResNeXt; ``se_ratio`` gives SE-ResNet.
@@ -129,12 +145,10 @@ class Bottleneck(nn.Module):
             ndim, mid, mid, kernel, stride, dilation, groups=groups, norm_name=norm_name, act_name=act_name
         )
         self.conv3 = ConvNormAct(ndim, mid, out_ch, 1, norm_name=norm_name, act_name=None)
-        self.se = se_module(ndim, out_ch, se_ratio)
-        self.shortcut = shortcut(ndim, in_ch, out_ch, stride, norm_name)
-        self.act = act(act_name)
+        self._add_skip(ndim, in_ch, out_ch, stride, act_name, norm_name, se_ratio)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.se(self.conv3(self.conv2(self.conv1(x)))) + self.shortcut(x))
+    def _body(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.conv2(self.conv1(x)))
 
 
 class InvertedResidual(nn.Module):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from torch import nn
 
 _CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
@@ -68,18 +70,24 @@ def act(name: str, inplace: bool = True) -> nn.Module:
     return cls()
 
 
+def _pool(
+    kinds: Mapping[int, type[nn.Module]], ndim: int, kernel: int, stride: int | None, padding: int, ceil_mode: bool
+) -> nn.Module:
+    """A pooling layer of ``kinds[ndim]``; the stride defaults to the kernel size."""
+    _check_ndim(ndim)
+    return kinds[ndim](kernel, stride=stride or kernel, padding=padding, ceil_mode=ceil_mode)
+
+
 def max_pool(
     ndim: int, kernel: int = 2, stride: int | None = None, padding: int = 0, ceil_mode: bool = False
 ) -> nn.Module:
-    _check_ndim(ndim)
-    return _MAXPOOL[ndim](kernel, stride=stride or kernel, padding=padding, ceil_mode=ceil_mode)
+    return _pool(_MAXPOOL, ndim, kernel, stride, padding, ceil_mode)
 
 
 def avg_pool(
     ndim: int, kernel: int = 2, stride: int | None = None, padding: int = 0, ceil_mode: bool = False
 ) -> nn.Module:
-    _check_ndim(ndim)
-    return _AVGPOOL[ndim](kernel, stride=stride or kernel, padding=padding, ceil_mode=ceil_mode)
+    return _pool(_AVGPOOL, ndim, kernel, stride, padding, ceil_mode)
 
 
 def global_pool(ndim: int) -> nn.Module:

@@ -31,6 +31,17 @@ def png_bytes(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def document_figure(
+    fig: Figure, key: str, title: str, caption: str, listed: tuple[str, list[str]] = ("", [])
+) -> render.Figure:
+    """``fig`` as the document's figure ``key``; ``listed``, a label and names, ends the caption
+    with ``label: a, b.`` when there are names."""
+    label, names = listed
+    if names:
+        caption += f" {label}: {', '.join(names)}."
+    return render.Figure(key, title, caption, png_bytes(fig))
+
+
 def study_figures(data: StudyData, board: pd.DataFrame, documented_rows: pd.DataFrame) -> list[render.Figure]:
     """Every plot the study's data allows; plots with nothing to show are left out."""
     figures = [
@@ -73,11 +84,8 @@ def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> render.Figure 
         "on both. Zoo baselines are squares; documented points (published test accuracy of "
         "the data set's benchmark table, measured elsewhere) are hollow diamonds."
     )
-    if missing:
-        caption += f" Not measured in this study: {', '.join(missing)}."
-    return render.Figure(
-        "pareto", "Pareto fronts: accuracy against parameters, FLOPs and latency", caption, png_bytes(fig)
-    )
+    title = "Pareto fronts: accuracy against parameters, FLOPs and latency"
+    return document_figure(fig, "pareto", title, caption, ("Not measured in this study", missing))
 
 
 def _pareto_panel(ax: Axes, board: pd.DataFrame, docs: pd.DataFrame | None, col: str, label: str) -> None:
@@ -163,7 +171,7 @@ def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> render.F
         "Best validation accuracy among completed searched trials, by trial number and by wall time "
         "(dots: each trial's own validation accuracy)."
     )
-    return render.Figure(key, title, caption, png_bytes(fig))
+    return document_figure(fig, key, title, caption)
 
 
 # --- effect of each search dimension -----------------------------------------------------------
@@ -217,11 +225,8 @@ def dimension_effects(data: StudyData) -> render.Figure | None:
         "(dots: trials; bars: means; n: trials). For block type, kernel and dilation a trial counts "
         "under every value one of its stages uses."
     )
-    if constant:
-        caption += f" Constant in this study: {', '.join(constant)}."
-    return render.Figure(
-        "dimensions", "Effect of each search dimension on validation accuracy", caption, png_bytes(fig)
-    )
+    title = "Effect of each search dimension on validation accuracy"
+    return document_figure(fig, "dimensions", title, caption, ("Constant in this study", constant))
 
 
 def _strip(ax: Axes, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> None:
@@ -279,7 +284,7 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | Non
         f"Validation accuracy per epoch of the top {len(top)} searched architectures (solid: search "
         "fidelity; dashed: final re-training)."
     )
-    return render.Figure("learning_curves", "Learning curves of the top architectures", caption, png_bytes(fig))
+    return document_figure(fig, "learning_curves", "Learning curves of the top architectures", caption)
 
 
 # --- parallel coordinates ----------------------------------------------------------------------
@@ -348,4 +353,4 @@ def parallel_coordinates(board: pd.DataFrame) -> render.Figure | None:
         f"The top {len(table)} searched architectures by validation accuracy, one line each, on axes "
         "scaled from their minimum (bottom) to maximum (top) among them."
     )
-    return render.Figure("parallel", "Top architectures in parallel coordinates", caption, png_bytes(fig))
+    return document_figure(fig, "parallel", "Top architectures in parallel coordinates", caption)

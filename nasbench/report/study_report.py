@@ -6,51 +6,31 @@ from __future__ import annotations
 import pandas as pd
 
 from nasbench.report import format as fmt
+from nasbench.report import render
 from nasbench.report.documented import Documented
-from nasbench.report.render import (
-    Block,
-    Bullets,
-    Code,
-    Column,
-    Document,
-    Figure,
-    Format,
-    Group,
-    Item,
-    KeyValues,
-    Only,
-    Paragraph,
-    Row,
-    Section,
-    Strong,
-    Summary,
-    Table,
-    number,
-    plain,
-)
 from nasbench.report.study import StudyData, protocol, provenance_lines, state_counts
 from nasbench.report.targets import check_targets, describe
 
-SORT_HINT = Only(Format.HTML, " Click a header to sort.")
+SORT_HINT = render.Only(render.Format.HTML, " Click a header to sort.")
 
 
 def study_document(
-    data: StudyData, board: pd.DataFrame, docs: Documented, figures: list[Figure], summary: list[str]
-) -> Document:
+    data: StudyData, board: pd.DataFrame, docs: Documented, figures: list[render.Figure], summary: list[str]
+) -> render.Document:
     """``board``: the study's leaderboard; ``summary``: its sentences in words."""
-    return Document(
+    return render.Document(
         f"Leaderboard: {data.name}",
         (
-            Paragraph(f"Generated {fmt.utc_now()} from the results database."),
-            Summary(tuple(summary)),
+            render.Paragraph(f"Generated {fmt.utc_now()} from the results database."),
+            render.Summary(tuple(summary)),
             targets_section(data),
-            Section(
+            render.Section(
                 "Leaderboard (measured here)",
                 (
-                    Paragraph(
+                    render.Paragraph(
                         (
                             "Ranked by ",
-                            Strong("validation"),
+                            render.Strong("validation"),
                             " accuracy; test accuracy is measured only for final "
                             "evaluations (the re-training of the top architectures, and zoo baselines).",
                             SORT_HINT,
@@ -58,83 +38,83 @@ def study_document(
                     ),
                     board_table(board)
                     if len(board)
-                    else Paragraph(
+                    else render.Paragraph(
                         "No trial completed, so there is nothing to rank (see the failures below).", id="leaderboard"
                     ),
                 ),
             ),
-            Section("Documented figures (published, not measured here)", (documented_tables(docs),)),
+            render.Section("Documented figures (published, not measured here)", (documented_tables(docs),)),
             *figure_sections(figures),
-            Section("Protocol", (KeyValues(tuple(protocol(data))),)),
-            Section(
+            render.Section("Protocol", (render.KeyValues(tuple(protocol(data))),)),
+            render.Section(
                 "Provenance",
                 (
-                    KeyValues(tuple(provenance_lines(data)))
+                    render.KeyValues(tuple(provenance_lines(data)))
                     if data.provenance
-                    else Paragraph("No trial recorded its provenance."),
+                    else render.Paragraph("No trial recorded its provenance."),
                 ),
             ),
-            Section("Trials and failures", (trials_group(data),)),
+            render.Section("Trials and failures", (trials_group(data),)),
         ),
         title=f"nasbench leaderboard: {data.name}",
     )
 
 
-def figure_sections(figures: list[Figure]) -> list[Section]:
+def figure_sections(figures: list[render.Figure]) -> list[render.Section]:
     """One section per figure, titled by it."""
-    return [Section(f.title, (f,), inline=True) for f in figures]
+    return [render.Section(f.title, (f,), inline=True) for f in figures]
 
 
-def targets_section(data: StudyData) -> Block:
+def targets_section(data: StudyData) -> render.Block:
     checks = check_targets(data)
     if not checks:
-        return Group()  # keeps the HTML's empty line where the section would be
-    return Section(
+        return render.Group()  # keeps the HTML's empty line where the section would be
+    return render.Section(
         "Targets",
         (
-            Paragraph("Checked on final test accuracy; each network is chosen by validation accuracy."),
-            Bullets(tuple(Item(describe(c), "met" if c.met else "missed") for c in checks)),
+            render.Paragraph("Checked on final test accuracy; each network is chosen by validation accuracy."),
+            render.Bullets(tuple(render.Item(describe(c), "met" if c.met else "missed") for c in checks)),
         ),
         inline=True,
     )
 
 
 BOARD_COLUMNS = (
-    Column("rank", right=True),
-    Column("name"),
-    Column("family"),
-    Column("params", right=True),
-    Column("FLOPs", "flops", right=True),
-    Column("latency (ms)", "latency_ms", right=True),
-    Column("val acc", "val_acc", right=True),
-    Column("final val acc", "final_val_acc", right=True),
-    Column("test acc", "test_acc", right=True),
-    Column("training cost", "train_time_s"),
+    render.Column("rank", right=True),
+    render.Column("name"),
+    render.Column("family"),
+    render.Column("params", right=True),
+    render.Column("FLOPs", "flops", right=True),
+    render.Column("latency (ms)", "latency_ms", right=True),
+    render.Column("val acc", "val_acc", right=True),
+    render.Column("final val acc", "final_val_acc", right=True),
+    render.Column("test acc", "test_acc", right=True),
+    render.Column("training cost", "train_time_s"),
 )
 
 
-def board_table(board: pd.DataFrame) -> Table:
+def board_table(board: pd.DataFrame) -> render.Table:
     rows = []
     for _, r in board.iterrows():
         searched = r["family"] == "searched"
         rows.append(
-            Row(
+            render.Row(
                 (
-                    number(r["rank"], str(r["rank"])),
-                    Code(r["name"]) if searched else plain(r["name"]),
+                    render.number(r["rank"], str(r["rank"])),
+                    render.Code(r["name"]) if searched else render.plain(r["name"]),
                     r["family"],
-                    number(r["params"], fmt.integer(r["params"])),
-                    number(r["flops"], fmt.integer(r["flops"])),
-                    number(r["latency_ms"], fmt.decimal(r["latency_ms"], 3)),
-                    number(r["val_acc"], fmt.accuracy(r["val_acc"])),
-                    number(r["final_val_acc"], fmt.accuracy(r["final_val_acc"])),
-                    number(r["test_acc"], fmt.accuracy(r["test_acc"])),
-                    number(training_seconds(r), training_cost(r)),
+                    render.number(r["params"], fmt.integer(r["params"])),
+                    render.number(r["flops"], fmt.integer(r["flops"])),
+                    render.number(r["latency_ms"], fmt.decimal(r["latency_ms"], 3)),
+                    render.number(r["val_acc"], fmt.accuracy(r["val_acc"])),
+                    render.number(r["final_val_acc"], fmt.accuracy(r["final_val_acc"])),
+                    render.number(r["test_acc"], fmt.accuracy(r["test_acc"])),
+                    render.number(training_seconds(r), training_cost(r)),
                 ),
                 css="baseline" if r["family"] == "zoo baseline" else "searched",
             )
         )
-    return Table(BOARD_COLUMNS, tuple(rows), sortable=True, id="leaderboard")
+    return render.Table(BOARD_COLUMNS, tuple(rows), sortable=True, id="leaderboard")
 
 
 def training_cost(row: pd.Series) -> str:
@@ -152,31 +132,31 @@ def training_seconds(row: pd.Series) -> float | None:
 
 
 DOCUMENTED_COLUMNS = (
-    Column("name"),
-    Column("family"),
-    Column("params", right=True),
-    Column("published figure", "figure"),
-    Column("source"),
+    render.Column("name"),
+    render.Column("family"),
+    render.Column("params", right=True),
+    render.Column("published figure", "figure"),
+    render.Column("source"),
 )
 
 
-def documented_tables(docs: Documented) -> Group:
+def documented_tables(docs: Documented) -> render.Group:
     """One subsection per published table, kept apart from the measured leaderboard."""
-    return Group(
+    return render.Group(
         tuple(
-            Section(
+            render.Section(
                 title,
                 (
-                    Table(
+                    render.Table(
                         DOCUMENTED_COLUMNS,
                         tuple(
-                            Row(
+                            render.Row(
                                 (
-                                    plain(r.name),
+                                    render.plain(r.name),
                                     "documented",
-                                    number(r.params, fmt.integer(r.params)),
-                                    plain(r.figure),
-                                    plain(r.source),
+                                    render.number(r.params, fmt.integer(r.params)),
+                                    render.plain(r.figure),
+                                    render.plain(r.source),
                                 ),
                                 css="documented",
                             )
@@ -192,54 +172,67 @@ def documented_tables(docs: Documented) -> Group:
     )
 
 
-def trials_group(data: StudyData) -> Group:
+def trials_group(data: StudyData) -> render.Group:
     """Trial counts, candidates rejected as infeasible, and the failed trials with their reasons."""
     counts = sorted(state_counts(data).items())
-    blocks: list[Block] = [
+    blocks: list[render.Block] = [
         # Markdown has always said this in a sentence, HTML in a table.
-        Only(
-            Format.MARKDOWN,
-            Paragraph(
+        render.Only(
+            render.Format.MARKDOWN,
+            render.Paragraph(
                 "Trials: " + ("; ".join(f"{stage} {state}: {n}" for (stage, state), n in counts) or "none") + "."
             ),
         ),
-        Only(
-            Format.HTML,
-            Table(
-                (Column("stage"), Column("state"), Column("trials")),
-                tuple(Row((stage, state, number(n, str(n)))) for (stage, state), n in counts),
+        render.Only(
+            render.Format.HTML,
+            render.Table(
+                (render.Column("stage"), render.Column("state"), render.Column("trials")),
+                tuple(render.Row((stage, state, render.number(n, str(n)))) for (stage, state), n in counts),
             )
             if counts
-            else Paragraph("No trials."),
+            else render.Paragraph("No trials."),
         ),
     ]
     kinds = data.infeasible
     if kinds:
         blocks += [
-            Paragraph(
+            render.Paragraph(
                 "Rejected before training as infeasible (not trained, not counted against a trial budget): "
                 f"{sum(k.count for k in kinds)}."
             ),
-            Table(
-                (Column("candidates", right=True), Column("reason (first example)", "reason")),
+            render.Table(
+                (render.Column("candidates", right=True), render.Column("reason (first example)", "reason")),
                 tuple(
-                    Row((number(k.count, str(k.count)), f"trial {k.example_number}: {k.example_reason}")) for k in kinds
+                    render.Row((render.number(k.count, str(k.count)), f"trial {k.example_number}: {k.example_reason}"))
+                    for k in kinds
                 ),
             ),
         ]
     bad = data.failures
     if bad.empty:
-        blocks.append(Paragraph("No trial failed."))
+        blocks.append(render.Paragraph("No trial failed."))
     else:
         blocks.append(
-            Table(
-                (Column("trial", "number", right=True), Column("stage"), Column("state"), Column("reason")),
+            render.Table(
+                (
+                    render.Column("trial", "number", right=True),
+                    render.Column("stage"),
+                    render.Column("state"),
+                    render.Column("reason"),
+                ),
                 tuple(
-                    Row((number(r.number, str(r.number)), plain(r.stage), plain(r.state), plain(r.failure_reason)))
+                    render.Row(
+                        (
+                            render.number(r.number, str(r.number)),
+                            render.plain(r.stage),
+                            render.plain(r.state),
+                            render.plain(r.failure_reason),
+                        )
+                    )
                     for r in bad.itertuples()
                 ),
                 sortable=True,
                 id="failures",
             )
         )
-    return Group(tuple(blocks))
+    return render.Group(tuple(blocks))

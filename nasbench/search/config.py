@@ -73,6 +73,14 @@ class ResourcesConfig(Strict):
 CONSTRAINABLE = ("params", "flops", "latency_ms")
 
 
+def _constrainable(limits: dict[str, float], what: str) -> dict[str, float]:
+    """``limits`` if it bounds only ``CONSTRAINABLE`` measures; else ValueError naming the ``what``."""
+    for k in limits:
+        if k not in CONSTRAINABLE:
+            raise ValueError(f"unknown {what} {k!r}; choose from {', '.join(CONSTRAINABLE)}")
+    return limits
+
+
 class FinalConfig(Strict):
     top_k: int = Field(3, ge=0)
     fidelity: Fidelity = Fidelity(epochs=10)
@@ -83,10 +91,7 @@ class FinalConfig(Strict):
     @field_validator("best_within")
     @classmethod
     def _bounds(cls, v: dict[str, float]) -> dict[str, float]:
-        for k in v:
-            if k not in CONSTRAINABLE:
-                raise ValueError(f"unknown bound {k!r}; choose from {', '.join(CONSTRAINABLE)}")
-        return v
+        return _constrainable(v, "bound")
 
 
 class PrefilterConfig(Strict):
@@ -172,10 +177,7 @@ class StudyConfig(Strict):
     @field_validator("constraints")
     @classmethod
     def _constraints(cls, v: dict[str, float]) -> dict[str, float]:
-        for k in v:
-            if k not in CONSTRAINABLE:
-                raise ValueError(f"unknown constraint {k!r}; choose from {', '.join(CONSTRAINABLE)}")
-        return v
+        return _constrainable(v, "constraint")
 
     @model_validator(mode="after")
     def _early_stopping(self) -> StudyConfig:

@@ -56,16 +56,7 @@ def mobilenet_v2() -> Architecture:
         (6, 160, 3, "stride"),
         (6, 320, 1, "none"),
     )
-    return Architecture(
-        stem_width=32,
-        stem_kernel=3,
-        stem_stride=1,
-        activation="relu6",
-        norm="batch",
-        head_width=1280,
-        head_dropout=0.2,
-        stages=tuple(Stage("inverted", n, c, kernel=3, downsample=d, expansion=t) for t, c, n, d in table),
-    )
+    return _mobile("relu6", tuple(Stage("inverted", n, c, kernel=3, downsample=d, expansion=t) for t, c, n, d in table))
 
 
 def efficientnet_b0() -> Architecture:
@@ -83,17 +74,24 @@ def efficientnet_b0() -> Architecture:
         (6, 5, 192, 4, "stride"),
         (6, 3, 320, 1, "none"),
     )
+    return _mobile(
+        "silu",
+        tuple(Stage("inverted", n, c, kernel=k, downsample=d, expansion=t, se_ratio=0.25) for t, k, c, n, d in table),
+    )
+
+
+def _mobile(activation: str, stages: tuple[Stage, ...]) -> Architecture:
+    """What MobileNetV2 and EfficientNet-B0 share around their stages: a 32-wide 3x3 stem (stride 1
+    for small inputs), batch norm, a 1x1 conv to 1280 and dropout 0.2 before the classifier."""
     return Architecture(
         stem_width=32,
         stem_kernel=3,
         stem_stride=1,
-        activation="silu",
+        activation=activation,
         norm="batch",
         head_width=1280,
         head_dropout=0.2,
-        stages=tuple(
-            Stage("inverted", n, c, kernel=k, downsample=d, expansion=t, se_ratio=0.25) for t, k, c, n, d in table
-        ),
+        stages=stages,
     )
 
 

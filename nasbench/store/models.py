@@ -44,6 +44,19 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
+class CurveColumns:
+    """One epoch of a learning curve: the columns of a search's epoch and a benchmark run's curve point.
+
+    In the schema they follow the table's own columns of the same ``sort_order`` (its key and parent).
+    """
+
+    epoch: Mapped[int]
+    train_loss: Mapped[float | None]
+    val_loss: Mapped[float | None]
+    val_acc: Mapped[float | None]
+    epoch_time_s: Mapped[float | None]
+
+
 class StudyRow(Base):
     __tablename__ = "nb_studies"
 
@@ -109,18 +122,13 @@ class TrialRow(Base):
     )
 
 
-class EpochRow(Base):
+class EpochRow(CurveColumns, Base):
     __tablename__ = "nb_epochs"
     __table_args__ = (UniqueConstraint("trial_id", "epoch"),)
 
     epoch_id: Mapped[intpk]
     trial_id: Mapped[int] = mapped_column(ForeignKey("nb_trials.trial_id", ondelete="CASCADE"))
-    epoch: Mapped[int]
-    train_loss: Mapped[float | None]
-    val_loss: Mapped[float | None]
-    val_acc: Mapped[float | None]
-    epoch_time_s: Mapped[float | None]
-    train_samples_per_s: Mapped[float | None]
+    train_samples_per_s: Mapped[float | None] = mapped_column(sort_order=1)  # after the curve columns
 
     trial: Mapped[TrialRow] = relationship(back_populates="epochs")
 
@@ -202,7 +210,7 @@ class BenchRunRow(Base):
     )
 
 
-class BenchCurveRow(Base):
+class BenchCurveRow(CurveColumns, Base):
     """One epoch of a run's learning curve."""
 
     __tablename__ = "nb_bench_curves"
@@ -210,11 +218,6 @@ class BenchCurveRow(Base):
 
     curve_id: Mapped[intpk]
     entry_id: Mapped[int] = mapped_column(ForeignKey("nb_bench_entries.entry_id", ondelete="CASCADE"))
-    epoch: Mapped[int]
-    train_loss: Mapped[float | None]
-    val_loss: Mapped[float | None]
-    val_acc: Mapped[float | None]
-    epoch_time_s: Mapped[float | None]
 
     run: Mapped[BenchRunRow] = relationship(back_populates="curve")
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, Select, func, select
 from sqlalchemy.orm import Session
 
-from nasbench.core.enums import TrialState
+from nasbench.core.enums import Stage, TrialState
 from nasbench.space.architecture import Architecture
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
 from nasbench.train.evaluate import EpochMetrics
 
 FINISHED = ("complete", "pruned", "failed")
+_Ts = TypeVarTuple("_Ts")
 
 
 def finite(value: Any) -> float | None:
@@ -203,79 +205,68 @@ def load_trials(
         >>> done = df[(df.stage == "search") & (df.state == "complete")]
         >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
     """
-    from nasbench.store.db import open_engine, session_scope
-
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
     stmt = (
         select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
         .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
         .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
         .order_by(StudyRow.study_id, TrialRow.stage, TrialRow.number)
     )
-    if study is not None:
-        stmt = stmt.where(StudyRow.name == study)
-    rows = []
-    with session_scope(engine) as s:
-        for t, study_name, digest, arch_json in s.execute(stmt):
-            rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if hasattr(t, c)}
-            # Plain strings for users (CSV, parquet); they equal the enums the package compares with.
-            rec.update(
-                study=study_name,
-                digest=digest,
-                arch_json=arch_json,
-                trial_id=t.trial_id,
-                fidelity=t.fidelity_json,
-                metrics=t.metrics_json,
-                state=t.state.value,
-                stage=t.stage.value,
-                family=t.family.value,
-            )
-            if with_arch:
-                rec["arch"] = parse_arch(arch_json)
-            rows.append(rec)
+
+    def record(row: Row[TrialRow, str, str, str]) -> dict[str, Any]:
+        t, study_name, digest, arch_json = row
+        rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if hasattr(t, c)}
+        # Plain strings for users (CSV, parquet); they equal the enums the package compares with.
+        rec.update(
+            study=study_name,
+            digest=digest,
+            arch_json=arch_json,
+            trial_id=t.trial_id,
+            fidelity=t.fidelity_json,
+            metrics=t.metrics_json,
+            state=t.state.value,
+            stage=t.stage.value,
+            family=t.family.value,
+        )
+        if with_arch:
+            rec["arch"] = parse_arch(arch_json)
+        return rec
+
     columns = TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=columns)
+
+
+EPOCH_VALUES = ["epoch", "train_loss", "val_loss", "val_acc", "epoch_time_s", "train_samples_per_s"]
+EPOCH_COLUMNS = ["study", "number", "stage", "name", *EPOCH_VALUES]
 
 
 def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:
     """Per-epoch curves: one row per (trial, epoch)."""
-    from nasbench.store.db import open_engine, session_scope
-
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
     stmt = (
         select(EpochRow, TrialRow.number, TrialRow.stage, TrialRow.name, StudyRow.name)
         .join(TrialRow, EpochRow.trial_id == TrialRow.trial_id)
         .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
         .order_by(TrialRow.trial_id, EpochRow.epoch)
     )
+
+    def record(row: Row[EpochRow, int, Stage, str, str]) -> dict[str, Any]:
+        epoch, number, stage, name, study_name = row
+        trial = {"study": study_name, "number": number, "stage": stage, "name": name}
+        return {**trial, **{c: getattr(epoch, c) for c in EPOCH_VALUES}}
+
+    return pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=EPOCH_COLUMNS)
+
+
+def _records(
+    engine_or_url: Engine | str | None,
+    stmt: Select[*_Ts],
+    study: str | None,
+    record: Callable[[Row[*_Ts]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """``record`` of each row ``stmt`` reads (of study ``study`` unless None), inside the session."""
+    from nasbench.store.db import open_engine, session_scope
+
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
     if study is not None:
         stmt = stmt.where(StudyRow.name == study)
-    cols = [
-        "study",
-        "number",
-        "stage",
-        "name",
-        "epoch",
-        "train_loss",
-        "val_loss",
-        "val_acc",
-        "epoch_time_s",
-        "train_samples_per_s",
-    ]
     with session_scope(engine) as s:
-        rows = [
-            dict(
-                study=sn,
-                number=num,
-                stage=stg,
-                name=nm,
-                epoch=e.epoch,
-                train_loss=e.train_loss,
-                val_loss=e.val_loss,
-                val_acc=e.val_acc,
-                epoch_time_s=e.epoch_time_s,
-                train_samples_per_s=e.train_samples_per_s,
-            )
-            for e, num, stg, nm, sn in s.execute(stmt)
-        ]
-    return pd.DataFrame(rows, columns=cols)
+        return [record(row) for row in s.execute(stmt)]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from nasbench.nn.layers import global_pool
+from nasbench.nn.layers import ConvNormAct, global_pool, max_pool
 
 NDIM = 2  # the zoo holds the documented 2D image networks
+STEM_ADAPTATION = "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
 
 
 class ZooNet(nn.Module):
@@ -28,6 +29,14 @@ class ZooNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.forward_features(x))
+
+
+def resnet_stem(in_channels: int, out_ch: int, small_input: bool) -> nn.Module:
+    """ResNet's and DenseNet's stem: conv-norm-ReLU 7x7 stride 2 then a 3x3 stride-2 max-pool, or for
+    small inputs one 3x3 stride-1 conv-norm-ReLU (``STEM_ADAPTATION``)."""
+    if small_input:
+        return ConvNormAct(NDIM, in_channels, out_ch, 3, 1)
+    return nn.Sequential(ConvNormAct(NDIM, in_channels, out_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
 
 
 def pool_linear_head(in_features: int, num_classes: int, dropout: float = 0.0) -> nn.Sequential:

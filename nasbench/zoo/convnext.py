@@ -8,7 +8,6 @@ training-recipe setting in the reference code (0 by default) and is left out.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -16,7 +15,7 @@ from torch import nn
 
 from nasbench.nn.layers import conv
 from nasbench.zoo.common import NDIM, ZooNet, has_values
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family("ConvNeXt", "the 4x4 stride-4 patchify stem conv becomes a 3x3 stride-1 conv")
 
@@ -99,30 +98,6 @@ def build_convnext(cfg: ConvNeXtConfig, num_classes: int, in_channels: int, smal
     return model
 
 
-def _convnext(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    return build_convnext(VARIANTS[name], **kwargs)
-
-
-@register_model(FAMILY)
-def convnext_tiny(**kwargs: Any) -> nn.Module:
-    return _convnext("convnext_tiny", kwargs)
-
-
-@register_model(FAMILY)
-def convnext_small(**kwargs: Any) -> nn.Module:
-    return _convnext("convnext_small", kwargs)
-
-
-@register_model(FAMILY, documented="ConvNeXt-B")
-def convnext_base(**kwargs: Any) -> nn.Module:
-    return _convnext("convnext_base", kwargs)
-
-
-@register_model(FAMILY)
-def convnext_large(**kwargs: Any) -> nn.Module:
-    return _convnext("convnext_large", kwargs)
-
-
-@register_model(FAMILY, documented="ConvNeXt-XL")
-def convnext_xlarge(**kwargs: Any) -> nn.Module:
-    return _convnext("convnext_xlarge", kwargs)
+register_variants(
+    FAMILY, build_convnext, VARIANTS, documented={"convnext_base": "ConvNeXt-B", "convnext_xlarge": "ConvNeXt-XL"}
+)

@@ -5,16 +5,15 @@ halving the channels, as torchvision defines DenseNet-121/169/201.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
 from nasbench.nn.blocks import DenseLayer, Transition
-from nasbench.nn.layers import ConvNormAct, act, max_pool, norm
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
-from nasbench.zoo.registry import Family, register_model
+from nasbench.nn.layers import act, norm
+from nasbench.zoo.common import NDIM, STEM_ADAPTATION, ZooNet, init_conv_norm, pool_linear_head, resnet_stem
+from nasbench.zoo.registry import Family, register_variants
 
-FAMILY = Family("DenseNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed")
+FAMILY = Family("DenseNet", STEM_ADAPTATION)
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,7 @@ VARIANTS = {
 
 
 def build_densenet(cfg: DenseNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
-    if small_input:
-        stem: nn.Module = ConvNormAct(NDIM, in_channels, cfg.stem_ch, 3, 1)
-    else:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
+    stem = resnet_stem(in_channels, cfg.stem_ch, small_input)
     layers: list[nn.Module] = []
     ch = cfg.stem_ch
     for i, depth in enumerate(cfg.layers):
@@ -53,16 +49,4 @@ def build_densenet(cfg: DenseNetConfig, num_classes: int, in_channels: int, smal
     return model
 
 
-@register_model(FAMILY, documented="DenseNet-121")
-def densenet121(**kwargs: Any) -> nn.Module:
-    return build_densenet(VARIANTS["densenet121"], **kwargs)
-
-
-@register_model(FAMILY)
-def densenet169(**kwargs: Any) -> nn.Module:
-    return build_densenet(VARIANTS["densenet169"], **kwargs)
-
-
-@register_model(FAMILY)
-def densenet201(**kwargs: Any) -> nn.Module:
-    return build_densenet(VARIANTS["densenet201"], **kwargs)
+register_variants(FAMILY, build_densenet, VARIANTS, documented={"densenet121": "DenseNet-121"})

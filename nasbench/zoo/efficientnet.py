@@ -18,7 +18,7 @@ from nasbench.nn.blocks import InvertedResidual
 from nasbench.nn.layers import ConvNormAct
 from nasbench.space.widths import make_divisible
 from nasbench.zoo.common import NDIM, ZooNet, has_values, init_conv_norm, pool_linear_head
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family("EfficientNet", "stem conv stride 2 becomes stride 1", scales_width=True)
 
@@ -140,45 +140,10 @@ def build_efficientnet(
     return model
 
 
-def _efficientnet(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    return build_efficientnet(SCALING[name], **kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b0"].resolution)
-def efficientnet_b0(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b0", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b1"].resolution)
-def efficientnet_b1(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b1", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b2"].resolution)
-def efficientnet_b2(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b2", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b3"].resolution)
-def efficientnet_b3(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b3", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b4"].resolution)
-def efficientnet_b4(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b4", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b5"].resolution)
-def efficientnet_b5(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b5", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b6"].resolution)
-def efficientnet_b6(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b6", kwargs)
-
-
-@register_model(FAMILY, resolution=SCALING["efficientnet_b7"].resolution, documented="EfficientNet-B7")
-def efficientnet_b7(**kwargs: Any) -> nn.Module:
-    return _efficientnet("efficientnet_b7", kwargs)
+register_variants(
+    FAMILY,
+    build_efficientnet,
+    SCALING,
+    documented={"efficientnet_b7": "EfficientNet-B7"},
+    resolutions={name: scaling.resolution for name, scaling in SCALING.items()},
+)

@@ -7,7 +7,6 @@ last width, then a 1280 (Large) / 1024 (Small) hidden linear layer with hard-swi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
@@ -15,7 +14,7 @@ from nasbench.nn.blocks import InvertedResidual
 from nasbench.nn.layers import ConvNormAct, global_pool
 from nasbench.space.widths import make_divisible
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family("MobileNet V3", "stem conv stride 2 becomes stride 1", scales_width=True)
 
@@ -123,11 +122,4 @@ def build_mobilenet_v3(
     return model
 
 
-@register_model(FAMILY, documented="MobileNet-V3-Large")
-def mobilenet_v3_large(**kwargs: Any) -> nn.Module:
-    return build_mobilenet_v3(VARIANTS["mobilenet_v3_large"], **kwargs)
-
-
-@register_model(FAMILY)
-def mobilenet_v3_small(**kwargs: Any) -> nn.Module:
-    return build_mobilenet_v3(VARIANTS["mobilenet_v3_small"], **kwargs)
+register_variants(FAMILY, build_mobilenet_v3, VARIANTS, documented={"mobilenet_v3_large": "MobileNet-V3-Large"})

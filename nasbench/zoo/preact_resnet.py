@@ -11,18 +11,16 @@ pre-activation basic blocks 10x as wide as ResNet's 16-32-64.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
 
 import torch
 from torch import nn
 
 from nasbench.nn.layers import act, conv, max_pool, norm
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.common import NDIM, STEM_ADAPTATION, ZooNet, init_conv_norm, pool_linear_head
+from nasbench.zoo.registry import Family, register_model, register_variants
 
-PREACT = Family(
-    "Pre-activation ResNet", "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
-)
+PREACT = Family("Pre-activation ResNet", STEM_ADAPTATION)
 WRN = Family("Wide ResNet", "none: WRN-28-10 is natively a 32x32 (CIFAR) network")
 
 
@@ -103,20 +101,5 @@ def build_preact_resnet(cfg: PreActConfig, num_classes: int, in_channels: int, s
     return model
 
 
-def _preact(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    return build_preact_resnet(VARIANTS[name], **kwargs)
-
-
-@register_model(PREACT)
-def preact_resnet18(**kwargs: Any) -> nn.Module:
-    return _preact("preact_resnet18", kwargs)
-
-
-@register_model(PREACT)
-def preact_resnet50(**kwargs: Any) -> nn.Module:
-    return _preact("preact_resnet50", kwargs)
-
-
-@register_model(WRN, resolution=32, num_classes=10)
-def wrn28_10(**kwargs: Any) -> nn.Module:
-    return _preact("wrn28_10", kwargs)
+register_variants(PREACT, build_preact_resnet, VARIANTS, ("preact_resnet18", "preact_resnet50"))
+register_model(WRN, resolution=32, num_classes=10, name="wrn28_10")(partial(build_preact_resnet, VARIANTS["wrn28_10"]))

@@ -1,9 +1,11 @@
-"""The zoo's registry: ``@register_model`` maps a name to a tiny entrypoint (timm's pattern)."""
+"""The zoo's registry: ``@register_model`` maps a name to a tiny entrypoint (timm's pattern);
+``register_variants`` does so for each named configuration of one builder."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from torch import nn
@@ -48,22 +50,24 @@ class _Entry:
 
 
 _MODELS: Registry[_Entry] = Registry("zoo model")
+IMAGENET_RESOLUTION = 224  # the native input size unless a network says otherwise
 
 
 def register_model(
     family: Family,
     *,
-    resolution: int = 224,
+    resolution: int = IMAGENET_RESOLUTION,
     documented: str | None = None,
     in_channels: int = 3,
     num_classes: int = 1000,
+    name: str | None = None,
 ) -> Callable[[Entrypoint], Entrypoint]:
-    """Register the decorated entrypoint under its function name; a taken name is refused."""
+    """Register the decorated entrypoint under ``name`` (default: its function name); a taken name is refused."""
 
     def decorate(fn: Entrypoint) -> Entrypoint:
-        name = fn.__name__
+        key = name or fn.__name__
         info = ZooInfo(
-            name,
+            key,
             family.name,
             resolution,
             in_channels,
@@ -72,10 +76,34 @@ def register_model(
             family.small_input_adaptation,
             family.scales_width,
         )
-        _MODELS.register(name, _Entry(fn, info))
+        _MODELS.register(key, _Entry(fn, info))
         return fn
 
     return decorate
+
+
+def register_variants(
+    family: Family,
+    build: Callable[..., nn.Module],
+    configs: Mapping[str, Any],
+    names: Iterable[str] | None = None,
+    *,
+    documented: Mapping[str, str] | None = None,
+    resolutions: Mapping[str, int] | None = None,
+) -> None:
+    """Register ``names`` (default: every key of ``configs``), each as ``build(configs[name], **kwargs)``.
+
+    ``documented`` gives a variant's row in ``documented_architectures.csv``; ``resolutions`` a
+    variant's native input size where it is not ``IMAGENET_RESOLUTION``. The other native figures are the defaults of
+    ``register_model``.
+    """
+    for name in configs if names is None else names:
+        register_model(
+            family,
+            resolution=(resolutions or {}).get(name, IMAGENET_RESOLUTION),
+            documented=(documented or {}).get(name),
+            name=name,
+        )(partial(build, configs[name]))
 
 
 def list_models() -> list[str]:

@@ -7,20 +7,17 @@ shortcuts are 1x1 projections where shapes change, as in torchvision's ResNet ("
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
 from nasbench.nn.blocks import BasicBlock, Bottleneck
-from nasbench.nn.layers import ConvNormAct, max_pool
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.common import NDIM, STEM_ADAPTATION, ZooNet, init_conv_norm, pool_linear_head, resnet_stem
+from nasbench.zoo.registry import Family, register_variants
 
-ADAPTATION = "stem conv 7x7 stride 2 becomes 3x3 stride 1 and the stem's max-pool is removed"
-RESNET = Family("ResNet", ADAPTATION)
-WIDE = Family("Wide ResNet", ADAPTATION)
-RESNEXT = Family("ResNeXt", ADAPTATION)
-SE_RESNET = Family("SE-ResNet", ADAPTATION)
+RESNET = Family("ResNet", STEM_ADAPTATION)
+WIDE = Family("Wide ResNet", STEM_ADAPTATION)
+RESNEXT = Family("ResNeXt", STEM_ADAPTATION)
+SE_RESNET = Family("SE-ResNet", STEM_ADAPTATION)
 
 PLANES = (64, 128, 256, 512)
 
@@ -57,10 +54,7 @@ def _block(cfg: ResNetConfig, in_ch: int, planes: int, stride: int) -> tuple[nn.
 
 
 def build_resnet(cfg: ResNetConfig, num_classes: int, in_channels: int, small_input: bool) -> ZooNet:
-    if small_input:
-        stem: nn.Module = ConvNormAct(NDIM, in_channels, cfg.stem_ch, 3, 1)
-    else:
-        stem = nn.Sequential(ConvNormAct(NDIM, in_channels, cfg.stem_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
+    stem = resnet_stem(in_channels, cfg.stem_ch, small_input)
     stages, ch = [], cfg.stem_ch
     for i, (planes, depth) in enumerate(zip(PLANES, cfg.layers)):
         blocks = []
@@ -73,50 +67,15 @@ def build_resnet(cfg: ResNetConfig, num_classes: int, in_channels: int, small_in
     return model
 
 
-def _resnet(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    return build_resnet(VARIANTS[name], **kwargs)
-
-
-@register_model(RESNET)
-def resnet18(**kwargs: Any) -> nn.Module:
-    return _resnet("resnet18", kwargs)
-
-
-@register_model(RESNET)
-def resnet34(**kwargs: Any) -> nn.Module:
-    return _resnet("resnet34", kwargs)
-
-
-@register_model(RESNET)
-def resnet50(**kwargs: Any) -> nn.Module:
-    return _resnet("resnet50", kwargs)
-
-
-@register_model(RESNET, documented="ResNet-101")
-def resnet101(**kwargs: Any) -> nn.Module:
-    return _resnet("resnet101", kwargs)
-
-
-@register_model(RESNET, documented="ResNet-152")
-def resnet152(**kwargs: Any) -> nn.Module:
-    return _resnet("resnet152", kwargs)
-
-
-@register_model(WIDE)
-def wide_resnet50_2(**kwargs: Any) -> nn.Module:
-    return _resnet("wide_resnet50_2", kwargs)
-
-
-@register_model(RESNEXT)
-def resnext50_32x4d(**kwargs: Any) -> nn.Module:
-    return _resnet("resnext50_32x4d", kwargs)
-
-
-@register_model(SE_RESNET)
-def se_resnet50(**kwargs: Any) -> nn.Module:
-    return _resnet("se_resnet50", kwargs)
-
-
-@register_model(SE_RESNET, documented="SE-ResNet-152")
-def se_resnet152(**kwargs: Any) -> nn.Module:
-    return _resnet("se_resnet152", kwargs)
+register_variants(
+    RESNET,
+    build_resnet,
+    VARIANTS,
+    ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152"),
+    documented={"resnet101": "ResNet-101", "resnet152": "ResNet-152"},
+)
+register_variants(WIDE, build_resnet, VARIANTS, ("wide_resnet50_2",))
+register_variants(RESNEXT, build_resnet, VARIANTS, ("resnext50_32x4d",))
+register_variants(
+    SE_RESNET, build_resnet, VARIANTS, ("se_resnet50", "se_resnet152"), documented={"se_resnet152": "SE-ResNet-152"}
+)

@@ -5,13 +5,12 @@ optional batch normalisation after every convolution that torchvision's ``*_bn``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from torch import nn
 
 from nasbench.nn.layers import conv, max_pool, norm
 from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal
-from nasbench.zoo.registry import Family, register_model
+from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family(
     "VGG",
@@ -76,45 +75,4 @@ def build_vgg(cfg: VGGConfig, num_classes: int, in_channels: int, small_input: b
     return model
 
 
-def _vgg(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    return build_vgg(VARIANTS[name], **kwargs)
-
-
-@register_model(FAMILY, documented=None)
-def vgg11(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg11", kwargs)
-
-
-@register_model(FAMILY, documented=None)
-def vgg13(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg13", kwargs)
-
-
-@register_model(FAMILY, documented="VGG-16")
-def vgg16(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg16", kwargs)
-
-
-@register_model(FAMILY, documented="VGG-19")
-def vgg19(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg19", kwargs)
-
-
-@register_model(FAMILY, documented=None)
-def vgg11_bn(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg11_bn", kwargs)
-
-
-@register_model(FAMILY, documented=None)
-def vgg13_bn(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg13_bn", kwargs)
-
-
-@register_model(FAMILY, documented=None)
-def vgg16_bn(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg16_bn", kwargs)
-
-
-@register_model(FAMILY, documented=None)
-def vgg19_bn(**kwargs: Any) -> nn.Module:
-    return _vgg("vgg19_bn", kwargs)
+register_variants(FAMILY, build_vgg, VARIANTS, documented={"vgg16": "VGG-16", "vgg19": "VGG-19"})

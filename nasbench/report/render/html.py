@@ -10,27 +10,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from nasbench.report.render.document import (
-    Block,
-    Bullets,
-    Cell,
-    Code,
-    Document,
-    Figure,
-    Format,
-    Group,
-    Inline,
-    Item,
-    KeyValues,
-    Number,
-    Only,
-    Paragraph,
-    Row,
-    Section,
-    Strong,
-    Summary,
-    Table,
-)
+from nasbench.report.render import document
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1300px;
@@ -100,7 +80,7 @@ def esc(value: str) -> str:
     return escape(value, quote=True)
 
 
-def render(doc: Document) -> str:
+def render(doc: document.Document) -> str:
     """The whole page: each top-level block on its own source line."""
     body = "\n".join([f"<h1>{esc(doc.heading)}</h1>", *(_block(b, 2) for b in doc.blocks)])
     return (
@@ -111,31 +91,31 @@ def render(doc: Document) -> str:
     )
 
 
-def write(doc: Document, path: Path) -> Path:
+def write(doc: document.Document, path: Path) -> Path:
     path.write_text(render(doc), encoding="utf-8")
     return path
 
 
-def _block(block: Block, level: int) -> str:
-    if isinstance(block, Paragraph):
+def _block(block: document.Block, level: int) -> str:
+    if isinstance(block, document.Paragraph):
         return f"<p{_attr('id', block.id)}>{_inline(block.runs)}</p>"
-    if isinstance(block, Summary):
+    if isinstance(block, document.Summary):
         return '<div class="summary">' + "".join(f"<p>{esc(s)}</p>" for s in block.sentences) + "</div>"
-    if isinstance(block, Bullets):
+    if isinstance(block, document.Bullets):
         return "<ul>" + "".join(_item(i) for i in block.items) + "</ul>"
-    if isinstance(block, KeyValues):
+    if isinstance(block, document.KeyValues):
         return '<dl class="kv">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in block.pairs) + "</dl>"
-    if isinstance(block, Table):
+    if isinstance(block, document.Table):
         return _table(block)
-    if isinstance(block, Figure):
+    if isinstance(block, document.Figure):
         return _figure(block)
-    if isinstance(block, Group):
+    if isinstance(block, document.Group):
         return "".join(_block(b, level) for b in block.blocks)
-    if isinstance(block, Section):
+    if isinstance(block, document.Section):
         parts = [f"<h{level}>{esc(block.title)}</h{level}>", *(_block(b, level + 1) for b in block.blocks)]
         return ("" if block.inline else "\n").join(parts)
-    if isinstance(block, Only):
-        return _block(block.content, level) if block.format == Format.HTML else ""  # type: ignore[arg-type]
+    if isinstance(block, document.Only):
+        return _block(block.content, level) if block.format == document.Format.HTML else ""  # type: ignore[arg-type]
     raise TypeError(f"not a block: {block!r}")
 
 
@@ -143,46 +123,46 @@ def _attr(name: str, value: str) -> str:
     return f' {name}="{esc(value)}"' if value else ""
 
 
-def _item(item: Item | str) -> str:
-    item = item if isinstance(item, Item) else Item(item)
+def _item(item: document.Item | str) -> str:
+    item = item if isinstance(item, document.Item) else document.Item(item)
     return f"<li{_attr('class', item.css)}>{esc(item.text)}</li>"
 
 
-def _inline(runs: tuple[Inline, ...]) -> str:
+def _inline(runs: tuple[document.Inline, ...]) -> str:
     return "".join(_run(r) for r in runs)
 
 
-def _run(run: Inline) -> str:
+def _run(run: document.Inline) -> str:
     if isinstance(run, str):
         return esc(run)
-    if isinstance(run, Strong):
+    if isinstance(run, document.Strong):
         return f"<b>{esc(run.text)}</b>"
-    if isinstance(run, Code):
+    if isinstance(run, document.Code):
         return f"<code>{esc(run.text)}</code>"
-    if isinstance(run, Only):
-        return _run(run.content) if run.format == Format.HTML else ""  # type: ignore[arg-type]
+    if isinstance(run, document.Only):
+        return _run(run.content) if run.format == document.Format.HTML else ""  # type: ignore[arg-type]
     raise TypeError(f"not inline content: {run!r}")
 
 
-def _table(table: Table) -> str:
+def _table(table: document.Table) -> str:
     head = "".join(f'<th data-key="{esc(c.anchor)}">{esc(c.label)}</th>' for c in table.columns)
     body = "".join(_row(r) for r in table.rows)
     attrs = _attr("id", table.id) + (' class="sortable"' if table.sortable else "")
     return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _row(row: Row) -> str:
+def _row(row: document.Row) -> str:
     return f"<tr{_attr('class', row.css)}>" + "".join(_cell(c) for c in row.cells) + "</tr>"
 
 
-def _cell(cell: Cell) -> str:
-    if isinstance(cell, Number):
+def _cell(cell: document.Cell) -> str:
+    if isinstance(cell, document.Number):
         v = "" if cell.sort is None else repr(cell.sort)
         return f'<td class="num" data-v="{v}">{esc(cell.text)}</td>'
     return f"<td>{_run(cell)}</td>"
 
 
-def _figure(fig: Figure) -> str:
+def _figure(fig: document.Figure) -> str:
     data = base64.b64encode(fig.png).decode("ascii")
     caption = f"<figcaption>{esc(fig.caption)}</figcaption>" if fig.caption else ""
     return (

@@ -9,26 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nasbench.report.render.document import (
-    Block,
-    Bullets,
-    Cell,
-    Code,
-    Document,
-    Figure,
-    Format,
-    Group,
-    Inline,
-    Item,
-    KeyValues,
-    Number,
-    Only,
-    Paragraph,
-    Section,
-    Strong,
-    Summary,
-    Table,
-)
+from nasbench.report.render import document
 
 
 def text(value: str) -> str:
@@ -48,7 +29,7 @@ def code(value: str) -> str:
     return "`" + value.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`" if value else ""
 
 
-def render(doc: Document, figure_folder: str = "figures") -> str:
+def render(doc: document.Document, figure_folder: str = "figures") -> str:
     """The Markdown text of ``doc``; figures link to ``<figure_folder>/<key>.png`` (see ``write``)."""
     lines = [f"# {text(doc.heading)}"]
     for block in _blocks(doc.blocks, 2, figure_folder):
@@ -56,7 +37,7 @@ def render(doc: Document, figure_folder: str = "figures") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(doc: Document, path: Path, figure_folder: str | None = None) -> list[Path]:
+def write(doc: document.Document, path: Path, figure_folder: str | None = None) -> list[Path]:
     """Write ``doc`` to ``path`` and its figures to ``<figure_folder>/<key>.png`` beside it.
 
     ``figure_folder`` defaults to ``<file stem>_plots``. Returns the files written, the Markdown last.
@@ -72,7 +53,7 @@ def write(doc: Document, path: Path, figure_folder: str | None = None) -> list[P
     return [*written, path]
 
 
-def _blocks(blocks: tuple[Block, ...], level: int, folder: str) -> list[list[str]]:
+def _blocks(blocks: tuple[document.Block, ...], level: int, folder: str) -> list[list[str]]:
     """Each block's lines (blocks with nothing to show left out)."""
     out = []
     for i, block in enumerate(blocks):
@@ -81,34 +62,34 @@ def _blocks(blocks: tuple[Block, ...], level: int, folder: str) -> list[list[str
             continue
         # A subsection has no closing mark; one more blank line ends a run of them.
         after = blocks[i + 1] if i + 1 < len(blocks) else None
-        if level > 2 and isinstance(block, Section) and not isinstance(after, Section):
+        if level > 2 and isinstance(block, document.Section) and not isinstance(after, document.Section):
             lines = [*lines, ""]
         out.append(lines)
     return out
 
 
-def _block(block: Block, level: int, folder: str) -> list[str]:
-    if isinstance(block, Paragraph):
+def _block(block: document.Block, level: int, folder: str) -> list[str]:
+    if isinstance(block, document.Paragraph):
         return [_inline(block.runs)]
-    if isinstance(block, Summary):
+    if isinstance(block, document.Summary):
         return [" ".join(text(s) for s in block.sentences)]
-    if isinstance(block, Bullets):
-        return [f"- {text(i.text if isinstance(i, Item) else i)}" for i in block.items]
-    if isinstance(block, KeyValues):
+    if isinstance(block, document.Bullets):
+        return [f"- {text(i.text if isinstance(i, document.Item) else i)}" for i in block.items]
+    if isinstance(block, document.KeyValues):
         return [f"- **{text(k)}**: {text(v)}" for k, v in block.pairs]
-    if isinstance(block, Table):
+    if isinstance(block, document.Table):
         return _table(block)
-    if isinstance(block, Figure):
+    if isinstance(block, document.Figure):
         caption = [text(block.caption), ""] if block.caption else []
         return [*caption, f"![{text(block.title)}]({folder}/{block.key}.png)"]
-    if isinstance(block, Group):
+    if isinstance(block, document.Group):
         return _join(_blocks(block.blocks, level, folder))
-    if isinstance(block, Section):
+    if isinstance(block, document.Section):
         # Level 2 is a heading; a subsection's title is a bold line.
         head = f"## {text(block.title)}" if level <= 2 else f"**{text(block.title)}**"
         return _join([[head], *_blocks(block.blocks, level + 1, folder)])
-    if isinstance(block, Only):
-        return _block(block.content, level, folder) if block.format == Format.MARKDOWN else []  # type: ignore[arg-type]
+    if isinstance(block, document.Only):
+        return _block(block.content, level, folder) if block.format == document.Format.MARKDOWN else []  # type: ignore[arg-type]
     raise TypeError(f"not a block: {block!r}")
 
 
@@ -120,25 +101,25 @@ def _join(parts: list[list[str]]) -> list[str]:
     return lines
 
 
-def _inline(runs: tuple[Inline, ...]) -> str:
+def _inline(runs: tuple[document.Inline, ...]) -> str:
     return "".join(_run(r) for r in runs)
 
 
-def _run(run: Inline | Cell) -> str:
+def _run(run: document.Inline | document.Cell) -> str:
     if isinstance(run, str):
         return text(run)
-    if isinstance(run, Strong):
+    if isinstance(run, document.Strong):
         return f"**{text(run.text)}**"
-    if isinstance(run, Code):
+    if isinstance(run, document.Code):
         return code(run.text)
-    if isinstance(run, Number):
+    if isinstance(run, document.Number):
         return text(run.text)
-    if isinstance(run, Only):
-        return _run(run.content) if run.format == Format.MARKDOWN else ""  # type: ignore[arg-type]
+    if isinstance(run, document.Only):
+        return _run(run.content) if run.format == document.Format.MARKDOWN else ""  # type: ignore[arg-type]
     raise TypeError(f"not inline content: {run!r}")
 
 
-def _table(table: Table) -> list[str]:
+def _table(table: document.Table) -> list[str]:
     head = "| " + " | ".join(text(c.label) for c in table.columns) + " |"
     align = "|" + "".join("---:|" if c.right else "---|" for c in table.columns)
     return [head, align, *("| " + " | ".join(_run(c) for c in row.cells) + " |" for row in table.rows)]
