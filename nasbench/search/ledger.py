@@ -67,6 +67,17 @@ class TrialStart:
 
 
 @dataclass(frozen=True)
+class TrialEpoch:
+    """One epoch of a running trial, as its worker reported it."""
+
+    stage: Stage
+    number: int
+    metrics: EpochMetrics
+    worker: str | None = None
+    latency_ms: float | None = None  # measured once, reported with an epoch
+
+
+@dataclass(frozen=True)
 class TrialEnd:
     """How a trial ended, with whatever figures it reached."""
 
@@ -161,15 +172,7 @@ class Ledger(Protocol):
 
     def start_trial(self, study_id: int, trial: TrialStart, provenance: dict[str, Any]) -> None: ...
 
-    def record_epoch(
-        self,
-        study_id: int,
-        stage: Stage,
-        number: int,
-        metrics: EpochMetrics,
-        worker: str | None,
-        latency_ms: float | None,
-    ) -> None: ...
+    def record_epoch(self, study_id: int, epoch: TrialEpoch) -> None: ...
 
     def finish_trial(self, study_id: int, stage: Stage, number: int, end: TrialEnd) -> bool:
         """Close a running trial; False when it was not running (already closed elsewhere)."""

@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from nasbench.core.enums import Stage, TrialState
-from nasbench.search.ledger import Ledger, StoredStudy, TrialEnd, TrialStart
+from nasbench.search.ledger import Ledger, StoredStudy, TrialEnd, TrialEpoch, TrialStart
 from nasbench.search.messages import WorkerReport
 from nasbench.search.stop import StopRequest
 
@@ -41,7 +41,8 @@ class StudyRecorder:
 
     def epoch(self, stage: Stage, number: int, report: WorkerReport) -> None:
         if report.metrics is not None:
-            self.ledger.record_epoch(self.study_id, stage, number, report.metrics, report.worker, report.latency_ms)
+            epoch = TrialEpoch(stage, number, report.metrics, report.worker, report.latency_ms)
+            self.ledger.record_epoch(self.study_id, epoch)
 
     def finish(self, stage: Stage, number: int, end: TrialEnd) -> None:
         if not self.ledger.finish_trial(self.study_id, stage, number, end):

@@ -18,12 +18,11 @@ from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
 from nasbench.errors import StoreError
 from nasbench.search.config import StudyConfig
-from nasbench.search.ledger import Holder, NewStudy, StoredStudy, TrialEnd, TrialStart, TrialSummary
+from nasbench.search.ledger import Holder, NewStudy, StoredStudy, TrialEnd, TrialEpoch, TrialStart, TrialSummary
 from nasbench.space.architecture import Architecture
 from nasbench.store import lease, records
 from nasbench.store.db import open_engine, session_scope
 from nasbench.store.models import ArchitectureRow, StudyRow, TrialRow
-from nasbench.train.evaluate import EpochMetrics
 from nasbench.train.recipe import Fidelity
 
 
@@ -161,24 +160,16 @@ class SqlLedger:
             if trial.state != TrialState.RUNNING:
                 records.finish_trial(s, row, trial.state, failure_reason=trial.failure_reason)
 
-    def record_epoch(
-        self,
-        study_id: int,
-        stage: Stage,
-        number: int,
-        metrics: EpochMetrics,
-        worker: str | None,
-        latency_ms: float | None,
-    ) -> None:
+    def record_epoch(self, study_id: int, epoch: TrialEpoch) -> None:
         with session_scope(self.engine) as s:
-            row = records.trial_by_number(s, self._study(s, study_id), number, stage)
+            row = records.trial_by_number(s, self._study(s, study_id), epoch.number, epoch.stage)
             if row is None or row.state != TrialState.RUNNING:
                 return
-            records.add_epoch(s, row, metrics)
-            if worker:
-                row.worker = worker
-            if latency_ms is not None:
-                row.latency_ms = records.finite(latency_ms)
+            records.add_epoch(s, row, epoch.metrics)
+            if epoch.worker:
+                row.worker = epoch.worker
+            if epoch.latency_ms is not None:
+                row.latency_ms = records.finite(epoch.latency_ms)
 
     def finish_trial(self, study_id: int, stage: Stage, number: int, end: TrialEnd) -> bool:
         with session_scope(self.engine) as s:
