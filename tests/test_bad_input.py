@@ -115,7 +115,10 @@ def test_sqlite_folder_missing_is_named(tmp_path):
 
 
 def test_query_and_report_name_an_unknown_study(tmp_path):
+    from nasbench.store import open_engine
+
     db = f"sqlite:///{tmp_path / 'r.db'}"
+    open_engine(db).dispose()  # an empty results database (a missing one is its own error)
     for args in (["query", "--study", "ghost", "--db", db], ["report", "ghost", "--db", db],
                  ["status", "ghost", "--db", db]):
         r = run_cli(args, tmp_path)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from nasbench.core.enums import Stage, TrialState
+from nasbench.errors import ConfigError
 from nasbench.space.architecture import Architecture
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
 from nasbench.train.evaluate import EpochMetrics
@@ -232,7 +233,8 @@ def load_trials(
         return rec
 
     columns = TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
-    return pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=columns)
+    df = pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=columns)
+    return _integers(df, ["number", "params", "flops", "epochs_run", "seed", "trial_id"])
 
 
 EPOCH_VALUES = ["epoch", "train_loss", "val_loss", "val_acc", "epoch_time_s", "train_samples_per_s"]
@@ -253,7 +255,13 @@ def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = N
         trial = {"study": study_name, "number": number, "stage": stage, "name": name}
         return {**trial, **{c: getattr(epoch, c) for c in EPOCH_VALUES}}
 
-    return pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=EPOCH_COLUMNS)
+    df = pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=EPOCH_COLUMNS)
+    return _integers(df, ["number", "epoch"])
+
+
+def _integers(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Counts as pandas' nullable integers (a column with a missing value would otherwise be float)."""
+    return df.astype({c: "Int64" for c in columns})
 
 
 def _records(
@@ -262,11 +270,18 @@ def _records(
     study: str | None,
     record: Callable[[Row[*_Ts]], dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """``record`` of each row ``stmt`` reads (of study ``study`` unless None), inside the session."""
+    """``record`` of each row ``stmt`` reads (of study ``study`` unless None), inside the session.
+
+    A URL is opened for reading: a SQLite file that does not exist is an error, never created, and
+    an unknown study is named, never an empty frame.
+    """
     from nasbench.store.db import open_engine, session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
     if study is not None:
         stmt = stmt.where(StudyRow.name == study)
     with session_scope(engine) as s:
+        if study is not None and get_study(s, study) is None:
+            names = ", ".join(study_names(s)) or "none"
+            raise ConfigError(f"no study named {study!r} in the database; studies: {names}.")
         return [record(row) for row in s.execute(stmt)]

@@ -7,7 +7,7 @@ import math
 import pytest
 from sqlalchemy import inspect, text
 
-from nasbench.errors import StoreError
+from nasbench.errors import ConfigError, StoreError
 from nasbench.space.architecture import Architecture, Stage
 from nasbench.store import load_epochs, load_trials, mask_url, open_engine, records, session_scope
 from nasbench.store.models import StudyRow
@@ -50,6 +50,28 @@ def test_trial_lifecycle_and_dataframes(sqlite_url):
     assert df["digest"].nunique() == 1 and first["digest"] == ARCH.digest()
     ep = load_epochs(sqlite_url, study="st")
     assert list(ep["epoch"]) == [1, 2] and math.isnan(ep["train_loss"].iloc[1])
+
+
+def test_pandas_readers_give_nullable_integers_and_name_what_is_missing(sqlite_url, tmp_path):
+    engine = open_engine(sqlite_url)
+    with session_scope(engine) as s:
+        study = make_study(s)
+        records.start_trial(s, study, 0, ARCH.summary(), {"epochs": 1}, seed=3, arch=ARCH, params=1234, flops=99)
+        records.start_trial(s, study, 1, "infeasible", {"epochs": 1}, seed=3, state="infeasible")
+    df = load_trials(sqlite_url, study="st")
+    # Counts stay integers (as in the CLI's parquet) even where one is missing.
+    for column in ("number", "params", "flops", "seed", "epochs_run"):
+        assert str(df[column].dtype) == "Int64", column
+    assert df["params"].iloc[0] == 1234 and df["params"].isna().iloc[1]
+    with pytest.raises(ConfigError, match="no study named 'sT'.*studies: st"):
+        load_trials(sqlite_url, study="sT")
+    with pytest.raises(ConfigError, match="no study named 'ghost'"):
+        load_epochs(sqlite_url, study="ghost")
+    # A mistyped path is named, and no empty database is left there.
+    typo = tmp_path / "nasbnech.db"
+    with pytest.raises(StoreError, match=f"database file {typo} does not exist"):
+        load_trials(f"sqlite:///{typo}")
+    assert not typo.exists()
 
 
 def test_restarting_a_trial_number_replaces_the_unfinished_row(sqlite_url):
