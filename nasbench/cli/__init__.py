@@ -15,6 +15,7 @@ from nasbench.cli.baseline import baseline
 from nasbench.cli.bench import app as bench_app
 from nasbench.cli.bench import proxies
 from nasbench.cli.console import DbOption, NasbenchGroup, console, fail
+from nasbench.cli.dashboard import dashboard
 from nasbench.cli.report import report as report_cmd
 from nasbench.cli.space import app as space_app
 from nasbench.cli.zoo import app as zoo_app
@@ -217,6 +218,7 @@ def doctor(db: DbOption = None) -> None:
 # Each part owns its commands; the top-level app mounts them.
 app.command("report")(report_cmd)
 app.command()(baseline)
+app.command()(dashboard)
 app.command("proxies")(proxies)
 app.add_typer(bench_app, name="bench")
 app.add_typer(zoo_app, name="zoo")

@@ -17,6 +17,7 @@ SamplerFactory = Callable[..., optuna.samplers.BaseSampler]
 _SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
 
 CONSTRAINT_KEY = "feasible"  # Optuna constraint: > 0 means the trial was infeasible
+CONSTRAINTS_ATTR = "constraints"  # Optuna's list form of a trial's constraints (see searcher.set_feasibility)
 
 
 def register_sampler(name: str) -> Callable[[SamplerFactory], SamplerFactory]:

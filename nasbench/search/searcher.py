@@ -25,9 +25,9 @@ from nasbench.core.enums import EvaluatorKind, Stage, TrialState
 from nasbench.data.spec import DataShape
 from nasbench.measure.counts import count_figures
 from nasbench.search.ledger import TrialEnd, TrialStart
-from nasbench.search.messages import TrialRequest, WorkerReport, outcome
+from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport, outcome
 from nasbench.search.recorder import StudyRecorder
-from nasbench.search.samplers import CONSTRAINT_KEY
+from nasbench.search.samplers import CONSTRAINTS_ATTR
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
@@ -85,9 +85,27 @@ class Known:
     state: TrialState  # running, complete, pruned or infeasible
 
 
+def set_feasibility(ot: optuna.Trial, feasible: bool) -> None:
+    """Record whether the trial met the study's constraints, in the form every Optuna tool reads.
+
+    Optuna's samplers read both its constraint formats; optuna-dashboard (0.21) shows only the
+    list under ``constraints``, so that is the one written: a dashboard then shows an infeasible
+    candidate as infeasible, not as a completed trial that scored 0.
+    """
+    ot.storage.set_trial_system_attr(ot._trial_id, CONSTRAINTS_ATTR, [0.0 if feasible else 1.0])
+
+
+def describe(ot: optuna.Trial, arch: Architecture, measures: dict[str, float]) -> None:
+    """What a user of Optuna's own tools sees of a candidate: its canonical name, params and FLOPs."""
+    ot.set_user_attr("architecture", arch.summary())
+    for key in ("params", "flops"):
+        if key in measures:
+            ot.set_user_attr(key, int(measures[key]))
+
+
 def tell_infeasible(study: optuna.Study, ot: optuna.Trial, objectives: tuple[str, ...], reason: str) -> None:
     ot.set_user_attr("infeasible", reason)
-    ot.set_constraint(CONSTRAINT_KEY, 1.0)
+    set_feasibility(ot, False)
     study.tell(ot, [WORST[o] for o in objectives])
 
 
@@ -154,6 +172,7 @@ class OptunaNasSearcher(Searcher):
                 continue
             resolution = plan.fidelity.resolution or arch.resolution
             measures, reason = check_candidate(arch, plan.shape, resolution, plan.constraints)
+            describe(ot, arch, measures)
             start = TrialStart(
                 Stage.SEARCH,
                 ot.number,
@@ -220,12 +239,24 @@ class OptunaNasSearcher(Searcher):
             self.study.tell(ot, state=OptunaState.PRUNED)
         elif state == TrialState.COMPLETE:
             assert report is not None
-            ot.set_constraint(CONSTRAINT_KEY, 0.0)
+            set_feasibility(ot, True)
+            if report.latency_ms is not None:
+                ot.set_user_attr("latency_ms", report.latency_ms)
             values = {**measures, "val_acc": final_val_acc(report), "latency_ms": report.latency_ms}
             self.study.tell(ot, objective_values(values, self.plan.objectives))
         else:
             ot.set_user_attr("failure" if state == TrialState.FAILED else "interrupted", reason)
             self.study.tell(ot, state=OptunaState.FAIL)
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        """Each epoch's validation accuracy becomes an intermediate value of the Optuna trial, so
+        Optuna's tools show learning curves (Optuna keeps them for single-objective studies only)."""
+        entry = self.trials.get(trial_id)
+        report = WorkerReport.of(result)
+        if entry is None or report is None or report.kind != ReportKind.EPOCH or len(self.study.directions) > 1:
+            return
+        if report.metrics is not None and report.metrics.val_acc is not None:
+            entry[0].report(report.metrics.val_acc, step=report.metrics.epoch)
 
     def _remember(self, digest: str, number: int, state: TrialState) -> None:
         evaluated = self._evaluated()
