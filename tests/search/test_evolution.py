@@ -291,6 +291,32 @@ def test_an_evolving_study_keeps_every_kind_of_parameter_in_range():
             assert inside(d, t.params[f"p{i}"]), (t.number, f"p{i}", t.params[f"p{i}"])
 
 
+@pytest.mark.parametrize("low, high, step", [(-10.2, 10.2, 0.1), (0.0, 0.3, 0.1), (-1.0, 1.0, 0.2)])
+def test_stepped_floats_asked_through_optuna_stay_on_their_grid_up_to_the_top(low, high, step):
+    # The top of these grids is where float error showed: low + k * step gave 10.200000000000003
+    # and 0.30000000000000004, above high. Both ways a value is made are asked through Optuna:
+    # random (trials asked and never told leave the population empty) and mutated (maximising,
+    # so children crowd the top; with one parameter every child mutates it).
+    def on_grid(v: float) -> bool:
+        k = (v - low) / step
+        return type(v) is float and low <= v <= high and abs(k - round(k)) < 1e-8
+
+    sampler = RegularizedEvolutionSampler(population_size=2, sample_size=1, seed=0)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    random_study = optuna.create_study(sampler=sampler)
+    drawn = [random_study.ask().suggest_float("x", low, high, step=step) for _ in range(1500)]
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", low, high, step=step), n_trials=300)
+    children = [t for t in study.trials if t.system_attrs.get(MUTATE_KEY) == "x"]
+    mutated = [t.params["x"] for t in children]
+    for values in (drawn, mutated):
+        assert all(on_grid(v) for v in values), sorted(v for v in values if not on_grid(v))
+        assert high in values and low in values
+    # Every child but the two random start-up trials, and each moved: a redraw may not land on
+    # the parent's own value (it did, and the child was its parent again).
+    assert len(children) == 298 and all(t.params["x"] != t.system_attrs[PARENT_KEY]["x"] for t in children)
+
+
 # --- reseed_rng -------------------------------------------------------------------------------
 
 def test_reseed_rng_changes_the_stream_and_the_new_seed_repeats_it():
