@@ -51,6 +51,11 @@ def score(arch: Architecture) -> float:
     return sum(s.width * s.depth for s in arch.stages) / 1000 + (arch.activation == "silu") * 0.05
 
 
+def changed_params(child: dict, parent: dict) -> set[str]:
+    """The parameters both have whose values differ (one, the mutated one, for a child)."""
+    return {k for k in child.keys() & parent.keys() if child[k] != parent[k]}
+
+
 def evolve(sampler: RegularizedEvolutionSampler, n: int, storage: str | None = None) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=sampler, storage=storage)
@@ -74,7 +79,7 @@ def test_each_child_is_its_tournament_parent_with_one_choice_mutated(population,
         if sample == population:  # the tournament sees everyone: the parent is the best alive
             assert max(t.value for t in candidates) == max(t.value for t in alive)
 
-        changed = {k for k in child.params.keys() & parent.keys() if child.params[k] != parent[k]}
+        changed = changed_params(child.params, parent)
         assert changed == {mutated}, f"trial {child.number} changed {changed}, expected only {mutated}"
         if child.params.keys() != parent.keys():
             assert any(key in mutated for key in STRUCTURAL), (
@@ -343,6 +348,30 @@ def test_reseed_rng_between_trials_changes_only_what_follows():
     reference = params(evolve(RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=3), 20))
     assert params(study)[:10] == reference[:10]
     assert params(study)[10:] != reference[10:]
+
+
+def test_optimize_in_threads_reseeds_the_sampler_and_children_still_come_from_the_population():
+    # Optuna reseeds the sampler in each thread of optimize(n_jobs > 1) so that threads do not
+    # repeat each other's draws; one thread leaves the given seed alone.
+    def objective(trial: optuna.Trial) -> float:
+        return score(sample_architecture(trial, SPACE))
+
+    sampler = RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=7)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=6)
+    assert sampler.seed == 7
+    study.optimize(objective, n_trials=16, n_jobs=2)
+    assert sampler.seed != 7
+    trials = study.trials
+    assert len(trials) == 22 and all(t.state == TrialState.COMPLETE for t in trials)
+    children = [t for t in trials if PARENT_KEY in t.system_attrs]
+    assert len(children) >= 16
+    for child in children:  # a parent finished before its child was asked, so it is numbered lower
+        parent = child.system_attrs[PARENT_KEY]
+        assert parent in [t.params for t in trials[: child.number]], f"trial {child.number}'s parent is unknown"
+        changed = changed_params(child.params, parent)
+        assert changed == {child.system_attrs[MUTATE_KEY]}
 
 
 # --- conditional and changing spaces -----------------------------------------------------------
