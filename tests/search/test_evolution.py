@@ -14,6 +14,7 @@ import gc
 import math
 import pickle
 import random
+import warnings
 from decimal import Decimal
 from statistics import mean
 
@@ -409,6 +410,52 @@ def test_an_enqueued_trial_keeps_its_values_and_has_no_parent():
     trial = study.ask()  # the next one evolves again
     sample_architecture(trial, SPACE)
     assert PARENT_KEY in study.trials[-1].system_attrs
+
+
+# --- inside Optuna's machinery: wrapped samplers, failing trials ---------------------------------
+
+def test_every_parameter_is_sampled_independently_so_a_partial_fixed_sampler_keeps_evolving():
+    # The relative search space is empty: Optuna asks every parameter of sample_independent, where
+    # the parent's values are answered. PartialFixedSampler answers its fixed parameters itself and
+    # hands before_trial and the rest to us, so children still inherit the other parameters.
+    sampler = RegularizedEvolutionSampler(population_size=3, sample_size=2, seed=4)
+    study = evolve(sampler, 6)
+    assert sampler.infer_relative_search_space(study, study.trials[-1]) == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.sampler = optuna.samplers.PartialFixedSampler({"activation": "silu"}, sampler)
+    for _ in range(12):
+        trial = study.ask()
+        study.tell(trial, score(sample_architecture(trial, SPACE)))
+        assert trial.relative_params == {}
+    for child in study.trials[6:]:
+        parent, mutated = child.system_attrs[PARENT_KEY], child.system_attrs[MUTATE_KEY]
+        assert child.params["activation"] == "silu"
+        changed = changed_params(child.params, parent)
+        assert changed - {"activation"} <= {mutated}, f"trial {child.number} changed {changed}"
+
+
+def test_failed_pruned_and_nan_trials_never_become_parents():
+    def objective(trial: optuna.Trial) -> float:
+        arch = sample_architecture(trial, SPACE)
+        outcome = trial.number % 4  # deterministic mix: one trial in four completes
+        if outcome == 1:
+            raise optuna.TrialPruned()
+        if outcome == 2:
+            raise ArithmeticError("training diverged")
+        return math.nan if outcome == 3 else score(arch)  # Optuna fails a NaN result
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize",
+                                sampler=RegularizedEvolutionSampler(population_size=3, sample_size=2, seed=6))
+    study.optimize(objective, n_trials=40, catch=(ArithmeticError,))
+    trials = study.trials
+    assert [t.state for t in trials[:4]] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.FAIL]
+    children = [t for t in trials if PARENT_KEY in t.system_attrs]
+    assert [t.number for t in children] == list(range(9, 40))  # once trials 0, 4 and 8 completed
+    for child in children:
+        complete = [t.params for t in trials[: child.number] if t.state == TrialState.COMPLETE]
+        assert child.system_attrs[PARENT_KEY] in complete, f"trial {child.number}'s parent did not complete"
 
 
 # --- before the population is full ------------------------------------------------------------
