@@ -14,6 +14,7 @@ import gc
 import math
 import pickle
 import random
+import warnings
 from decimal import Decimal
 from statistics import mean
 
@@ -51,6 +52,11 @@ def score(arch: Architecture) -> float:
     return sum(s.width * s.depth for s in arch.stages) / 1000 + (arch.activation == "silu") * 0.05
 
 
+def changed_params(child: dict, parent: dict) -> set[str]:
+    """The parameters both have whose values differ (one, the mutated one, for a child)."""
+    return {k for k in child.keys() & parent.keys() if child[k] != parent[k]}
+
+
 def evolve(sampler: RegularizedEvolutionSampler, n: int, storage: str | None = None) -> optuna.Study:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=sampler, storage=storage)
@@ -74,7 +80,7 @@ def test_each_child_is_its_tournament_parent_with_one_choice_mutated(population,
         if sample == population:  # the tournament sees everyone: the parent is the best alive
             assert max(t.value for t in candidates) == max(t.value for t in alive)
 
-        changed = {k for k in child.params.keys() & parent.keys() if child.params[k] != parent[k]}
+        changed = changed_params(child.params, parent)
         assert changed == {mutated}, f"trial {child.number} changed {changed}, expected only {mutated}"
         if child.params.keys() != parent.keys():
             assert any(key in mutated for key in STRUCTURAL), (
@@ -291,6 +297,32 @@ def test_an_evolving_study_keeps_every_kind_of_parameter_in_range():
             assert inside(d, t.params[f"p{i}"]), (t.number, f"p{i}", t.params[f"p{i}"])
 
 
+@pytest.mark.parametrize("low, high, step", [(-10.2, 10.2, 0.1), (0.0, 0.3, 0.1), (-1.0, 1.0, 0.2)])
+def test_stepped_floats_asked_through_optuna_stay_on_their_grid_up_to_the_top(low, high, step):
+    # The top of these grids is where float error showed: low + k * step gave 10.200000000000003
+    # and 0.30000000000000004, above high. Both ways a value is made are asked through Optuna:
+    # random (trials asked and never told leave the population empty) and mutated (maximising,
+    # so children crowd the top; with one parameter every child mutates it).
+    def on_grid(v: float) -> bool:
+        k = (v - low) / step
+        return type(v) is float and low <= v <= high and abs(k - round(k)) < 1e-8
+
+    sampler = RegularizedEvolutionSampler(population_size=2, sample_size=1, seed=0)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    random_study = optuna.create_study(sampler=sampler)
+    drawn = [random_study.ask().suggest_float("x", low, high, step=step) for _ in range(1500)]
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(lambda t: t.suggest_float("x", low, high, step=step), n_trials=300)
+    children = [t for t in study.trials if t.system_attrs.get(MUTATE_KEY) == "x"]
+    mutated = [t.params["x"] for t in children]
+    for values in (drawn, mutated):
+        assert all(on_grid(v) for v in values), sorted(v for v in values if not on_grid(v))
+        assert high in values and low in values
+    # Every child but the two random start-up trials, and each moved: a redraw may not land on
+    # the parent's own value (it did, and the child was its parent again).
+    assert len(children) == 298 and all(t.params["x"] != t.system_attrs[PARENT_KEY]["x"] for t in children)
+
+
 # --- reseed_rng -------------------------------------------------------------------------------
 
 def test_reseed_rng_changes_the_stream_and_the_new_seed_repeats_it():
@@ -317,6 +349,30 @@ def test_reseed_rng_between_trials_changes_only_what_follows():
     reference = params(evolve(RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=3), 20))
     assert params(study)[:10] == reference[:10]
     assert params(study)[10:] != reference[10:]
+
+
+def test_optimize_in_threads_reseeds_the_sampler_and_children_still_come_from_the_population():
+    # Optuna reseeds the sampler in each thread of optimize(n_jobs > 1) so that threads do not
+    # repeat each other's draws; one thread leaves the given seed alone.
+    def objective(trial: optuna.Trial) -> float:
+        return score(sample_architecture(trial, SPACE))
+
+    sampler = RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=7)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=6)
+    assert sampler.seed == 7
+    study.optimize(objective, n_trials=16, n_jobs=2)
+    assert sampler.seed != 7
+    trials = study.trials
+    assert len(trials) == 22 and all(t.state == TrialState.COMPLETE for t in trials)
+    children = [t for t in trials if PARENT_KEY in t.system_attrs]
+    assert len(children) >= 16
+    for child in children:  # a parent finished before its child was asked, so it is numbered lower
+        parent = child.system_attrs[PARENT_KEY]
+        assert parent in [t.params for t in trials[: child.number]], f"trial {child.number}'s parent is unknown"
+        changed = changed_params(child.params, parent)
+        assert changed == {child.system_attrs[MUTATE_KEY]}
 
 
 # --- conditional and changing spaces -----------------------------------------------------------
@@ -354,6 +410,52 @@ def test_an_enqueued_trial_keeps_its_values_and_has_no_parent():
     trial = study.ask()  # the next one evolves again
     sample_architecture(trial, SPACE)
     assert PARENT_KEY in study.trials[-1].system_attrs
+
+
+# --- inside Optuna's machinery: wrapped samplers, failing trials ---------------------------------
+
+def test_every_parameter_is_sampled_independently_so_a_partial_fixed_sampler_keeps_evolving():
+    # The relative search space is empty: Optuna asks every parameter of sample_independent, where
+    # the parent's values are answered. PartialFixedSampler answers its fixed parameters itself and
+    # hands before_trial and the rest to us, so children still inherit the other parameters.
+    sampler = RegularizedEvolutionSampler(population_size=3, sample_size=2, seed=4)
+    study = evolve(sampler, 6)
+    assert sampler.infer_relative_search_space(study, study.trials[-1]) == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.sampler = optuna.samplers.PartialFixedSampler({"activation": "silu"}, sampler)
+    for _ in range(12):
+        trial = study.ask()
+        study.tell(trial, score(sample_architecture(trial, SPACE)))
+        assert trial.relative_params == {}
+    for child in study.trials[6:]:
+        parent, mutated = child.system_attrs[PARENT_KEY], child.system_attrs[MUTATE_KEY]
+        assert child.params["activation"] == "silu"
+        changed = changed_params(child.params, parent)
+        assert changed - {"activation"} <= {mutated}, f"trial {child.number} changed {changed}"
+
+
+def test_failed_pruned_and_nan_trials_never_become_parents():
+    def objective(trial: optuna.Trial) -> float:
+        arch = sample_architecture(trial, SPACE)
+        outcome = trial.number % 4  # deterministic mix: one trial in four completes
+        if outcome == 1:
+            raise optuna.TrialPruned()
+        if outcome == 2:
+            raise ArithmeticError("training diverged")
+        return math.nan if outcome == 3 else score(arch)  # Optuna fails a NaN result
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize",
+                                sampler=RegularizedEvolutionSampler(population_size=3, sample_size=2, seed=6))
+    study.optimize(objective, n_trials=40, catch=(ArithmeticError,))
+    trials = study.trials
+    assert [t.state for t in trials[:4]] == [TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL, TrialState.FAIL]
+    children = [t for t in trials if PARENT_KEY in t.system_attrs]
+    assert [t.number for t in children] == list(range(9, 40))  # once trials 0, 4 and 8 completed
+    for child in children:
+        complete = [t.params for t in trials[: child.number] if t.state == TrialState.COMPLETE]
+        assert child.system_attrs[PARENT_KEY] in complete, f"trial {child.number}'s parent did not complete"
 
 
 # --- before the population is full ------------------------------------------------------------
