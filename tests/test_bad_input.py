@@ -103,3 +103,15 @@ def test_query_and_report_name_an_unknown_study(tmp_path):
         r = run_cli(args, tmp_path)
         assert r.returncode != 0
         assert "no study named 'ghost'" in one_sentence_error(r.stderr)
+
+
+def test_at_sign_in_password_is_masked_whole(tmp_path):
+    from nasbench.store import mask_url
+
+    url = "postgresql+psycopg://u:p@ss@127.0.0.1/nb"
+    assert mask_url(url) == "postgresql+psycopg://u:***@127.0.0.1/nb"
+    r = run_cli(["status", "s", "--db", url], tmp_path)
+    assert r.returncode != 0
+    msg = one_sentence_error(r.stderr)
+    assert "u:***@127.0.0.1/nb" in msg and "%40" in msg  # tells how to write it
+    assert "p@ss" not in msg and "***@ss" not in msg

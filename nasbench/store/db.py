@@ -23,11 +23,25 @@ def default_url() -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
+    """The URL with any password replaced by ***, the whole password even in a malformed URL."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        parsed = None
+    if parsed is not None and "@" not in (parsed.host or ""):
+        return parsed.render_as_string(hide_password=True)
+    prefix, userinfo, rest = _split_authority(url)
+    if ":" not in userinfo:
         return url
+    return f"{prefix}{userinfo.partition(':')[0]}:***@{rest}"
+
+
+def _split_authority(url: str) -> tuple[str, str, str]:
+    """(``scheme://``, user info, the rest): split at the URL's last '@', as URL parsers split a netloc."""
+    scheme, sep, after = url.partition("://")
+    prefix, after = (scheme + sep, after) if sep else ("", url)
+    userinfo, _, rest = after.rpartition("@")
+    return prefix, userinfo, rest
 
 
 def open_engine(url: str | None = None, create: bool = True) -> Engine:
@@ -41,7 +55,9 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as e:
-        raise StoreError(f"--db {url!r} is not a database URL (e.g. sqlite:///nasbench.db).") from e
+        raise StoreError(f"--db {mask_url(url)!r} is not a database URL (e.g. sqlite:///nasbench.db).") from e
+    if "@" in (parsed.host or ""):
+        raise StoreError(f"database {mask_url(url)}: the password contains '@'; write it percent-encoded, '@' as %40.")
     path = _sqlite_file(parsed)
     if path is not None:
         if not path.parent.is_dir():
