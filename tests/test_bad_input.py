@@ -105,6 +105,16 @@ def test_query_and_report_name_an_unknown_study(tmp_path):
         assert "no study named 'ghost'" in one_sentence_error(r.stderr)
 
 
+def test_non_numeric_port_is_named(tmp_path):
+    url = "postgresql+psycopg://u:secret@127.0.0.1:5x/nb"
+    r = subprocess.run(NASBENCH + ["status", "s", "--db", url], capture_output=True, text=True, cwd=tmp_path,
+                       timeout=120)
+    assert r.returncode != 0
+    msg = one_sentence_error(r.stderr)
+    assert "port '5x' is not a number" in msg and "127.0.0.1:5x/nb" in msg
+    assert "secret" not in msg
+
+
 def test_at_sign_in_password_is_masked_whole(tmp_path):
     from nasbench.store import mask_url
 

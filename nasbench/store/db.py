@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -44,6 +45,12 @@ def _split_authority(url: str) -> tuple[str, str, str]:
     return prefix, userinfo, rest
 
 
+def _port(url: str) -> str:
+    """The port as written in ``url`` ('' if none)."""
+    host_port = re.split(r"[/?]", _split_authority(url)[2], maxsplit=1)[0]
+    return host_port.rsplit("]", 1)[-1].partition(":")[2]  # after an IPv6 [host]
+
+
 def open_engine(url: str | None = None, create: bool = True) -> Engine:
     """Connect, and for writers bring the schema up to date; problems raise StoreError.
 
@@ -54,7 +61,10 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
     url = url or default_url()
     try:
         parsed = make_url(url)
-    except ArgumentError as e:
+    except (ArgumentError, ValueError) as e:
+        port = _port(url)
+        if port and not port.isdigit():
+            raise StoreError(f"database {mask_url(url)}: port {port!r} is not a number.") from e
         raise StoreError(f"--db {mask_url(url)!r} is not a database URL (e.g. sqlite:///nasbench.db).") from e
     if "@" in (parsed.host or ""):
         raise StoreError(f"database {mask_url(url)}: the password contains '@'; write it percent-encoded, '@' as %40.")
