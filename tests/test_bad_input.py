@@ -97,7 +97,10 @@ def test_sqlite_folder_missing_is_named(tmp_path):
 
 
 def test_query_and_report_name_an_unknown_study(tmp_path):
+    from nasbench.store import open_engine
+
     db = f"sqlite:///{tmp_path / 'r.db'}"
+    open_engine(db).dispose()  # a database without that study (reads refuse a missing file)
     for args in (["query", "--study", "ghost", "--db", db], ["report", "ghost", "--db", db],
                  ["status", "ghost", "--db", db]):
         r = run_cli(args, tmp_path)
@@ -125,3 +128,16 @@ def test_at_sign_in_password_is_masked_whole(tmp_path):
     msg = one_sentence_error(r.stderr)
     assert "u:***@127.0.0.1/nb" in msg and "%40" in msg  # tells how to write it
     assert "p@ss" not in msg and "***@ss" not in msg
+
+
+@pytest.mark.parametrize("args", [
+    ["status", "s"], ["query"], ["query", "--study", "s"], ["report", "s"], ["report", "--compare", "a", "b"],
+    ["export", "s"], ["bench", "export", "b", "--out", "b.json"],
+])
+def test_read_commands_create_no_database(tmp_path, args):
+    path = tmp_path / "r.db"
+    r = run_cli(args + ["--db", f"sqlite:///{path}"], tmp_path)
+    assert r.returncode != 0
+    assert f"no results database at {path}" in one_sentence_error(r.stderr)
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+

@@ -175,7 +175,7 @@ def export(
     from nasbench.store.exports import export_job
     from nasbench.train.export import export_model
 
-    job = export_job(open_ledger(db), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
+    job = export_job(open_ledger(db, create=False), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
     console.print("re-training the architecture as its trial did (CPU) ...", highlight=False)
     r = export_model(job)
     table = Table("test accuracy", "value", title=f"study {study}, trial {r.trial}, {r.format}")

@@ -38,7 +38,7 @@ def write_comparison(
     check_formats(formats)
     if len(set(studies)) < 2:
         raise ConfigError(f"--compare {' '.join(studies)!r}: give at least two different studies.")
-    engine = open_engine(db_url)
+    engine = open_engine(db_url, create=False)
     datas = {name: load_study_data(engine, name) for name in dict.fromkeys(studies)}
     check_same_task(datas)
     table = comparison_table(datas)

@@ -68,7 +68,7 @@ def write_report(
     The Markdown file links its plots as PNG files in ``<study>_plots/``; the HTML file embeds them.
     """
     check_formats(formats)
-    data = load_study_data(open_engine(db_url), study)
+    data = load_study_data(open_engine(db_url, create=False), study)
     board = leaderboard(data)
     docs = documented.for_study(data.dataset.name, list(data.baselines["name"]))
     figures = plots.study_figures(data, board, docs.dataset_rows)

@@ -40,7 +40,7 @@ def select_trials(
         from nasbench.store.db import open_engine, session_scope
         from nasbench.store.records import study_names
 
-        with session_scope(open_engine(db_url)) as s:
+        with session_scope(open_engine(db_url, create=False)) as s:
             names = study_names(s)
         if study not in names:
             raise ConfigError(f"no study named {study!r} in the database; studies: {', '.join(names) or 'none'}.")

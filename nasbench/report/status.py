@@ -11,7 +11,7 @@ from nasbench.store.records import get_study, study_names
 
 
 def study_status(db_url: str | None, study: str) -> dict[str, Any]:
-    engine = open_engine(db_url)
+    engine = open_engine(db_url, create=False)
     with session_scope(engine) as s:
         row = get_study(s, study)
         if row is None:

@@ -73,7 +73,7 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
         if not path.parent.is_dir():
             raise StoreError(f"database {mask_url(url)}: folder {path.parent} does not exist.")
         if not create and not path.exists():
-            raise StoreError(f"database file {path} does not exist.")
+            raise StoreError(f"no results database at {path}.")
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError, SQLAlchemyError) as e:

@@ -205,7 +205,7 @@ def load_trials(
     """
     from nasbench.store.db import open_engine, session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
     stmt = (
         select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
         .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
@@ -241,7 +241,7 @@ def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = N
     """Per-epoch curves: one row per (trial, epoch)."""
     from nasbench.store.db import open_engine, session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
     stmt = (
         select(EpochRow, TrialRow.number, TrialRow.stage, TrialRow.name, StudyRow.name)
         .join(TrialRow, EpochRow.trial_id == TrialRow.trial_id)
