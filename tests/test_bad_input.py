@@ -141,3 +141,19 @@ def test_read_commands_create_no_database(tmp_path, args):
     assert f"no results database at {path}" in one_sentence_error(r.stderr)
     assert not path.exists() and list(tmp_path.iterdir()) == []
 
+
+@pytest.mark.parametrize("option, value, valid", [
+    ("--state", "bogus", "running, complete, pruned, failed, infeasible, interrupted"),
+    ("--family", "zoo", "searched, baseline"),
+    ("--stage", "test", "search, final"),
+])
+def test_query_refuses_an_unknown_filter_value(tmp_path, option, value, valid):
+    from nasbench.store import open_engine
+
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    open_engine(db).dispose()
+    r = run_cli(["query", option, value, "--db", db], tmp_path)
+    assert r.returncode != 0
+    msg = one_sentence_error(r.stderr)
+    assert f"{option} {value!r}" in msg and valid in msg
+    assert "Empty DataFrame" not in r.stdout
