@@ -157,3 +157,17 @@ def test_query_refuses_an_unknown_filter_value(tmp_path, option, value, valid):
     msg = one_sentence_error(r.stderr)
     assert f"{option} {value!r}" in msg and valid in msg
     assert "Empty DataFrame" not in r.stdout
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 4, b"x,y\n1,0\n2,1\n"])
+def test_garbage_npz_file_is_named_as_not_an_archive(tmp_path, content):
+    data = tmp_path / "data.npz"
+    data.write_bytes(content)
+    path = write_study(tmp_path, data=f"{{name: npz, options: {{path: {data}}}}}")
+    db = tmp_path / "r.db"
+    r = run_cli(["search", str(path), "--db", f"sqlite:///{db}"], tmp_path)
+    assert r.returncode != 0
+    msg = one_sentence_error(r.stderr)
+    assert f"{data}: not a valid .npz archive" in msg and "pickle" not in msg
+    assert msg.count(str(data)) == 1
+    assert no_study_rows(db)
