@@ -171,3 +171,43 @@ def test_garbage_npz_file_is_named_as_not_an_archive(tmp_path, content):
     assert f"{data}: not a valid .npz archive" in msg and "pickle" not in msg
     assert msg.count(str(data)) == 1
     assert no_study_rows(db)
+
+
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory):
+    """A real one-trial search on an .npz data set: (folder, database URL, data file)."""
+    import numpy as np
+
+    folder = tmp_path_factory.mktemp("searched")
+    rng = np.random.default_rng(0)
+    data = folder / "data.npz"
+    np.savez(data, x=rng.random((60, 1, 8, 8), dtype=np.float32), y=np.arange(60) % 3)
+    path = write_study(folder, data=f"{{name: npz, options: {{path: {data}}}}}", budget="{trials: 1}")
+    db = f"sqlite:///{folder / 'r.db'}"
+    r = subprocess.run(NASBENCH + ["search", str(path), "--db", db], capture_output=True, text=True, cwd=folder,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    return folder, db, data
+
+
+def test_export_checks_before_it_announces_the_retraining(searched, tmp_path):
+    folder, db, data = searched
+    taken = tmp_path / "taken"
+    taken.write_text("a file, not a folder")
+    for args, expect in ((["--trial", "7"], "--trial 7"), (["--out", str(taken)], f"--out {taken}")):
+        r = run_cli(["export", "s", *args, "--db", db], tmp_path)
+        assert r.returncode != 0
+        assert expect in one_sentence_error(r.stderr)
+        assert "re-training" not in r.stdout
+    assert taken.read_text() == "a file, not a folder"
+    original = data.read_bytes()
+    try:
+        import numpy as np
+
+        np.savez(data, x=np.zeros((60, 1, 8, 8), dtype=np.float32), y=np.arange(60) % 3)
+        r = run_cli(["export", "s", "--out", str(tmp_path / "out"), "--db", db], tmp_path)
+    finally:
+        data.write_bytes(original)
+    assert r.returncode != 0
+    assert "the results were measured on" in one_sentence_error(r.stderr)
+    assert "re-training" not in r.stdout and not (tmp_path / "out").exists()
