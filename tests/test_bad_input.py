@@ -211,3 +211,30 @@ def test_export_checks_before_it_announces_the_retraining(searched, tmp_path):
     assert r.returncode != 0
     assert "the results were measured on" in one_sentence_error(r.stderr)
     assert "re-training" not in r.stdout and not (tmp_path / "out").exists()
+
+
+def test_read_only_database_is_named(searched, tmp_path):
+    import os
+    import shutil
+
+    folder, _, _ = searched
+    db = tmp_path / "r.db"
+    shutil.copyfile(folder / "r.db", db)
+    db.chmod(0o444)  # stops other users; root needs the immutable attribute
+    chattr = subprocess.run(["chattr", "+i", str(db)], capture_output=True)
+    try:
+        try:
+            os.close(os.open(db, os.O_RDWR))
+            pytest.skip("neither chmod nor chattr +i stops this user writing the file")
+        except PermissionError:
+            pass
+        before = db.read_bytes()
+        r = subprocess.run(NASBENCH + ["search", str(folder / "s.yaml"), "--db", f"sqlite:///{db}"],
+                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        assert r.returncode != 0
+        msg = one_sentence_error(r.stderr)
+        assert f"database file {db} is read-only" in msg
+        assert db.read_bytes() == before
+    finally:
+        if chattr.returncode == 0:
+            subprocess.run(["chattr", "-i", str(db)], check=True)

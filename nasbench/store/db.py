@@ -74,6 +74,8 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
             raise StoreError(f"database {mask_url(url)}: folder {path.parent} does not exist.")
         if not create and not path.exists():
             raise StoreError(f"no results database at {path}.")
+        if create and path.exists():
+            _check_writable(path)
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError, SQLAlchemyError) as e:
@@ -105,6 +107,17 @@ def _sqlite_file(parsed: URL) -> Path | None:
     if parsed.query.get("uri") == "true" or parsed.database.startswith("file:"):
         return None  # sqlite3 URI filenames (mode=ro, ...) are left to SQLite
     return Path(parsed.database).expanduser().resolve()
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a SQLite file this process may not write: SQLite would open it read-only without a
+    word, and the first write (Optuna's, in a search) would fail deep inside."""
+    try:
+        os.close(os.open(path, os.O_RDWR))  # as SQLite opens it, before it falls back to read-only
+    except OSError as e:
+        raise StoreError(
+            f"database file {path} is read-only ({e.strerror}); this command records results and must write it."
+        ) from e
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
