@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from nasbench.cli import app
 from tests.conftest import write_study
+from tests.store.conftest import db_url, pg_url  # noqa: F401 (fixtures: SQLite and PostgreSQL)
 
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
 
@@ -238,3 +239,17 @@ def test_read_only_database_is_named(searched, tmp_path):
     finally:
         if chattr.returncode == 0:
             subprocess.run(["chattr", "-i", str(db)], check=True)
+
+
+@pytest.mark.parametrize("args", [["status", "s"], ["query"], ["report", "s"], ["export", "s"]])
+def test_read_commands_name_a_database_without_results(db_url, tmp_path, args):
+    from sqlalchemy import create_engine, inspect
+
+    if db_url.startswith("sqlite"):
+        (tmp_path / "results.db").touch()  # an empty file, as an interrupted first run may leave
+    r = run_cli(args + ["--db", db_url], tmp_path)
+    assert r.returncode != 0
+    assert "holds no nasbench results" in one_sentence_error(r.stderr)
+    engine = create_engine(db_url)
+    assert inspect(engine).get_table_names() == []  # the reader created nothing
+    engine.dispose()

@@ -54,10 +54,10 @@ def select_trials(
         check_choice(f"--{col}", value, FILTER_VALUES[col])
     df = load_trials(db_url, study=study)
     if study is not None and df.empty:
-        from nasbench.store.db import open_engine, session_scope
+        from nasbench.store.db import open_reader, session_scope
         from nasbench.store.records import study_names
 
-        with session_scope(open_engine(db_url, create=False)) as s:
+        with session_scope(open_reader(db_url)) as s:
             names = study_names(s)
         if study not in names:
             raise ConfigError(f"no study named {study!r} in the database; studies: {', '.join(names) or 'none'}.")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -97,6 +97,22 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
                 migrate.check_known(conn, mask_url(url))
     except SQLAlchemyError as e:
         raise StoreError(f"database {mask_url(url)}: cannot bring its tables up to date: {_first_line(e)}.") from e
+    return engine
+
+
+def open_reader(url: str | None = None) -> Engine:
+    """``open_engine(url, create=False)`` for commands that read results: a database without
+    nasbench's tables (a new PostgreSQL database, an empty SQLite file) is refused in one sentence."""
+    url = url or default_url()
+    engine = open_engine(url, create=False)
+    from nasbench.store.migrate import LEGACY_TABLE  # every nasbench schema, old or new, has it
+
+    try:
+        found = inspect(engine).has_table(LEGACY_TABLE)
+    except SQLAlchemyError as e:
+        raise StoreError(f"database {mask_url(url)}: {_first_line(e)}.") from e
+    if not found:
+        raise StoreError(f"database {mask_url(url)} holds no nasbench results yet (a search creates its tables).")
     return engine
 
 

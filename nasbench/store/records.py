@@ -203,9 +203,9 @@ def load_trials(
         >>> done = df[(df.stage == "search") & (df.state == "complete")]
         >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
     """
-    from nasbench.store.db import open_engine, session_scope
+    from nasbench.store.db import open_reader, session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_reader(engine_or_url)
     stmt = (
         select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
         .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
@@ -239,9 +239,9 @@ def load_trials(
 
 def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = None) -> pd.DataFrame:
     """Per-epoch curves: one row per (trial, epoch)."""
-    from nasbench.store.db import open_engine, session_scope
+    from nasbench.store.db import open_reader, session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_reader(engine_or_url)
     stmt = (
         select(EpochRow, TrialRow.number, TrialRow.stage, TrialRow.name, StudyRow.name)
         .join(TrialRow, EpochRow.trial_id == TrialRow.trial_id)
