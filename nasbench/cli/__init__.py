@@ -176,11 +176,12 @@ def export(
     """Re-train a stored architecture, export it (TorchScript or ONNX) and check the export's test accuracy."""
     from nasbench.store import open_ledger
     from nasbench.store.exports import export_job
-    from nasbench.train.export import export_model
+    from nasbench.train.export import check_export, export_model
 
-    job = export_job(open_ledger(db), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
+    job = export_job(open_ledger(db, create=False), study, trial=trial, best=best, fmt=fmt.value, out_dir=out)
+    task = check_export(job)
     console.print("re-training the architecture as its trial did (CPU) ...", highlight=False)
-    r = export_model(job)
+    r = export_model(job, task)
     table = Table("test accuracy", "value", title=f"study {study}, trial {r.trial}, {r.format}")
     table.add_row("exported file (run back)", _pct(r.exported_test_acc))
     table.add_row("re-trained model in memory", _pct(r.retrained_test_acc))

@@ -13,7 +13,7 @@ from nasbench.report.leaderboard import check_formats, leaderboard, safe_name
 from nasbench.report.render import Code, Column, Document, Format, Only, Paragraph, Row, Strong, Table, number, plain
 from nasbench.report.study import StudyData, load_study_data
 from nasbench.report.study_report import SORT_HINT, figure_sections
-from nasbench.store import open_engine
+from nasbench.store import open_reader
 
 COMPARE_COLUMNS = [
     "study",
@@ -38,7 +38,7 @@ def write_comparison(
     check_formats(formats)
     if len(set(studies)) < 2:
         raise ConfigError(f"--compare {' '.join(studies)!r}: give at least two different studies.")
-    engine = open_engine(db_url)
+    engine = open_reader(db_url)
     datas = {name: load_study_data(engine, name) for name in dict.fromkeys(studies)}
     check_same_task(datas)
     table = comparison_table(datas)

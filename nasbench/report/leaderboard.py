@@ -11,7 +11,7 @@ from nasbench.report import documented, plots, render
 from nasbench.report.study import StudyData, load_study_data
 from nasbench.report.study_report import study_document
 from nasbench.report.summary import summary_sentences
-from nasbench.store import open_engine
+from nasbench.store import open_reader
 
 FORMATS = tuple(render.Format)
 BOARD_COLUMNS = [
@@ -68,7 +68,7 @@ def write_report(
     The Markdown file links its plots as PNG files in ``<study>_plots/``; the HTML file embeds them.
     """
     check_formats(formats)
-    data = load_study_data(open_engine(db_url), study)
+    data = load_study_data(open_reader(db_url), study)
     board = leaderboard(data)
     docs = documented.for_study(data.dataset.name, list(data.baselines["name"]))
     figures = plots.study_figures(data, board, docs.dataset_rows)

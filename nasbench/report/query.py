@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import pandas as pd
 
+from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.errors import ConfigError
 from nasbench.store import load_trials
 
@@ -23,6 +26,17 @@ DEFAULT_COLUMNS = [
 ]
 
 
+FILTER_VALUES: dict[str, type[StrEnum]] = {"state": TrialState, "family": Family, "stage": Stage}
+
+
+def check_choice(option: str, value: str | None, choices: type[StrEnum]) -> None:
+    """Refuse a value the column never holds (it would select nothing), listing the ones it may."""
+    if value is not None and value not in {c.value for c in choices}:
+        raise ConfigError(
+            f"{option} {value!r} is not a trial {option[2:]}; choose one of: {', '.join(c.value for c in choices)}."
+        )
+
+
 def select_trials(
     db_url: str | None,
     study: str | None = None,
@@ -35,8 +49,11 @@ def select_trials(
     top: int | None = None,
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
+    filters = {"state": state, "family": family, "stage": stage}
+    for col, value in filters.items():
+        check_choice(f"--{col}", value, FILTER_VALUES[col])
     df = load_trials(db_url, study=study)  # names an unknown study
-    for col, value in (("state", state), ("family", family), ("stage", stage)):
+    for col, value in filters.items():
         if value is not None:
             df = df[df[col] == value]
     if where:

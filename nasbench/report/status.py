@@ -6,13 +6,13 @@ from typing import Any, cast
 
 from nasbench.errors import ConfigError
 from nasbench.report.study import infeasible_kinds
-from nasbench.store import load_trials, open_engine, session_scope
+from nasbench.store import load_trials, open_reader, session_scope
 from nasbench.store.lease import LeaseHolder, read_holder
 from nasbench.store.records import get_study, study_names
 
 
 def study_status(db_url: str | None, study: str) -> dict[str, Any]:
-    engine = open_engine(db_url)
+    engine = open_reader(db_url)
     with session_scope(engine) as s:
         row = get_study(s, study)
         if row is None:

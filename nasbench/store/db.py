@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -23,11 +24,31 @@ def default_url() -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
+    """The URL with any password replaced by ***, the whole password even in a malformed URL."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        parsed = None
+    if parsed is not None and "@" not in (parsed.host or ""):
+        return parsed.render_as_string(hide_password=True)
+    prefix, userinfo, rest = _split_authority(url)
+    if ":" not in userinfo:
         return url
+    return f"{prefix}{userinfo.partition(':')[0]}:***@{rest}"
+
+
+def _split_authority(url: str) -> tuple[str, str, str]:
+    """(``scheme://``, user info, the rest): split at the URL's last '@', as URL parsers split a netloc."""
+    scheme, sep, after = url.partition("://")
+    prefix, after = (scheme + sep, after) if sep else ("", url)
+    userinfo, _, rest = after.rpartition("@")
+    return prefix, userinfo, rest
+
+
+def _port(url: str) -> str:
+    """The port as written in ``url`` ('' if none)."""
+    host_port = re.split(r"[/?]", _split_authority(url)[2], maxsplit=1)[0]
+    return host_port.rsplit("]", 1)[-1].partition(":")[2]  # after an IPv6 [host]
 
 
 def open_engine(url: str | None = None, create: bool = True) -> Engine:
@@ -40,14 +61,21 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
     url = url or default_url()
     try:
         parsed = make_url(url)
-    except ArgumentError as e:
-        raise StoreError(f"--db {url!r} is not a database URL (e.g. sqlite:///nasbench.db).") from e
+    except (ArgumentError, ValueError) as e:
+        port = _port(url)
+        if port and not port.isdigit():
+            raise StoreError(f"database {mask_url(url)}: port {port!r} is not a number.") from e
+        raise StoreError(f"--db {mask_url(url)!r} is not a database URL (e.g. sqlite:///nasbench.db).") from e
+    if "@" in (parsed.host or ""):
+        raise StoreError(f"database {mask_url(url)}: the password contains '@'; write it percent-encoded, '@' as %40.")
     path = _sqlite_file(parsed)
     if path is not None:
         if not path.parent.is_dir():
             raise StoreError(f"database {mask_url(url)}: folder {path.parent} does not exist.")
         if not create and not path.exists():
-            raise StoreError(f"database file {path} does not exist.")
+            raise StoreError(f"no results database at {path}.")
+        if create and path.exists():
+            _check_writable(path)
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError, SQLAlchemyError) as e:
@@ -72,6 +100,22 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
     return engine
 
 
+def open_reader(url: str | None = None) -> Engine:
+    """``open_engine(url, create=False)`` for commands that read results: a database without
+    nasbench's tables (a new PostgreSQL database, an empty SQLite file) is refused in one sentence."""
+    url = url or default_url()
+    engine = open_engine(url, create=False)
+    from nasbench.store.migrate import LEGACY_TABLE  # every nasbench schema, old or new, has it
+
+    try:
+        found = inspect(engine).has_table(LEGACY_TABLE)
+    except SQLAlchemyError as e:
+        raise StoreError(f"database {mask_url(url)}: {_first_line(e)}.") from e
+    if not found:
+        raise StoreError(f"database {mask_url(url)} holds no nasbench results yet (a search creates its tables).")
+    return engine
+
+
 def _sqlite_file(parsed: URL) -> Path | None:
     """The file of a SQLite URL; None for other databases and in-memory SQLite."""
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
@@ -79,6 +123,17 @@ def _sqlite_file(parsed: URL) -> Path | None:
     if parsed.query.get("uri") == "true" or parsed.database.startswith("file:"):
         return None  # sqlite3 URI filenames (mode=ro, ...) are left to SQLite
     return Path(parsed.database).expanduser().resolve()
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a SQLite file this process may not write: SQLite would open it read-only without a
+    word, and the first write (Optuna's, in a search) would fail deep inside."""
+    try:
+        os.close(os.open(path, os.O_RDWR))  # as SQLite opens it, before it falls back to read-only
+    except OSError as e:
+        raise StoreError(
+            f"database file {path} is read-only ({e.strerror}); this command records results and must write it."
+        ) from e
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -275,9 +275,9 @@ def _records(
     A URL is opened for reading: a SQLite file that does not exist is an error, never created, and
     an unknown study is named, never an empty frame.
     """
-    from nasbench.store.db import open_engine, session_scope
+    from nasbench.store.db import open_reader, session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_engine(engine_or_url, create=False)
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_reader(engine_or_url)
     if study is not None:
         stmt = stmt.where(StudyRow.name == study)
     with session_scope(engine) as s:

@@ -24,8 +24,7 @@ from nasbench.errors import ConfigError, StoreError
 from nasbench.measure.proxies import PROXIES, get_proxy
 from nasbench.search.ledger import TrialSummary
 from nasbench.space.architecture import Architecture
-from nasbench.store import default_url, open_engine
-from nasbench.store.ledger import SqlLedger
+from nasbench.store import open_ledger
 from nasbench.tabular.correlation import proxy_correlations
 from nasbench.tabular.table import (
     SHIPPED_DIR,
@@ -69,7 +68,7 @@ def benchmark_target(name_or_path: str, db_url: str | None = None, epochs: int |
 
 def study_target(study: str, db_url: str | None = None) -> ProxyTarget:
     try:
-        ledger = SqlLedger(db_url or default_url(), open_engine(db_url, create=False))
+        ledger = open_ledger(db_url, create=False)
         stored = ledger.find_study(study)
         known = ledger.study_names() if stored is None else []
     except StoreError:

@@ -320,7 +320,7 @@ def _engine_with_benchmarks(db_url: str | None, name: str) -> Engine:
 
 def export_benchmark(name: str, path: Path, db_url: str | None = None) -> Path:
     """Write benchmark ``name`` from the database to ``path`` (the JSON file format)."""
-    d = benchmark_dict_from_db(open_engine(db_url), name)
+    d = benchmark_dict_from_db(open_engine(db_url, create=False), name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(d, separators=(",", ":")) + "\n")
     return path

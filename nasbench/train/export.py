@@ -9,6 +9,7 @@ the re-trained in-memory model's and with the stored test accuracy, when there i
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -82,10 +83,24 @@ class ExportResult:
         return None if self.stored_test_acc is None else abs(self.retrained_test_acc - self.stored_test_acc) < 1e-9
 
 
-def export_model(job: ExportJob) -> ExportResult:
+def check_export(job: ExportJob) -> Task:
+    """What can be checked before the re-training: the output folder, and the data (loaded, and its
+    content hash checked against the study's); returns the loaded data for :func:`export_model`."""
+    out = job.out_dir
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for the exported files.")
+    ancestor = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"--out {out}: cannot write into {ancestor}.")
+    return job.data.load(expect_hash=job.data_hash)
+
+
+def export_model(job: ExportJob, task: Task | None = None) -> ExportResult:
     """Re-train ``job``'s architecture, write ``<stem>.pt|.onnx``, ``<stem>.arch.json`` (the
-    Architecture) and ``<model file>.json`` (input shape, preprocessing, classes, training, check)."""
-    task = job.data.load(expect_hash=job.data_hash)
+    Architecture) and ``<model file>.json`` (input shape, preprocessing, classes, training, check).
+
+    ``task``: the data :func:`check_export` returned (checked here when not given)."""
+    task = task if task is not None else check_export(job)
     trained = ScratchEvaluator(task, job.recipe, device="cpu", threads=job.threads).train(
         Candidate(arch=job.arch), job.fidelity, job.seed, test=True
     )

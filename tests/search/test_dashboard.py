@@ -73,5 +73,5 @@ def test_dashboard_on_a_missing_database_is_one_line_and_creates_nothing(tmp_pat
     r = subprocess.run(NASBENCH + ["dashboard", "--db", f"sqlite:///{missing}"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 2
-    assert r.stderr.strip() == f"error: database file {missing} does not exist."
+    assert r.stderr.strip() == f"error: no results database at {missing}."
     assert not missing.exists()

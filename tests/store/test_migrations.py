@@ -238,7 +238,7 @@ def test_a_reader_refuses_a_missing_file_and_creates_nothing(tmp_path):
     path = tmp_path / "nope.db"
     with pytest.raises(StoreError) as err:
         open_engine(f"sqlite:///{path}", create=False)
-    assert str(err.value) == f"database file {path} does not exist."
+    assert str(err.value) == f"no results database at {path}."
     assert not path.exists() and list(tmp_path.iterdir()) == []
     open_engine(f"sqlite:///{path}")  # a writer creates it
     assert path.exists()

@@ -69,7 +69,7 @@ def test_pandas_readers_give_nullable_integers_and_name_what_is_missing(sqlite_u
         load_epochs(sqlite_url, study="ghost")
     # A mistyped path is named, and no empty database is left there.
     typo = tmp_path / "nasbnech.db"
-    with pytest.raises(StoreError, match=f"database file {typo} does not exist"):
+    with pytest.raises(StoreError, match=f"no results database at {typo}"):
         load_trials(f"sqlite:///{typo}")
     assert not typo.exists()
 

@@ -102,11 +102,20 @@ def _check_options(channels: str, num_classes: int | None) -> None:
         raise ConfigError(f"npz num_classes must be an int of at least 2, got {num_classes!r}.")
 
 
+# How numpy.load tells its formats apart: a zip archive (.npz) or an .npy array; anything else it
+# takes for pickled data, and with pickles refused says so, which misleads about a corrupt file.
+_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", np.lib.format.MAGIC_PREFIX)
+
+
 def _open(file: Path) -> np.lib.npyio.NpzFile:
     try:
-        archive = np.load(file, allow_pickle=False)
+        with file.open("rb") as f:
+            head = f.read(len(np.lib.format.MAGIC_PREFIX))
+        archive = np.load(file, allow_pickle=False) if head.startswith(_MAGIC) else None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
         raise DataError(f"{file}: cannot be read as an .npz file ({e}).") from e
+    if archive is None:
+        raise DataError(f"{file}: not a valid .npz archive (not a zip file); write it with numpy.savez.")
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise DataError(f"{file}: holds a single .npy array, not an .npz archive with keys 'x' and 'y'.")
     return archive
