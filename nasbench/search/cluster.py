@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from nasbench.errors import ConfigError
@@ -29,6 +31,7 @@ def start_ray(address: str | None) -> bool:
         _watchdog = watchdog.start()
         return True
     check_reachable(address)
+    check_token(address)
     try:
         ray.init(
             address=address,
@@ -92,6 +95,46 @@ def check_reachable(address: str) -> None:
             f"--ray-address {address}: cannot join a Ray cluster there ({e.strerror or e}); "
             "start one with `ray start --head` or check the address."
         ) from e
+
+
+def check_token(address: str) -> None:
+    """Refuse at once a cluster that wants a token this driver lacks or has wrong.
+
+    Since Ray 2.59 ``ray start`` clusters require token authentication; ``ray.init`` with a
+    missing or wrong token logs warnings for about 20 s and then reports that no cluster is there.
+    Asking the cluster's GCS one question answers in milliseconds. Ray Client (``ray://``) and
+    addresses Ray resolves itself (``auto``) are left to Ray.
+    """
+    host, sep, port = address.rpartition(":")
+    if address.startswith("ray://") or not sep or not port.isdigit():
+        return
+    from ray._raylet import GcsClient  # type: ignore[attr-defined]  # asks the GCS without joining
+    from ray.exceptions import AuthenticationError
+
+    try:
+        with _stderr_silenced():  # Ray's C++ client logs each refusal; the error below says it once
+            GcsClient(address=f"{host}:{port}").internal_kv_get(b"nasbench-probe", None, timeout=10)
+    except AuthenticationError as e:
+        raise ConfigError(
+            f"--ray-address {address}: the cluster uses token authentication and this driver's token is "
+            "missing or wrong; export RAY_AUTH_MODE=token and RAY_AUTH_TOKEN set to the cluster's token "
+            "(the head node's ~/.ray/auth_token), as on its nodes."
+        ) from e
+    except Exception:
+        return
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """File descriptor 2 to /dev/null while the block runs (C++ code writes there directly)."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _first_line(e: Exception) -> str:

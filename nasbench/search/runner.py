@@ -20,7 +20,7 @@ from nasbench.core import provenance
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import Task
 from nasbench.errors import ConfigError
-from nasbench.search.cluster import check_reachable, start_ray, stop_ray, trial_resources
+from nasbench.search.cluster import check_reachable, check_token, start_ray, stop_ray, trial_resources
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import STOPPED_WHILE_RUNNING, Dispatch, make_scheduler, run_trials
 from nasbench.search.final import final_jobs
@@ -112,8 +112,9 @@ def run_search(
     """
     console = console or Console()
     t_start = time.perf_counter()
-    if ray_address is not None:
-        check_reachable(ray_address)  # before the database is touched
+    if ray_address is not None:  # before the database is touched
+        check_reachable(ray_address)
+        check_token(ray_address)
     p = prepare(study_path)
     ledger.connect()
     stored = open_study(ledger, p.loaded, p.task, must_exist=resume)

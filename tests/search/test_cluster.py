@@ -103,3 +103,43 @@ def test_unreachable_address_is_one_clear_sentence(tmp_path):
     assert run.returncode == 2
     assert f"--ray-address {address}: cannot join a Ray cluster there" in run.stderr
     assert "Traceback" not in run.stderr and not (tmp_path / "r.db").exists()  # nothing written
+
+
+@pytest.fixture(scope="module")
+def token_head(tmp_path_factory):
+    """A head node alone (no CPUs) of a cluster with token authentication."""
+    tmp_path = tmp_path_factory.mktemp("token_head")
+    port = free_port()
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    head = subprocess.Popen([RAY, "start", "--head", f"--port={port}", "--num-cpus=0", "--include-dashboard=false",
+                             "--node-ip-address=127.0.0.1", "--block", "--disable-usage-stats"],
+                            stdout=open(tmp_path / "head.log", "w"), stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not cluster_nodes(f"127.0.0.1:{port}", env) and time.monotonic() < deadline:
+            assert head.poll() is None, (tmp_path / "head.log").read_text()[-2000:]
+        yield f"127.0.0.1:{port}"
+    finally:
+        end_session(head, grace=3)  # nothing to save on a head that ran no work
+
+
+@pytest.mark.parametrize("token", [None, "wrong"])
+def test_a_missing_or_wrong_ray_token_is_named_at_once(tmp_path, token_head, token):
+    study = quick_study(tmp_path, "no-token", budget="{trials: 1}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    if token is not None:
+        env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+    t0 = time.monotonic()
+    run = subprocess.run(NASBENCH + ["search", str(study), "--db", f"sqlite:///{tmp_path / 'r.db'}",
+                                     "--ray-address", token_head],
+                         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    took = time.monotonic() - t0
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"error: --ray-address {token_head}: the cluster uses token authentication and this driver's token is "
+        "missing or wrong; export RAY_AUTH_MODE=token and RAY_AUTH_TOKEN set to the cluster's token (the head "
+        "node's ~/.ray/auth_token), as on its nodes."
+    ]
+    assert not (tmp_path / "r.db").exists()  # nothing written
+    assert took < 15, f"{took:.0f} s to refuse (Ray alone retries for about 20 s)"

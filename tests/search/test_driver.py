@@ -108,10 +108,10 @@ def test_second_launch_is_refused_while_the_first_runs(tmp_path, backend):
     name = f"one_driver_{backend}_{os.getpid()}"
     url = f"sqlite:///{tmp_path / 'results.db'}" if backend == "sqlite" else str(PG)
     # Long trials: the first driver must still run when the second has started up.
-    study = quick_study(tmp_path, name, sampler="{name: random}", budget="{trials: 3}", fidelity="{epochs: 100}")
+    study = quick_study(tmp_path, name, sampler="{name: random}", budget="{trials: 2}", fidelity="{epochs: 100}")
     first = launch(study, url, tmp_path / "first.log")
     try:
-        wait_running(url, name, first, complete=1)
+        wait_running(url, name, first)
         second = run(["search", str(study), "--db", url], tmp_path, timeout=300)
         assert second.returncode == 2, second.stdout + second.stderr
         message = second.stderr.strip()
@@ -127,7 +127,7 @@ def test_second_launch_is_refused_while_the_first_runs(tmp_path, backend):
     finally:
         reap(first)
     assert "UpdateFinishedTrialError" not in (tmp_path / "first.log").read_text()
-    assert_budget_trained_once(url, name, budget=3)
+    assert_budget_trained_once(url, name, budget=2)
     status = run(["status", name, "--db", url], tmp_path)
     assert "finished" in status.stdout and "driver:" not in status.stdout  # the lease was released
 
@@ -185,7 +185,7 @@ def test_a_signal_stops_the_search_and_the_same_command_resumes_it(tmp_path, sig
         tmp_path,
         "signalled",
         sampler="{name: random}",
-        budget=f"{{trials: {BUDGET}}}",
+        budget="{trials: 4}",
         fidelity=SLOW_TRIALS,
         final="{top_k: 1, fidelity: {epochs: 1, train_fraction: 0.3}}",
     )
@@ -218,7 +218,7 @@ def test_a_signal_stops_the_search_and_the_same_command_resumes_it(tmp_path, sig
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"{len(interrupted)} interrupted trial(s) re-queued" in again.stdout
     after = search_trials(url, "signalled")
-    assert_budget_trained_once(url, "signalled")
+    assert_budget_trained_once(url, "signalled", budget=4)
     by_number = {r[0]: r for r in after}
     for number, row in done_before.items():  # kept, not trained again
         assert by_number[number] == row
