@@ -193,6 +193,11 @@ def export(
         console.print(f"note: {note}", highlight=False)
     if not r.export_matches:
         fail(f"the exported file disagrees with the re-trained model on {r.prediction_mismatches} test samples.")
+    if not r.preprocessing_matches:
+        fail(
+            f"the preprocessing recorded in {r.metadata_path} differs from the one applied by up to "
+            f"{r.preprocessing_max_abs_diff:.3g}; the metadata would mislead a user of the model."
+        )
     if r.reproduces_stored is False:
         fail(
             f"the re-trained model's test accuracy {_pct(r.retrained_test_acc)} differs from the stored "

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nasbench.data.preprocess import NativeInput, Preprocessing
 from nasbench.errors import DataError
 
 
@@ -16,7 +17,9 @@ class ArrayDataset:
 
     ``x`` is ``(N, C, *spatial)`` (1, 2 or 3 spatial dims), uint8 or float32; ``y`` is int64
     labels in ``[0, num_classes)``. ``x_test``/``y_test`` hold the official test set when the
-    data set has one; otherwise the split carves a test set from ``x``.
+    data set has one; otherwise the split carves a test set from ``x``. ``preprocessing`` is how
+    the loader made ``x`` (and ``x_test``) from the data set's native arrays; when not given, the
+    arrays are their own native form.
     """
 
     name: str
@@ -27,6 +30,7 @@ class ArrayDataset:
     y_test: np.ndarray | None = None
     class_names: tuple[str, ...] = ()
     source: str = ""
+    preprocessing: Preprocessing | None = None
     _hash: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -44,6 +48,11 @@ class ArrayDataset:
                     f"{self.source or self.name}: test samples have shape {self.x_test.shape[1:]}, "
                     f"training samples {self.x.shape[1:]}."
                 )
+            if self.x_test.dtype != self.x.dtype:  # uint8 pixels are rescaled, float32 values are not
+                raise DataError(
+                    f"{self.source or self.name}: test samples are {self.x_test.dtype}, training samples "
+                    f"{self.x.dtype}; store both as uint8 pixels or both as numbers of one kind."
+                )
 
     @property
     def ndim(self) -> int:
@@ -57,6 +66,13 @@ class ArrayDataset:
     @property
     def input_size(self) -> tuple[int, ...]:
         return tuple(int(s) for s in self.x.shape[2:])
+
+    def loading(self) -> Preprocessing:
+        """The loader's steps from the native arrays to ``x`` (none when ``x`` is native)."""
+        if self.preprocessing is not None:
+            return self.preprocessing
+        shape = ("N", *self.x.shape[1:])
+        return Preprocessing(native=NativeInput(source=self.source or self.name, shape=shape, dtype=str(self.x.dtype)))
 
     @property
     def has_official_test(self) -> bool:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from nasbench.data.dataset import ArrayDataset
+from nasbench.data.preprocess import Cast, Divide, Normalize, Preprocessing, Resize, Step
 from nasbench.data.split import Split
 
 
@@ -102,9 +103,18 @@ def random_translate(x: torch.Tensor, p: int, gen: torch.Generator, fill: torch.
     return padded.movedim(1, -1)[tuple(index)].movedim(-1, 1).contiguous()
 
 
+PIXEL_MAX = 255.0  # uint8 pixels are divided by it; other numbers are taken as they are
+
+
 def to_float(x: np.ndarray) -> torch.Tensor:
     t = torch.from_numpy(np.ascontiguousarray(x))
-    return t.float().div_(255.0) if t.dtype == torch.uint8 else t.float()
+    return t.float().div_(PIXEL_MAX) if t.dtype == torch.uint8 else t.float()
+
+
+def float_steps(dtype: np.dtype) -> tuple[Step, ...]:
+    """What :func:`to_float` does to arrays of ``dtype``, as recorded steps."""
+    cast = Cast(dtype="float32")
+    return (cast, Divide(divisor=PIXEL_MAX)) if dtype == np.uint8 else (cast,)
 
 
 def resize(x: torch.Tensor, resolution: int | None) -> torch.Tensor:
@@ -159,14 +169,31 @@ class TensorDataModule(pl.LightningDataModule):
         if stage in (None, "fit", "validate") and "val" not in self.tensors:
             self.tensors["val"] = self._prepare(self.dataset.x, self.dataset.y, self.split.val)
         if stage in (None, "test") and "test" not in self.tensors:
-            ds, sp = self.dataset, self.split
-            x, y = ds.x, ds.y
-            if sp.test_is_official:
-                assert ds.x_test is not None and ds.y_test is not None  # the split was made from this data set
-                x, y = ds.x_test, ds.y_test
-            self.tensors["test"] = self._prepare(x, y, sp.test)
+            self.tensors["test"] = self._prepare(*self.test_arrays(), self.split.test)
         # The device may have been chosen after an earlier setup (train_network picks it).
         self.tensors = {k: (x.to(self.device), y.to(self.device)) for k, (x, y) in self.tensors.items()}
+
+    def test_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The arrays ``split.test`` indexes: the official test set, or the training arrays."""
+        ds = self.dataset
+        if self.split.test_is_official:
+            assert ds.x_test is not None and ds.y_test is not None  # the split was made from this data set
+            return ds.x_test, ds.y_test
+        return ds.x, ds.y
+
+    def tensor_steps(self) -> tuple[Step, ...]:
+        """What :meth:`setup` does to the loaded arrays (after it computed the statistics)."""
+        assert self.mean is not None and self.std is not None
+        resized = self.resolution is not None and self.input_shape[1:] != self.dataset.input_size
+        return (
+            *float_steps(self.dataset.x.dtype),
+            *([Resize(size=self.input_shape[1:])] if resized else []),
+            Normalize(mean=tuple(self.mean.flatten().tolist()), std=tuple(self.std.flatten().tolist())),
+        )
+
+    def preprocessing(self) -> Preprocessing:
+        """Every step from the data set's native arrays to the tensors the network sees."""
+        return self.dataset.loading().then(*self.tensor_steps())
 
     def _setup_train(self) -> None:
         idx = self.split.train_subset(self.train_fraction)

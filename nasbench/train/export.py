@@ -3,7 +3,10 @@
 No weights are kept during a search, so an architecture is re-trained exactly as its trial was
 (same data, split, recipe, fidelity, seed and thread count; on CPU) by the same evaluator. The
 exported artifact is then run over the normalised test split, and its accuracy is compared with
-the re-trained in-memory model's and with the stored test accuracy, when there is one.
+the re-trained in-memory model's and with the stored test accuracy, when there is one. The
+metadata records every preprocessing step from the data set's native arrays to the network's
+input; the recorded steps are run with NumPy over the test split and checked against the tensor
+the model was tested on.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from nasbench.train.recipe import Fidelity, Recipe
 
 FORMATS = {"torchscript": ".pt", "onnx": ".onnx"}
 EVAL_BATCH = 1024
+PREPROCESSING_TOLERANCE = 1e-4  # the recorded steps in NumPy vs the tensors in torch (max abs diff)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class ExportResult:
     retrained_test_acc: float  # the re-trained model in memory
     exported_test_acc: float  # the exported artifact, loaded back and run
     prediction_mismatches: int  # test samples where the two disagree
+    preprocessing_max_abs_diff: float  # the recorded preprocessing, run in NumPy, vs the tested tensor
     stored_val_acc: float | None  # the stored run at the same fidelity, if any
     stored_test_acc: float | None
     notes: list[str] = field(default_factory=list)
@@ -77,6 +82,10 @@ class ExportResult:
     @property
     def export_matches(self) -> bool:
         return self.prediction_mismatches == 0 and self.exported_test_acc == self.retrained_test_acc
+
+    @property
+    def preprocessing_matches(self) -> bool:
+        return self.preprocessing_max_abs_diff <= PREPROCESSING_TOLERANCE
 
     @property
     def reproduces_stored(self) -> bool | None:
@@ -121,6 +130,7 @@ def export_model(job: ExportJob, task: Task | None = None) -> ExportResult:
         retrained_test_acc=in_memory_acc,
         exported_test_acc=exported_acc,
         prediction_mismatches=mismatches,
+        preprocessing_max_abs_diff=preprocessing_error(trained),
         stored_val_acc=job.stored_val_acc,
         stored_test_acc=job.stored_test_acc,
         notes=list(job.notes),
@@ -140,6 +150,20 @@ def verify(trained: Trained, fmt: str, model_path: Path) -> tuple[float, float, 
     exported = predictions(predict, x_test)
     in_memory = predictions(lambda x: model(x).detach().numpy(), x_test)
     return accuracy(exported, y_test), accuracy(in_memory, y_test), int((exported != in_memory).sum())
+
+
+def preprocessing_error(trained: Trained) -> float:
+    """The largest difference between the test tensor and the recorded steps run in NumPy over the
+    loaded test arrays (the loader itself applies the recorded steps before them)."""
+    dm = trained.data
+    x, _ = dm.test_arrays()
+    x = x[dm.split.test]
+    for step in dm.tensor_steps():
+        x = step.apply(x)
+    tested = dm.tensors["test"][0].numpy()
+    if x.shape != tested.shape:
+        return float("inf")
+    return float(np.abs(x - tested).max(initial=0.0))
 
 
 # --- exporters: each writes the artifact and returns a predictor that runs the written file ------
@@ -194,7 +218,6 @@ def accuracy(pred: np.ndarray, y: torch.Tensor) -> float:
 def metadata(job: ExportJob, task: Task, trained: Trained, result: ExportResult) -> dict[str, Any]:
     """What a user of the exported file needs: input layout, preprocessing, classes, provenance, check."""
     dm, dataset = trained.data, task.dataset
-    assert dm.mean is not None and dm.std is not None
     return {
         "study": job.study,
         "trial": result.trial,
@@ -205,11 +228,8 @@ def metadata(job: ExportJob, task: Task, trained: Trained, result: ExportResult)
         "input": {
             "shape": ["N", *dm.input_shape],
             "dtype": "float32",
-            "preprocessing": "x = float32(raw) / pixel_divisor; resize spatial dims to shape if they differ "
-            "(linear interpolation); x = (x - mean[c]) / std[c] per channel c",
-            "pixel_divisor": 255.0 if dataset.x.dtype == np.uint8 else 1.0,
-            "mean": dm.mean.flatten().tolist(),
-            "std": dm.std.flatten().tolist(),
+            # native arrays -> steps, in order -> the input tensor
+            "preprocessing": dm.preprocessing().model_dump(mode="json"),
         },
         "output": "logits, shape [N, num_classes]; the predicted class is the argmax",
         "classes": list(dataset.class_names) or [str(i) for i in range(dataset.num_classes)],
@@ -222,8 +242,14 @@ def metadata(job: ExportJob, task: Task, trained: Trained, result: ExportResult)
         },
         "latency_ms_batch1": trained.evaluation.latency_ms,
         "check": {
-            k: v for k, v in asdict(result).items() if k.endswith("acc") or k in ("prediction_mismatches", "notes")
+            k: v
+            for k, v in asdict(result).items()
+            if k.endswith("acc") or k in ("prediction_mismatches", "preprocessing_max_abs_diff", "notes")
         }
-        | {"export_matches": result.export_matches, "reproduces_stored": result.reproduces_stored},
+        | {
+            "export_matches": result.export_matches,
+            "preprocessing_matches": result.preprocessing_matches,
+            "reproduces_stored": result.reproduces_stored,
+        },
         "torch": torch.__version__,
     }

@@ -20,6 +20,7 @@ from nasbench.store import open_ledger
 from nasbench.store.exports import export_job
 from nasbench.train.export import ExportResult
 from nasbench.train.export import export_model as run_export
+from tests.preprocess_by_hand import preprocess
 from tests.report.conftest import MAIN, STUDIES, Studies
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
@@ -41,16 +42,16 @@ def final_run(studies: Studies) -> sqlite3.Row:
 
 
 def inputs_from_metadata(meta: dict) -> tuple[torch.Tensor, np.ndarray]:
-    """The test split preprocessed by hand from the metadata file, as a user of the export would."""
+    """The test split of scikit-learn's own digits arrays, preprocessed by hand from the metadata
+    file, as a user of the export would."""
+    from sklearn.datasets import load_digits
+
     data = STUDIES[MAIN]["data"]
-    ds = load_dataset(data["name"])
-    split = make_split(ds, data["val_size"], 0.2, meta["data"]["split"]["split_seed"])
-    x = torch.from_numpy(ds.x[split.test]).float() / meta["input"]["pixel_divisor"]
-    shape = (1, -1) + (1,) * (x.dim() - 2)
-    mean = torch.tensor(meta["input"]["mean"]).view(shape)
-    std = torch.tensor(meta["input"]["std"]).view(shape)
+    split = make_split(load_dataset(data["name"]), data["val_size"], 0.2, meta["data"]["split"]["split_seed"])
+    bunch = load_digits()
+    x = preprocess(bunch.images[split.test], meta["input"]["preprocessing"])
     assert list(x.shape[1:]) == meta["input"]["shape"][1:]
-    return (x - mean) / std, ds.y[split.test]
+    return torch.from_numpy(x), bunch.target[split.test]
 
 
 def test_torchscript_export_reproduces_the_stored_test_accuracy(studies: Studies, tmp_path: Path):

@@ -10,6 +10,7 @@ import numpy as np
 
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.loaders._files import PathLike, data_dir
+from nasbench.data.preprocess import NativeInput, Preprocessing, Reshape
 from nasbench.data.registry import register_dataset
 from nasbench.errors import DataError
 
@@ -19,6 +20,17 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 META = "batches.meta"
 _PIXELS = 3 * 32 * 32
+# Each row is the red, then green, then blue 32x32 plane, row-major.
+PREPROCESSING = Preprocessing(
+    native=NativeInput(
+        source=f"the {FOLDER_NAME} pickles' b'data' entries (data_batch_1..5, test_batch)",
+        arrays=("data",),
+        shape=("N", _PIXELS),
+        dtype="uint8",
+        value_range=(0.0, 255.0),
+    ),
+    steps=(Reshape(shape=(-1, 3, 32, 32)),),
+)
 
 # The only globals a CIFAR batch needs (numpy arrays, and bytes as pickled by Python 3).
 # Anything else is refused: unpickling an arbitrary file could otherwise run code.
@@ -66,8 +78,7 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: 'data' must be a uint8 array of shape (N, {_PIXELS}).")
     if labels.shape != (len(data),) or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{path}: 'labels' must hold one integer per image ({len(data)}).")
-    # Each row is the red, then green, then blue 32x32 plane, row-major.
-    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)
+    return PREPROCESSING.apply(data), labels.astype(np.int64)
 
 
 def read_class_names(path: Path) -> tuple[str, ...]:
@@ -100,4 +111,5 @@ def load_cifar10(path: PathLike | None = None) -> ArrayDataset:
         num_classes=10,
         class_names=class_names,
         source=str(folder),
+        preprocessing=PREPROCESSING,
     )

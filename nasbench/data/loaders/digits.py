@@ -5,7 +5,21 @@ from __future__ import annotations
 import numpy as np
 
 from nasbench.data.dataset import ArrayDataset
+from nasbench.data.preprocess import Cast, Multiply, NativeInput, Preprocessing, Reshape, Round
 from nasbench.data.registry import register_dataset
+
+# Pixel values are 0..16; scaled to 0..255 uint8 like the other image sets. The reshape takes
+# either of sklearn's arrays: images (N, 8, 8) or data (N, 64).
+PREPROCESSING = Preprocessing(
+    native=NativeInput(
+        source="sklearn.datasets.load_digits()",
+        arrays=("images", "data"),
+        shape=("N", 8, 8),
+        dtype="float64",
+        value_range=(0.0, 16.0),
+    ),
+    steps=(Reshape(shape=(-1, 1, 8, 8)), Multiply(factor=255.0 / 16.0), Round(), Cast(dtype="uint8")),
+)
 
 
 @register_dataset("digits")
@@ -13,14 +27,12 @@ def load_digits() -> ArrayDataset:
     from sklearn.datasets import load_digits as sk_load_digits
 
     bunch = sk_load_digits()
-    # Pixel values are 0..16; scale to 0..255 uint8 like the other image sets.
-    x = (bunch.images * (255.0 / 16.0)).round().astype(np.uint8)[:, None, :, :]
-    y = bunch.target.astype(np.int64)
     return ArrayDataset(
         name="digits",
-        x=x,
-        y=y,
+        x=PREPROCESSING.apply(bunch.images),
+        y=bunch.target.astype(np.int64),
         num_classes=10,
         class_names=tuple(str(i) for i in range(10)),
         source="sklearn.datasets.load_digits",
+        preprocessing=PREPROCESSING,
     )

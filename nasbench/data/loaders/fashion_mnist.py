@@ -10,6 +10,7 @@ import numpy as np
 
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.loaders._files import PathLike, data_dir
+from nasbench.data.preprocess import ExpandDims, NativeInput, Preprocessing
 from nasbench.data.registry import register_dataset
 from nasbench.errors import DataError
 
@@ -28,6 +29,16 @@ CLASS_NAMES = (
     "Ankle boot",
 )
 _IDX_UBYTE = 0x08
+PREPROCESSING = Preprocessing(
+    native=NativeInput(
+        source="the IDX files train-images-idx3-ubyte and t10k-images-idx3-ubyte, read as arrays",
+        arrays=("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+        shape=("N", 28, 28),
+        dtype="uint8",
+        value_range=(0.0, 255.0),
+    ),
+    steps=(ExpandDims(axis=1),),
+)
 
 
 def find_file(folder: Path, stem: str) -> Path:
@@ -75,7 +86,7 @@ def _read_pair(folder: Path, images_stem: str, labels_stem: str) -> tuple[np.nda
     images, labels = read_idx(images_path, ndim=3), read_idx(labels_path, ndim=1)
     if len(images) != len(labels):
         raise DataError(f"{images_path}: holds {len(images)} images but {labels_path} holds {len(labels)} labels.")
-    return images[:, None, :, :], labels.astype(np.int64)
+    return PREPROCESSING.apply(images), labels.astype(np.int64)
 
 
 @register_dataset("fashion_mnist")
@@ -95,4 +106,5 @@ def load_fashion_mnist(path: PathLike | None = None) -> ArrayDataset:
         num_classes=10,
         class_names=CLASS_NAMES,
         source=str(folder),
+        preprocessing=PREPROCESSING,
     )

@@ -10,6 +10,7 @@ from PIL import Image
 
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.loaders._files import PathLike, is_hidden
+from nasbench.data.preprocess import ExpandDims, ImageDecode, MoveAxis, NativeInput, Preprocessing
 from nasbench.data.registry import register_dataset
 from nasbench.errors import ConfigError, DataError
 
@@ -87,7 +88,7 @@ def _is_grey(rgb: Image.Image) -> bool:
 
 
 def stack_images(images: list[np.ndarray], files: list[Path], mode: str) -> np.ndarray:
-    """(N, C, H, W) uint8 with C = 1 for grey, 3 for RGB; all images must share one size."""
+    """(N, H, W) uint8 grey or (N, H, W, 3) RGB images; all images must share one size."""
     first = images[0].shape[:2]
     for img, file in zip(images, files):
         if img.shape[:2] != first:
@@ -97,8 +98,7 @@ def stack_images(images: list[np.ndarray], files: list[Path], mode: str) -> np.n
             )
     rgb = mode == "rgb" or (mode == "auto" and any(img.ndim == 3 for img in images))
     converted = [_as_rgb(img) if rgb else _as_grey(img) for img in images]
-    stacked = np.stack(converted)
-    return stacked.transpose(0, 3, 1, 2) if rgb else stacked[:, None, :, :]
+    return np.stack(converted)
 
 
 def _as_rgb(img: np.ndarray) -> np.ndarray:
@@ -133,12 +133,25 @@ def load_image_folder(path: PathLike, mode: str = "auto", size: int | Sequence[i
         found = image_files(folder, extensions)
         files += found
         labels += [label] * len(found)
-    images = [read_image(f, hw) for f in files]
+    native = stack_images([read_image(f, hw) for f in files], files, mode)
+    rgb = native.ndim == 4
+    decode = ImageDecode(mode="RGB" if rgb else "L", size=hw)
+    preprocessing = Preprocessing(
+        native=NativeInput(
+            source=f"the image files under {root}/<class>/, decoded",
+            shape=("N", *native.shape[1:]),
+            dtype="uint8",
+            value_range=(0.0, 255.0),
+            decode=decode,
+        ),
+        steps=(MoveAxis(source=-1, destination=1) if rgb else ExpandDims(axis=1),),
+    )
     return ArrayDataset(
         name="image_folder",
-        x=stack_images(images, files, mode),
+        x=preprocessing.apply(native),
         y=np.asarray(labels, dtype=np.int64),
         num_classes=len(folders),
         class_names=tuple(f.name for f in folders),
         source=str(root),
+        preprocessing=preprocessing,
     )

@@ -13,9 +13,19 @@ import threading
 import numpy as np
 
 from nasbench.data.dataset import ArrayDataset
+from nasbench.data.preprocess import Cast, ExpandDims, NativeInput, Preprocessing
 from nasbench.data.registry import register_dataset
 
 SOURCE = "mnist1d.data.make_dataset (published default arguments)"
+PREPROCESSING = Preprocessing(
+    native=NativeInput(
+        source="mnist1d.data.make_dataset(mnist1d.data.get_dataset_args())",
+        arrays=("x", "x_test"),
+        shape=("N", 40),
+        dtype="float64",
+    ),
+    steps=(Cast(dtype="float32"), ExpandDims(axis=1)),
+)
 _cache: dict[str, np.ndarray] = {}
 _lock = threading.Lock()
 
@@ -33,9 +43,9 @@ def generate() -> dict[str, np.ndarray]:
         random.setstate(py_state)
         np.random.set_state(np_state)
     return {
-        "x": data["x"].astype(np.float32)[:, None, :],
+        "x": PREPROCESSING.apply(data["x"]),
         "y": data["y"].astype(np.int64),
-        "x_test": data["x_test"].astype(np.float32)[:, None, :],
+        "x_test": PREPROCESSING.apply(data["x_test"]),
         "y_test": data["y_test"].astype(np.int64),
     }
 
@@ -63,4 +73,5 @@ def load_mnist1d() -> ArrayDataset:
         num_classes=10,
         class_names=tuple(str(i) for i in range(10)),
         source=SOURCE,
+        preprocessing=PREPROCESSING,
     )

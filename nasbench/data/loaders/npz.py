@@ -16,6 +16,7 @@ import numpy as np
 
 from nasbench.data.dataset import ArrayDataset
 from nasbench.data.loaders._files import PathLike, data_file
+from nasbench.data.preprocess import Cast, ExpandDims, MoveAxis, NativeInput, Preprocessing, Step
 from nasbench.data.registry import register_dataset
 from nasbench.errors import ConfigError, DataError
 
@@ -38,26 +39,30 @@ def read_key(archive: np.lib.npyio.NpzFile, key: str, file: Path) -> np.ndarray:
         raise DataError(f"{file}: key {key!r} cannot be read ({e}).") from e
 
 
-def to_samples(x: np.ndarray, channels: str, file: Path, key: str) -> np.ndarray:
-    """``x`` as (N, C, *spatial) with 1 to 3 spatial dims, uint8 kept, other numbers as float32."""
+def to_samples(x: np.ndarray, channels: str, file: Path, key: str) -> tuple[np.ndarray, Preprocessing]:
+    """``x`` as (N, C, *spatial) with 1 to 3 spatial dims, uint8 kept, other numbers as float32;
+    and the steps that made it from the file's array."""
     lo, hi = _RANKS[channels]
     if not lo <= x.ndim <= hi:
         raise DataError(
             f"{file}: key {key!r} has unsupported shape {x.shape}; with channels={channels!r} "
             f"it must be {_LAYOUTS[channels]} with 1 to 3 spatial dims."
         )
-    if channels == "none" or x.ndim == 2:
-        x = x[:, None]  # no channel axis in the file: add one
-    elif channels == "last":
-        x = np.moveaxis(x, -1, 1)
-    if x.dtype == np.uint8:
-        return np.ascontiguousarray(x)
-    if x.dtype.kind not in "biuf":
+    if x.dtype != np.uint8 and x.dtype.kind not in "biuf":
         raise DataError(f"{file}: key {key!r} holds {x.dtype} values; samples must be numbers.")
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    if not np.isfinite(x).all():
+    steps: list[Step] = []
+    if channels == "none" or x.ndim == 2:
+        steps.append(ExpandDims(axis=1))  # no channel axis in the file: add one
+    elif channels == "last":
+        steps.append(MoveAxis(source=-1, destination=1))
+    if x.dtype != np.uint8:
+        steps.append(Cast(dtype="float32"))
+    native = NativeInput(source=file.name, arrays=(key,), shape=("N", *x.shape[1:]), dtype=str(x.dtype))
+    prep = Preprocessing(native=native, steps=tuple(steps))
+    x = np.ascontiguousarray(prep.apply(x))
+    if x.dtype != np.uint8 and not np.isfinite(x).all():
         raise DataError(f"{file}: key {key!r} holds NaN or infinite values.")
-    return x
+    return x, prep
 
 
 def to_labels(y: np.ndarray, n: int, file: Path, key: str) -> np.ndarray:
@@ -132,18 +137,20 @@ def check_keys(archive: np.lib.npyio.NpzFile, file: Path) -> None:
         raise DataError(f"{file}: key {given!r} is given without {missing!r}; give both or neither.")
 
 
-def read_parts(archive: np.lib.npyio.NpzFile, file: Path, channels: str) -> dict[str, np.ndarray]:
-    """The checked arrays ``x``, ``y`` and, when present, ``x_test``, ``y_test``."""
-    parts = {}
+def read_parts(archive: np.lib.npyio.NpzFile, file: Path, channels: str) -> tuple[dict[str, np.ndarray], Preprocessing]:
+    """The checked arrays ``x``, ``y`` and, when present, ``x_test``, ``y_test``; and how ``x``
+    was made from the file's array (``x_test`` takes the same steps)."""
+    parts, preps = {}, {}
     for xk, yk in (("x", "y"), ("x_test", "y_test")):
         if xk in archive.files:
-            x = to_samples(read_key(archive, xk, file), channels, file, xk)
+            x, preps[xk] = to_samples(read_key(archive, xk, file), channels, file, xk)
             parts[xk], parts[yk] = x, to_labels(read_key(archive, yk, file), len(x), file, yk)
     if "x_test" in parts and parts["x_test"].shape[1:] != parts["x"].shape[1:]:
         raise DataError(
             f"{file}: key 'x_test' has samples of shape {parts['x_test'].shape[1:]}, key 'x' {parts['x'].shape[1:]}."
         )
-    return parts
+    native = preps["x"].native.model_copy(update={"arrays": tuple(preps)})
+    return parts, preps["x"].model_copy(update={"native": native})
 
 
 @register_dataset("npz")
@@ -153,7 +160,7 @@ def load_npz(path: PathLike, channels: str = "auto", num_classes: int | None = N
     file = data_file(path, ".npz")
     with _open(file) as archive:
         check_keys(archive, file)
-        parts = read_parts(archive, file, channels)
+        parts, preprocessing = read_parts(archive, file, channels)
         n_classes = count_classes({k: parts[k] for k in ("y", "y_test") if k in parts}, num_classes, file)
         class_names = read_class_names(archive, file, n_classes)
     return ArrayDataset(
@@ -165,4 +172,5 @@ def load_npz(path: PathLike, channels: str = "auto", num_classes: int | None = N
         num_classes=n_classes,
         class_names=class_names,
         source=str(file),
+        preprocessing=preprocessing,
     )
