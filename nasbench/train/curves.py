@@ -5,7 +5,8 @@ baselines) one run of its own, named after its stage and trial and tagged with t
 trial number and the architecture's canonical name; its hyperparameters (architecture, params,
 FLOPs, seed, fidelity) are logged once and its per-epoch ``train_loss``, ``val_loss`` and
 ``val_acc`` at step = epoch (the final stage adds ``test_loss`` and ``test_acc`` at the last
-epoch). What each writes under ``dir``:
+epoch); a run ends finished, failed, or (MLflow) killed when the scheduler pruned the trial.
+What each writes under ``dir``:
 
 - ``csv``: ``<stage>/<run>/version_<k>/metrics.csv`` and ``hparams.yaml``;
 - ``tensorboard``: ``<stage>/<run>/version_<k>/events.out.tfevents.*`` (scalars, and the
@@ -41,6 +42,9 @@ MLFLOW_DB = "mlflow.db"
 MLFLOW_ARTIFACTS = "mlflow-artifacts"
 # The numbers each epoch logs (per-epoch time and throughput stay in the results store).
 CURVES = ("train_loss", "val_loss", "val_acc")
+# A run's end: Lightning's "success" and "failed", and this for a trial stopped from outside
+# before its last epoch (pruned by the scheduler): MLflow's status for it (the others ignore it).
+STOPPED = "KILLED"
 
 
 class LoggerKind(StrEnum):

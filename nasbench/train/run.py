@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from nasbench.data.module import Augment, TensorDataModule
-from nasbench.train.curves import TrialRun, log_epoch, open_logger
+from nasbench.train.curves import STOPPED, TrialRun, log_epoch, open_logger
 from nasbench.train.module import ClassificationModule
 from nasbench.train.recipe import Recipe
 
@@ -83,10 +83,12 @@ def train_network(
     if run is None:
         return _train(model, dm, recipe, epochs, seed, on_epoch, evaluate_test, device)
     logger = open_logger(run)
-    status = "failed"
+    status, reached = "failed", 0
 
     def logged(metrics: dict[str, float]) -> None:
+        nonlocal reached
         log_epoch(logger, metrics)
+        reached = int(metrics["epoch"])
         if on_epoch is not None:
             on_epoch(metrics)
 
@@ -96,6 +98,11 @@ def train_network(
             logger.log_metrics({"test_loss": result.test_loss, "test_acc": result.test_acc}, step=result.epochs)
         status = "success"
         return result
+    except SystemExit:
+        # How Ray Tune ends a trial's thread from outside, in the report of an epoch: its scheduler
+        # pruned the trial, or stopped it at its last epoch.
+        status = "success" if reached >= epochs else STOPPED
+        raise
     finally:
         logger.finalize(status)
 

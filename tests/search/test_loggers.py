@@ -81,18 +81,23 @@ def read_mlflow(root: Path, study: str) -> dict[tuple[str, int], LoggedRun]:
     return runs
 
 
+def logged_study(tmp_path: Path, name: str, logger: str, **overrides: str) -> tuple[str, Path, Path]:
+    """The results database, log folder and file of a quick study logging to ``logger``."""
+    logs = tmp_path / "logs"
+    study = quick_study(tmp_path, name, logging=f"{{logger: {logger}, dir: {logs}}}", **overrides)
+    return f"sqlite:///{tmp_path / 'results.db'}", logs, study
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("logger", ["csv", "tensorboard", "mlflow"])
 def test_each_trial_logs_one_run_whose_curve_is_the_stores(tmp_path, ray_local, logger):
-    url = f"sqlite:///{tmp_path / 'results.db'}"
-    logs = tmp_path / "logs"
-    study = quick_study(
+    url, logs, study = logged_study(
         tmp_path,
         f"logged-{logger}",
+        logger,
         budget="{trials: 2}",
         fidelity=TWO_EPOCHS,
         final=f"{{top_k: 1, fidelity: {TWO_EPOCHS}}}",
-        logging=f"{{logger: {logger}, dir: {logs}}}",
     )
     out, trials = search(study, url)
     assert out.exit_code == 0, out
@@ -184,3 +189,38 @@ def test_a_missing_logger_package_names_the_extra_at_load(tmp_path, monkeypatch,
         "which is not installed; install nasbench's extra 'loggers' (pip install 'nasbench[loggers]')."
     )
     assert not (tmp_path / "nasbench_logs").exists()
+
+
+@pytest.mark.slow
+def test_pruned_trials_end_killed_at_the_epoch_they_reached(tmp_path, ray_local):
+    # One trial at a time (2 CPUs per trial on 2 CPUs): later trials meet the rungs earlier ones filled.
+    url, logs, study = logged_study(
+        tmp_path,
+        "logged-asha",
+        "mlflow",
+        sampler="{name: random}",
+        budget="{trials: 6}",
+        fidelity="{epochs: 3, train_fraction: 0.3}",
+        resources="{cpu: 2}",
+        scheduler="{name: asha, grace_period: 1, reduction_factor: 2}",
+    )
+    out, trials = search(study, url)
+    assert set(trials["state"]) == {"complete", "pruned"}, trials["state"]
+    runs = read_mlflow(logs, out.study)
+    assert set(runs) == {("search", n) for n in trials["number"]}
+    epochs = load_epochs(url, out.study)
+    for t in trials.itertuples():
+        run = runs[("search", t.number)]
+        assert run.extra["status"] == ("FINISHED" if t.state == "complete" else "KILLED"), (t.state, run.extra)
+        stored = epochs[epochs["number"] == t.number]
+        assert [s for s, _ in run.val_acc] == list(stored["epoch"]) == list(range(1, t.epochs_run + 1))
+
+
+@pytest.mark.slow
+def test_a_diverged_trial_ends_its_run_failed(tmp_path, ray_local):
+    diverging = "{optimizer: sgd, lr: 1.0e+30, batch_size: 64}"
+    url, logs, study = logged_study(tmp_path, "logged-diverge", "mlflow", budget="{trials: 1}", recipe=diverging)
+    out, trials = search(study, url)
+    assert list(trials["state"]) == ["failed"]
+    (run,) = read_mlflow(logs, out.study).values()
+    assert run.extra["status"] == "FAILED" and run.val_acc == []
