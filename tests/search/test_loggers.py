@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from nasbench.cli import app
 from nasbench.errors import ConfigError
 from nasbench.search.config import load_study
 from nasbench.store import load_epochs
@@ -32,7 +34,7 @@ def read_csv(root: Path) -> dict[tuple[str, int], LoggedRun]:
     import pandas as pd
 
     runs = {}
-    for metrics in sorted(root.glob("*/trial-*/version_*/metrics.csv")):
+    for metrics in sorted(root.glob("*/*/version_*/metrics.csv")):
         hparams = yaml.safe_load((metrics.parent / "hparams.yaml").read_text())
         df = pd.read_csv(metrics)
         curve = df.dropna(subset=["val_acc"])
@@ -49,7 +51,7 @@ def read_tensorboard(root: Path) -> dict[tuple[str, int], LoggedRun]:
     from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
 
     runs = {}
-    for events in sorted(root.glob("*/trial-*/version_*/events.out.tfevents.*")):
+    for events in sorted(root.glob("*/*/version_*/events.out.tfevents.*")):
         acc = EventAccumulator(str(events.parent))
         acc.Reload()
         content = acc.PluginTagToContent("hparams")["_hparams_/session_start_info"]
@@ -224,3 +226,24 @@ def test_a_diverged_trial_ends_its_run_failed(tmp_path, ray_local):
     assert list(trials["state"]) == ["failed"]
     (run,) = read_mlflow(logs, out.study).values()
     assert run.extra["status"] == "FAILED" and run.val_acc == []
+
+
+@pytest.mark.slow
+def test_the_command_line_option_logs_searches_and_baselines_under_the_default_folder(tmp_path, monkeypatch, ray_local):
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    study = quick_study(tmp_path, "cli-logged", budget="{trials: 1}")  # no logging field
+    searched = CliRunner().invoke(app, ["search", str(study), "--db", url, "--logger", "tensorboard"])
+    assert searched.exit_code == 0, searched.output
+    # Baselines log as the stored study does (its folder was made absolute when the search began).
+    monkeypatch.chdir(tmp_path.parent)
+    based = CliRunner().invoke(
+        app, ["baseline", "cli-logged", "--models", "resnet18", "--fidelity", "search", "--db", url]
+    )
+    assert based.exit_code == 0, based.output
+    logs = tmp_path / "nasbench_logs" / "cli-logged"
+    runs = read_tensorboard(logs)
+    assert set(runs) == {("search", 0), ("final", -1)}
+    assert runs[("final", -1)].tags["architecture"] == "resnet18"
+    assert runs[("final", -1)].extra["path"].parent.parent.name == "baseline-resnet18"
+    assert [s for s, _ in runs[("search", 0)].val_acc] == [1]
