@@ -50,7 +50,7 @@ if ! $VPY -c "import torch" >/dev/null 2>&1; then
 fi
 
 extras="postgres,export,parquet"
-[ "$WITH_TEST" = 1 ] && extras="test,dashboard,$extras"
+[ "$WITH_TEST" = 1 ] && extras="test,dashboard,loggers,$extras"
 echo "== installing nasbench[$extras]"
 $VPY -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE "is ignored|^$" || true
 $VPY -c "import torch, nasbench; print('torch', torch.__version__, '| nasbench', nasbench.__version__)"

@@ -29,6 +29,13 @@ app = typer.Typer(
 )
 
 
+class LoggerChoice(StrEnum):
+    tensorboard = "tensorboard"
+    csv = "csv"
+    mlflow = "mlflow"
+    none = "none"
+
+
 class Format(StrEnum):
     table = "table"
     csv = "csv"
@@ -49,13 +56,26 @@ def search(
             "--resume", help="Continue the study and refuse to start a new one (re-running without it continues too)."
         ),
     ] = False,
+    logger: Annotated[
+        LoggerChoice | None,
+        typer.Option(
+            "--logger",
+            help="Log each trial's curves to this logger (overrides the study's logging.logger; none: no logger).",
+        ),
+    ] = None,
 ) -> None:
     """Run (or resume) the search a study file describes."""
     from nasbench.search.runner import run_search
     from nasbench.store import open_ledger
 
     out = run_search(
-        str(study_file), open_ledger(db), ray_address=ray_address, console=console, shutdown_ray=True, resume=resume
+        str(study_file),
+        open_ledger(db),
+        ray_address=ray_address,
+        console=console,
+        shutdown_ray=True,
+        resume=resume,
+        logger=str(logger) if logger is not None else None,
     )
     best = f"{out.best_val_acc:.4f}" if out.best_val_acc is not None else "-"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(out.counts.items())) or "no trials"

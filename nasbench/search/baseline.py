@@ -173,7 +173,7 @@ def _train(
         start = TrialStart(
             Stage.FINAL, numbers[m], m, cfg.seed, fidelity, family=Family.BASELINE, params=params, flops=flops
         )
-        jobs.append(Job(TrialRequest(Stage.FINAL, numbers[m], cfg.seed, Candidate(zoo=m)), start))
+        jobs.append(Job(TrialRequest(Stage.FINAL, numbers[m], cfg.seed, Candidate(zoo=m), params, flops), start))
     console.print(
         f"baselines for study {stored.name}: {', '.join(todo)} at {fidelity.epochs} epochs (test accuracy measured)"
     )

@@ -22,9 +22,10 @@ from nasbench.core.durations import parse_duration
 from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError
 from nasbench.space.spec import SpaceSpec, load_space
+from nasbench.train.curves import CurveLogging, LoggerKind
 from nasbench.train.recipe import Fidelity, Recipe
 
-MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets")
+MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets", "logging")
 MAX_NAME = 100
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -148,6 +149,12 @@ class StudyConfig(Strict):
     final: FinalConfig | None = None
     prefilter: PrefilterConfig | None = None
     targets: list[TargetConfig] = Field(default_factory=list)
+    logging: CurveLogging | None = None  # each trial's curves in a TensorBoard, CSV or MLflow logger
+
+    @field_validator("logging", mode="before")
+    @classmethod
+    def _logging(cls, v: Any) -> Any:
+        return {"logger": v} if isinstance(v, str) else v  # `logging: csv` is short for {logger: csv}
 
     @field_validator("name")
     @classmethod
@@ -204,8 +211,8 @@ class StudyConfig(Strict):
     def identity(self) -> dict[str, Any]:
         """The fields that make a study what it is: a resumed study must match them.
 
-        The budget, final training, resources, failure limit and targets may change between
-        runs (a budget can grow); fields a newer version added (None when unused) do not make
+        The budget, final training, resources, failure limit, targets and logger may change
+        between runs (a budget can grow); fields a newer version added (None when unused) do not make
         an older study different.
         """
         config = self.model_dump(mode="json")
@@ -227,8 +234,16 @@ class LoadedStudy(BaseModel):
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-def load_study(path: str | Path) -> LoadedStudy:
-    """Read and validate a study file and its space; errors name the file and the field."""
+NO_LOGGER = "none"
+
+
+def load_study(path: str | Path, logger: str | None = None) -> LoadedStudy:
+    """Read and validate a study file and its space; errors name the file and the field.
+
+    ``logger`` (``tensorboard``, ``csv``, ``mlflow`` or ``none``) overrides the file's
+    ``logging.logger``. The log folder is resolved here, on the driver, and the logger's package
+    checked before anything is written.
+    """
     path = Path(path)
     text = read_config_text(path, "study")
     data = parse_yaml_mapping(text, path, "study")
@@ -237,6 +252,13 @@ def load_study(path: str | Path) -> LoadedStudy:
         config = StudyConfig.model_validate(data)
     except ValidationError as e:
         raise ConfigError(f"{path}: {first_error(e)}") from e
+    config = _with_logger(config, logger)
+    if config.logging is not None:
+        try:
+            config.logging.check_installed()
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from e
+        config = config.model_copy(update={"logging": config.logging.resolved(config.name)})
     space_path = (path.parent / config.space) if not Path(config.space).is_absolute() else Path(config.space)
     if not space_path.is_file():
         raise ConfigError(f"{path}: field 'space': search space file {space_path} not found.")
@@ -248,3 +270,18 @@ def load_study(path: str | Path) -> LoadedStudy:
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from e
     return LoadedStudy(config=config, space=load_space(space_path), path=str(path), text=text)
+
+
+def _with_logger(config: StudyConfig, logger: str | None) -> StudyConfig:
+    """``config`` with its logger replaced by ``logger`` (None: as it is; ``none``: no logger)."""
+    if logger is None:
+        return config
+    if logger == NO_LOGGER:
+        return config.model_copy(update={"logging": None})
+    try:
+        kind = LoggerKind(logger)
+    except ValueError:
+        choices = ", ".join([*LoggerKind, NO_LOGGER])
+        raise ConfigError(f"--logger: unknown logger {logger!r}; choose from {choices}.") from None
+    current = config.logging or CurveLogging(logger=kind)
+    return config.model_copy(update={"logging": current.model_copy(update={"logger": kind})})

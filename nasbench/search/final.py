@@ -52,5 +52,5 @@ def final_jobs(
             params=params,
             flops=flops,
         )
-        jobs.append(Job(TrialRequest(Stage.FINAL, t.number, seed, Candidate(arch=t.arch)), start))
+        jobs.append(Job(TrialRequest(Stage.FINAL, t.number, seed, Candidate(arch=t.arch), params, flops), start))
     return chosen, jobs

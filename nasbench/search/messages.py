@@ -27,6 +27,8 @@ class TrialRequest:
     number: int
     seed: int
     candidate: Candidate
+    params: int | None = None  # measured on the driver: the trial's run in the study's logger names them
+    flops: int | None = None
 
     def config(self) -> dict[str, Any]:
         """Tune's config dict for this request."""

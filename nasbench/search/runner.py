@@ -59,9 +59,11 @@ class SearchOutcome:
     exit_code: int = 0  # 1 when the search stopped on its own limits; 130/143 after SIGINT/SIGTERM
 
 
-def prepare(study_path: str) -> Prepared:
-    """Load and check the study file, its space, sampler and data; nothing is written."""
-    loaded = load_study(study_path)
+def prepare(study_path: str, logger: str | None = None) -> Prepared:
+    """Load and check the study file, its space, sampler and data; nothing is written.
+
+    ``logger`` overrides the study's ``logging.logger`` (``none``: no logger)."""
+    loaded = load_study(study_path, logger)
     cfg, space = loaded.config, loaded.space
     try:
         sampler = create_sampler(
@@ -105,17 +107,19 @@ def run_search(
     console: Console | None = None,
     shutdown_ray: bool = False,
     resume: bool = False,
+    logger: str | None = None,
 ) -> SearchOutcome:
     """Run (or resume) the study in ``study_path`` until its budget is spent.
 
     Re-running a study always continues it; ``resume=True`` also insists that it exists.
+    ``logger`` overrides the study's ``logging.logger`` (``none``: no logger).
     """
     console = console or Console()
     t_start = time.perf_counter()
     if ray_address is not None:  # before the database is touched
         check_reachable(ray_address)
         check_token(ray_address)
-    p = prepare(study_path)
+    p = prepare(study_path, logger)
     ledger.connect()
     stored = open_study(ledger, p.loaded, p.task, must_exist=resume)
     stop = StopRequest()
@@ -227,9 +231,11 @@ def dispatch_for(
         threads=resources.threads,
         max_latency_ms=cfg.constraints.get("latency_ms"),
     )
+    if cfg.logging is not None:
+        cfg.logging.prepare(cfg.name)
     return Dispatch(
         stage,
-        TrialSettings(evaluator, fidelity, test),
+        TrialSettings(evaluator, fidelity, test, cfg.name, cfg.logging),
         resources,
         cfg.max_consecutive_failures,
         total,

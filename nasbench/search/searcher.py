@@ -189,7 +189,9 @@ class OptunaNasSearcher(Searcher):
                 self.trials[trial_id] = (ot, measures, arch.digest())
                 evaluated[arch.digest()] = Known(ot.number, TrialState.RUNNING)
                 self.counted += 1
-                return TrialRequest(Stage.SEARCH, ot.number, plan.seed, Candidate(arch=arch)).config()
+                return TrialRequest(
+                    Stage.SEARCH, ot.number, plan.seed, Candidate(arch=arch), start.params, start.flops
+                ).config()
             self.recorder.start(_infeasible(start, reason))
             tell_infeasible(self.study, ot, plan.objectives, reason)
         self.stopped_reason = (

@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass
 
 from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport
+from nasbench.train.curves import CurveLogging, TrialRun, trial_run
 from nasbench.train.evaluate import EpochMetrics, Evaluation, Evaluator, Infeasible, failure_reason
 from nasbench.train.recipe import Fidelity
 
@@ -26,6 +27,25 @@ class TrialSettings:
     evaluator: Evaluator
     fidelity: Fidelity
     test: bool  # evaluate on the test split too (final trainings and baselines only)
+    study: str = ""
+    logging: CurveLogging | None = None  # the study's logger (its dir resolved on the driver)
+
+    def run_of(self, request: TrialRequest) -> TrialRun | None:
+        """The trial's run in the study's logger, when it has one."""
+        if self.logging is None:
+            return None
+        return trial_run(
+            self.logging,
+            self.study,
+            request.stage,
+            request.number,
+            request.candidate.name,
+            zoo=request.candidate.zoo is not None,
+            seed=request.seed,
+            fidelity=self.fidelity,
+            params=request.params,
+            flops=request.flops,
+        )
 
 
 def worker_name() -> str:
@@ -84,7 +104,12 @@ def run_trial(config: dict, settings: TrialSettings) -> None:
     reporter = _Reporter()
     try:
         evaluation = settings.evaluator.evaluate(
-            request.candidate, settings.fidelity, request.seed, test=settings.test, listener=reporter
+            request.candidate,
+            settings.fidelity,
+            request.seed,
+            test=settings.test,
+            listener=reporter,
+            run=settings.run_of(request),
         )
     except Infeasible as exc:
         reporter.latency_ms = exc.latency_ms

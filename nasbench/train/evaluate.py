@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from nasbench.data.module import TensorDataModule
+    from nasbench.train.curves import TrialRun
 
 
 class Infeasible(Exception):
@@ -120,7 +121,8 @@ class Listener(Protocol):
 
 
 class Evaluator(Protocol):
-    """Scores candidates at a fidelity; the search does not care how."""
+    """Scores candidates at a fidelity; the search does not care how. One that trains logs the
+    curves to ``run`` when given (the study's logger); others ignore it."""
 
     @property
     def kind(self) -> EvaluatorKind: ...
@@ -133,6 +135,7 @@ class Evaluator(Protocol):
         *,
         test: bool = False,
         listener: Listener | None = None,
+        run: TrialRun | None = None,
     ) -> Evaluation: ...
 
 
@@ -168,8 +171,9 @@ class ScratchEvaluator:
         *,
         test: bool = False,
         listener: Listener | None = None,
+        run: TrialRun | None = None,
     ) -> Evaluation:
-        return self.train(candidate, fidelity, seed, test=test, listener=listener).evaluation
+        return self.train(candidate, fidelity, seed, test=test, listener=listener, run=run).evaluation
 
     def train(
         self,
@@ -179,6 +183,7 @@ class ScratchEvaluator:
         *,
         test: bool = False,
         listener: Listener | None = None,
+        run: TrialRun | None = None,
     ) -> Trained:
         import torch
 
@@ -220,6 +225,7 @@ class ScratchEvaluator:
                 on_epoch=on_epoch,
                 evaluate_test=test,
                 device=self.device,
+                run=run,
             )
         evaluation = Evaluation(
             kind=self.kind,
@@ -256,6 +262,7 @@ class ProxyEvaluator:
         *,
         test: bool = False,
         listener: Listener | None = None,
+        run: TrialRun | None = None,
     ) -> Evaluation:
         from nasbench.measure.proxies import compute_proxies
 

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from nasbench.data.module import Augment, TensorDataModule
+from nasbench.train.curves import STOPPED, TrialRun, log_epoch, open_logger
 from nasbench.train.module import ClassificationModule
 from nasbench.train.recipe import Recipe
 
@@ -72,9 +73,50 @@ def train_network(
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     evaluate_test: bool = False,
     device: str = "auto",
+    run: TrialRun | None = None,
 ) -> TrainResult:
-    """Train ``model`` for ``epochs``; validate every epoch; test only when asked (final runs)."""
+    """Train ``model`` for ``epochs``; validate every epoch; test only when asked (final runs).
+
+    ``run``: also log the curves to the study's logger, as that run (see ``nasbench.train.curves``).
+    """
     quiet_lightning()
+    if run is None:
+        return _train(model, dm, recipe, epochs, seed, on_epoch, evaluate_test, device)
+    logger = open_logger(run)
+    status, reached = "failed", 0
+
+    def logged(metrics: dict[str, float]) -> None:
+        nonlocal reached
+        log_epoch(logger, metrics)
+        reached = int(metrics["epoch"])
+        if on_epoch is not None:
+            on_epoch(metrics)
+
+    try:
+        result = _train(model, dm, recipe, epochs, seed, logged, evaluate_test, device)
+        if result.test_acc is not None and result.test_loss is not None:
+            logger.log_metrics({"test_loss": result.test_loss, "test_acc": result.test_acc}, step=result.epochs)
+        status = "success"
+        return result
+    except SystemExit:
+        # How Ray Tune ends a trial's thread from outside, in the report of an epoch: its scheduler
+        # pruned the trial, or stopped it at its last epoch.
+        status = "success" if reached >= epochs else STOPPED
+        raise
+    finally:
+        logger.finalize(status)
+
+
+def _train(
+    model: nn.Module,
+    dm: TensorDataModule,
+    recipe: Recipe,
+    epochs: int,
+    seed: int,
+    on_epoch: Callable[[dict[str, float]], None] | None,
+    evaluate_test: bool,
+    device: str,
+) -> TrainResult:
     device = pick_device(device)
     pl.seed_everything(seed, workers=False, verbose=False)
     dm.device = torch.device(device)
