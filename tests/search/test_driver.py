@@ -3,8 +3,8 @@
 - A second ``nasbench search`` of a study that is running is refused with one line naming the
   running driver, and touches none of its trials (SQLite and PostgreSQL); two launched at the
   same instant end with one driver, not a raw ``UNIQUE constraint failed``.
-- ``status`` says whether the driver is alive: alive while it runs, gone after ``kill -9``; and
-  nothing of the killed driver's embedded Ray outlives it by more than a few seconds.
+- ``status`` says the driver is alive while it runs (gone after ``kill -9``, and nothing of the
+  killed driver's Ray left 15 s later: ``test_resume.py``).
 - Ctrl-C (SIGINT to the foreground process group) and SIGTERM stop the search promptly: running
   trials interrupted with the signal named, no final stage, exit 130 / 143, status
   "interrupted"; the same command then resumes exactly as after ``kill -9``.
@@ -108,7 +108,7 @@ def test_second_launch_is_refused_while_the_first_runs(tmp_path, backend):
     name = f"one_driver_{backend}_{os.getpid()}"
     url = f"sqlite:///{tmp_path / 'results.db'}" if backend == "sqlite" else str(PG)
     # Long trials: the first driver must still run when the second has started up.
-    study = quick_study(tmp_path, name, sampler="{name: random}", budget="{trials: 2}", fidelity="{epochs: 100}")
+    study = quick_study(tmp_path, name, sampler="{name: random}", budget="{trials: 2}", fidelity="{epochs: 60}")
     first = launch(study, url, tmp_path / "first.log")
     try:
         wait_running(url, name, first)
@@ -147,33 +147,6 @@ def test_two_launches_at_the_same_instant_give_one_driver(tmp_path):
     assert "already has a live driver" in refused and "UNIQUE" not in refused and "Traceback" not in refused
     rows = [r for r in search_trials(url, "twins") if r[4] == "search"]
     assert [r[1] for r in rows] == ["complete", "complete"]
-
-
-def test_status_shows_a_killed_driver_as_gone_and_resume_takes_over_at_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'results.db'}"
-    study = quick_study(tmp_path, "killed", sampler="{name: random}", budget="{trials: 3}", fidelity=SLOW_TRIALS)
-    driver = launch(study, url, tmp_path / "first.log")
-    try:
-        wait_running(url, "killed", driver)
-        os.kill(driver.pid, signal.SIGKILL)  # the driver alone, as `kill -9 PID` does
-        driver.wait()
-        # Its Ray (GCS, raylet, agents, training workers) follows within seconds, not minutes.
-        deadline = time.monotonic() + 15
-        while session_processes(driver.pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        left = session_processes(driver.pid)
-        assert not left, f"processes of the killed driver still running 15 s later: {left}"
-    finally:
-        reap(driver)
-    status = run(["status", "killed", "--db", url], tmp_path)
-    assert status.returncode == 0, status.stderr
-    assert f"driver: PID {driver.pid} on host" in status.stdout and "gone" in status.stdout
-    # The dead holder is seen at once on this machine: no waiting for the lease to expire.
-    t0 = time.monotonic()
-    again = run(["search", str(study), "--db", url], tmp_path)
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert "re-queued" in again.stdout
-    assert time.monotonic() - t0 < 600
 
 
 @pytest.mark.parametrize(
