@@ -209,6 +209,7 @@ def searched(tmp_path_factory):
     return folder, db, data
 
 
+@pytest.mark.slow  # its fixture runs a real search in a new process
 def test_export_checks_before_it_announces_the_retraining(searched, tmp_path):
     folder, db, data = searched
     taken = tmp_path / "taken"
@@ -232,6 +233,7 @@ def test_export_checks_before_it_announces_the_retraining(searched, tmp_path):
     assert "re-training" not in r.stdout and not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow  # its fixture runs a real search in a new process
 def test_read_only_database_is_named(searched, tmp_path):
     import os
     import shutil
