@@ -61,10 +61,10 @@ def main() -> None:
         url = make_database(Path(tmp) / "r.db")
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
-            "nasbench --help": NASBENCH + ["--help"],
-            "nasbench doctor --help": NASBENCH + ["doctor", "--help"],
-            "nasbench status bench": NASBENCH + ["status", "bench", "--db", url],
-            "nasbench query --study bench --top 5": NASBENCH + ["query", "--study", "bench", "--top", "5", "--db", url],
+            "nasbench --help": [*NASBENCH, "--help"],
+            "nasbench doctor --help": [*NASBENCH, "doctor", "--help"],
+            "nasbench status bench": [*NASBENCH, "status", "bench", "--db", url],
+            "nasbench query --study bench --top 5": [*NASBENCH, "query", "--study", "bench", "--top", "5", "--db", url],
         }
         print(f"load average {os.getloadavg()[0]:.2f}; {repeats} runs each")
         print("| command | median | fastest |\n|---|---:|---:|")

@@ -9,6 +9,7 @@ JSON that names each operation and its parameters (and the NumPy line that perfo
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Annotated, ClassVar, Literal
 
 import numpy as np
@@ -20,8 +21,9 @@ class _Step(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     _numpy: ClassVar[str]  # the step as one line of NumPy on x, formatted with the step's fields
 
+    @abstractmethod
     def apply(self, x: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The step on an array (pydantic's model metaclass is an ABCMeta: _Step is not instantiable)."""
 
     @computed_field  # type: ignore[prop-decorator]
     @property

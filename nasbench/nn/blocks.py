@@ -6,6 +6,7 @@ plus its own options, and decides its own skip connection.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import torch
@@ -72,7 +73,7 @@ class PlainBlock(nn.Module):
         return self.se(self.conv(x))
 
 
-class _Residual(nn.Module):
+class _Residual(nn.Module, ABC):
     """What ResNet's blocks share after their convs (``_body``): SE on the result, plus the identity
     or projected shortcut, then the activation."""
 
@@ -83,8 +84,9 @@ class _Residual(nn.Module):
         self.shortcut = shortcut(ndim, in_ch, out_ch, stride, norm_name)
         self.act = act(act_name)
 
+    @abstractmethod
     def _body(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The residual branch (before squeeze-and-excitation)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.se(self._body(x)) + self.shortcut(x))

@@ -41,12 +41,12 @@ def test_the_dashboard_shows_architecture_names_and_curves(tmp_path, sqlite_url,
     pytest.importorskip("optuna_dashboard")
     study = quick_study(tmp_path, "dash", sampler="{name: random}", budget="{trials: 2}",
                         fidelity="{epochs: 3, train_fraction: 0.3}")
-    out, df = search(study, sqlite_url)
+    _out, df = search(study, sqlite_url)
     searched = df[(df.stage == "search") & (df.state == "complete")]
     assert len(searched) == 2
 
     port = free_port()
-    server = subprocess.Popen(NASBENCH + ["dashboard", "--db", sqlite_url, "--port", str(port)],
+    server = subprocess.Popen([*NASBENCH, "dashboard", "--db", sqlite_url, "--port", str(port)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         studies = get(f"http://127.0.0.1:{port}/api/studies")
@@ -70,7 +70,7 @@ def test_the_dashboard_shows_architecture_names_and_curves(tmp_path, sqlite_url,
 
 def test_dashboard_on_a_missing_database_is_one_line_and_creates_nothing(tmp_path):
     missing = tmp_path / "nope.db"
-    r = subprocess.run(NASBENCH + ["dashboard", "--db", f"sqlite:///{missing}"], capture_output=True, text=True,
+    r = subprocess.run([*NASBENCH, "dashboard", "--db", f"sqlite:///{missing}"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip() == f"error: no results database at {missing}."

@@ -58,7 +58,7 @@ def search_trials(url: str, study: str) -> list[tuple]:
 
 def launch(study: Path, url: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        NASBENCH + ["search", str(study), "--db", url],
+        [*NASBENCH, "search", str(study), "--db", url],
         stdout=open(log, "w"),
         stderr=subprocess.STDOUT,
         cwd=study.parent,

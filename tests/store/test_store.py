@@ -63,7 +63,7 @@ def test_pandas_readers_give_nullable_integers_and_name_what_is_missing(sqlite_u
     for column in ("number", "params", "flops", "seed", "epochs_run"):
         assert str(df[column].dtype) == "Int64", column
     assert df["params"].iloc[0] == 1234 and df["params"].isna().iloc[1]
-    with pytest.raises(ConfigError, match="no study named 'sT'.*studies: st"):
+    with pytest.raises(ConfigError, match=r"no study named 'sT'.*studies: st"):
         load_trials(sqlite_url, study="sT")
     with pytest.raises(ConfigError, match="no study named 'ghost'"):
         load_epochs(sqlite_url, study="ghost")
