@@ -26,6 +26,7 @@ class TrialState(StrEnum):
 class Stage(StrEnum):
     SEARCH = "search"  # candidates scored at the search fidelity (validation only)
     FINAL = "final"  # the chosen networks re-trained at the final fidelity, tested
+    SUPERNET = "supernet"  # the training of a study's weight-sharing supernet (one row, its curve)
 
 
 class Family(StrEnum):

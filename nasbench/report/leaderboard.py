@@ -23,6 +23,7 @@ BOARD_COLUMNS = [
     "flops",
     "latency_ms",
     "val_acc",
+    "shared_val_acc",
     "final_val_acc",
     "test_acc",
     "epochs",
@@ -36,6 +37,10 @@ BOARD_COLUMNS = [
 def leaderboard(data: StudyData) -> pd.DataFrame:
     """Measured rows ranked by validation accuracy (never test): searched architectures and zoo baselines.
 
+    In a search that scored candidates by a supernet's shared weights, a searched row is there only
+    if it was re-trained from scratch, and ranked by that stand-alone validation accuracy; its
+    shared-weight score is in ``shared_val_acc``.
+
     A searched architecture sampled twice appears once (its best run). Test accuracy appears only
     where there was a final evaluation: the re-training of a top architecture, or a zoo baseline.
     """
@@ -48,8 +53,24 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
         test_acc=searched["number"].map(finals["test_acc"]),
         final_train_time_s=searched["number"].map(finals["train_time_s"]),
     )
+    # Scores of a supernet's shared weights are never ranked with stand-alone accuracies: a path the
+    # supernet scored is on the board by its re-training from scratch (the final stage) only.
+    shared = searched["evaluator"] == "supernet"
+    searched = searched.assign(shared_val_acc=searched["val_acc"].where(shared))
+    if shared.any():
+        searched = searched[~shared | searched["final_val_acc"].notna()]
+        searched = searched.assign(
+            val_acc=searched["final_val_acc"].where(shared[searched.index], searched["val_acc"]),
+            final_val_acc=searched["final_val_acc"].where(~shared[searched.index]),
+        )
     base = data.baselines.sort_values("trial_id").drop_duplicates("name", keep="last")
-    base = base.assign(family="zoo baseline", epochs=base["epochs_run"], final_val_acc=None, final_train_time_s=None)
+    base = base.assign(
+        family="zoo baseline",
+        epochs=base["epochs_run"],
+        shared_val_acc=None,
+        final_val_acc=None,
+        final_train_time_s=None,
+    )
     parts = [p[BOARD_COLUMNS[1:]] for p in (searched, base) if len(p)]
     if not parts:
         return pd.DataFrame(columns=BOARD_COLUMNS)

@@ -150,6 +150,7 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
             f"split seed {_or(sp.split_seed, cfg.data.split_seed)})",
         ),
         ("search fidelity", _kv(cfg.fidelity.model_dump(mode="json"))),
+        ("search evaluator", _evaluator(cfg)),
         (
             "final training",
             f"top {final.top_k}{_within(final.best_within)} at "
@@ -170,6 +171,17 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
         ("wall time", f"{data.elapsed_s:,.1f} s ({data.status})"),
         ("study file", data.study_file or "-"),
     ]
+
+
+def _evaluator(cfg: StudyConfig) -> str:
+    ev = cfg.evaluator
+    if ev is None or not ev.shared_weights:
+        return "scratch (each candidate trained at the search fidelity)"
+    return (
+        f"supernet (shared weights): trained {ev.epochs} epochs with the recipe"
+        + (", sandwich rule" if ev.sandwich else ", one uniform path per step")
+        + f"; candidates scored by inherited weights, BatchNorm recalibrated on {ev.calibration_batches} batches"
+    )
 
 
 def provenance_lines(data: StudyData) -> list[tuple[str, str]]:

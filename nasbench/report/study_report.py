@@ -43,6 +43,7 @@ def study_document(
                     ),
                 ),
             ),
+            *shared_weights_section(data),
             render.Section("Documented figures (published, not measured here)", (documented_tables(docs),)),
             *figure_sections(figures),
             render.Section("Protocol", (render.KeyValues(tuple(protocol(data))),)),
@@ -87,10 +88,78 @@ BOARD_COLUMNS = (
     render.Column("FLOPs", "flops", right=True),
     render.Column("latency (ms)", "latency_ms", right=True),
     render.Column("val acc", "val_acc", right=True),
+    render.Column("shared-weight score", "shared_val_acc", right=True),
     render.Column("final val acc", "final_val_acc", right=True),
     render.Column("test acc", "test_acc", right=True),
     render.Column("training cost", "train_time_s"),
 )
+
+
+def shared_weights_section(data: StudyData, top: int = 10) -> list[render.Section]:
+    """Where the search scored candidates by a supernet: how it was trained, and its best scores apart
+    from (and beside) the stand-alone accuracies of the paths re-trained from scratch."""
+    searched = data.searched
+    shared = searched[searched["evaluator"] == "supernet"]
+    if shared.empty:
+        return []
+    finals = data.finals.set_index("number")
+    best = shared.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest").head(top)
+    supernet = data.trials[data.trials["stage"] == "supernet"]
+    trained = (
+        f"The supernet trained {fmt.integer(supernet['epochs_run'].iloc[0])} epochs in "
+        f"{fmt.seconds(supernet['train_time_s'].iloc[0])} "
+        f"({supernet['state'].iloc[0]}; its largest path reached {fmt.accuracy(supernet['val_acc'].iloc[0])} "
+        "validation accuracy with batch statistics). "
+        if len(supernet)
+        else ""
+    )
+    return [
+        render.Section(
+            "Shared-weight scores (supernet)",
+            (
+                render.Paragraph(
+                    (
+                        trained,
+                        f"The search scored {len(shared)} candidates by the supernet's ",
+                        render.Strong("shared weights"),
+                        " (inherited, BatchNorm recalibrated, validated): these scores rank candidates, they are "
+                        "not the accuracies the networks reach on their own. Those come from the re-training from "
+                        "scratch, the only figures on the leaderboard above.",
+                    )
+                ),
+                render.Table(
+                    (
+                        render.Column("trial", "number", right=True),
+                        render.Column("name"),
+                        render.Column("params", right=True),
+                        render.Column("shared-weight score", "val_acc", right=True),
+                        render.Column("re-trained val acc", "final_val_acc", right=True),
+                        render.Column("test acc", "test_acc", right=True),
+                    ),
+                    tuple(
+                        render.Row(
+                            (
+                                render.number(r.number, str(r.number)),
+                                render.Code(r.name),
+                                render.number(r.params, fmt.integer(r.params)),
+                                render.number(r.val_acc, fmt.accuracy(r.val_acc)),
+                                _final(finals, r.number, "val_acc"),
+                                _final(finals, r.number, "test_acc"),
+                            )
+                        )
+                        for r in best.itertuples()
+                    ),
+                    sortable=True,
+                    id="shared-weights",
+                ),
+            ),
+        )
+    ]
+
+
+def _final(finals: pd.DataFrame, number: int, column: str) -> render.Cell:
+    value = finals[column].get(number) if number in finals.index else None
+    return render.number(value, fmt.accuracy(value))
 
 
 def board_table(board: pd.DataFrame) -> render.Table:
@@ -107,6 +176,7 @@ def board_table(board: pd.DataFrame) -> render.Table:
                     render.number(r["flops"], fmt.integer(r["flops"])),
                     render.number(r["latency_ms"], fmt.decimal(r["latency_ms"], 3)),
                     render.number(r["val_acc"], fmt.accuracy(r["val_acc"])),
+                    render.number(r["shared_val_acc"], fmt.accuracy(r["shared_val_acc"])),
                     render.number(r["final_val_acc"], fmt.accuracy(r["final_val_acc"])),
                     render.number(r["test_acc"], fmt.accuracy(r["test_acc"])),
                     render.number(training_seconds(r), training_cost(r)),

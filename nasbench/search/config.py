@@ -120,6 +120,22 @@ class PrefilterConfig(Strict):
         return self
 
 
+class EvaluatorConfig(Strict):
+    """How the search scores a candidate: trained from scratch at the study's fidelity (``scratch``),
+    or as a path of a weight-sharing supernet trained once for ``epochs`` epochs with the study's
+    recipe (``supernet``: inherit weights, recalibrate BatchNorm on ``calibration_batches`` training
+    batches, validate). The final stage always re-trains from scratch."""
+
+    name: Literal["scratch", "supernet"] = "scratch"
+    epochs: int = Field(30, gt=0)  # supernet training
+    sandwich: bool = False  # train the largest, smallest and two random paths per step
+    calibration_batches: int = Field(10, gt=0)
+
+    @property
+    def shared_weights(self) -> bool:
+        return self.name == "supernet"
+
+
 class TargetConfig(Strict):
     """A result the study aims for, checked in its report on final test accuracy: the network chosen
     (by validation, among the finally trained ones within the bounds) must reach ``test_acc``."""
@@ -150,6 +166,7 @@ class StudyConfig(Strict):
     prefilter: PrefilterConfig | None = None
     targets: list[TargetConfig] = Field(default_factory=list)
     logging: CurveLogging | None = None  # each trial's curves in a TensorBoard, CSV or MLflow logger
+    evaluator: EvaluatorConfig | None = None  # None: scratch
 
     @field_validator("logging", mode="before")
     @classmethod
@@ -199,6 +216,25 @@ class StudyConfig(Strict):
                 f"{self.fidelity.epochs} epochs of a trial"
             )
         return self
+
+    @model_validator(mode="after")
+    def _supernet(self) -> StudyConfig:
+        if self.evaluator is not None and self.evaluator.shared_weights and self.scheduler.name != "none":
+            raise ValueError(
+                f"field 'scheduler': early stopping ({self.scheduler.name}) has nothing to stop with the "
+                "supernet evaluator (a path is scored without training); remove it"
+            )
+        if self.evaluator is not None and self.evaluator.shared_weights and self.fidelity.resolution is not None:
+            raise ValueError(
+                "field 'fidelity.resolution': the supernet evaluator trains and scores at the data's own "
+                "input size; remove it"
+            )
+        return self
+
+    @property
+    def shared_weights(self) -> bool:
+        """Whether the search scores candidates by a supernet's shared weights."""
+        return self.evaluator is not None and self.evaluator.shared_weights
 
     @property
     def directions(self) -> list[Direction]:

@@ -76,6 +76,10 @@ class StudyRecorder:
         """Show a live search as such in `nasbench status` before its first trial ends."""
         self.ledger.set_status(self.study_id, "running")
 
+    def count_time(self) -> None:
+        """Add the wall time spent so far to the study (e.g. after training its supernet)."""
+        self._add_elapsed("running")
+
     def close(self, status: str) -> None:
         """Add the wall time not yet counted and set the study's status."""
         self._add_elapsed(status)

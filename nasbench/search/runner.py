@@ -10,16 +10,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
 from rich.console import Console
 
 from nasbench.core import provenance
-from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import Task
 from nasbench.errors import ConfigError
+from nasbench.nn.supernet import supernet_refusal
 from nasbench.search.cluster import check_reachable, check_token, start_ray, stop_ray, trial_resources
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import STOPPED_WHILE_RUNNING, Dispatch, make_scheduler, run_trials
@@ -32,8 +33,11 @@ from nasbench.search.samplers import create_sampler
 from nasbench.search.stop import StopRequest, stop_on_signals
 from nasbench.search.worker import TrialSettings
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
-from nasbench.train.evaluate import ScratchEvaluator
+from nasbench.train.evaluate import Evaluator, ScratchEvaluator
 from nasbench.train.recipe import Fidelity
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,8 @@ def prepare(study_path: str, logger: str | None = None) -> Prepared:
         task = cfg.data.load()
     except ConfigError as e:
         raise ConfigError(f"{study_path}: {e}") from e
+    if cfg.shared_weights and (refusal := supernet_refusal(space)) is not None:
+        raise ConfigError(f"{study_path}: field 'evaluator': {refusal}.")
     if task.dataset.ndim not in space.ndim:
         raise ConfigError(
             f"{study_path}: data set {cfg.data.name} is {task.dataset.ndim}D but space "
@@ -151,7 +157,6 @@ def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, 
         kept = apply_prefilter(cfg, p.loaded.space, p.task, study)
         console.print(f"pre-filter: the best {kept} by {pf.proxy} are evaluated first")
     requeued = requeue_interrupted(ledger, stored, study)
-    trials_left, time_left = remaining_budget(ledger, stored, cfg.budget)
     prov = provenance.collect(p.loaded.path, p.loaded.file_hash, p.task.content_hash)
     prov["seed"] = cfg.seed
     recorder = StudyRecorder(ledger, stored, prov, stop)
@@ -160,8 +165,17 @@ def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, 
     if requeued:
         console.print(f"resuming study {cfg.name}: {requeued} interrupted trial(s) re-queued")
     try:
-        if (trials_left is None or trials_left > 0) and (time_left is None or time_left > 0):
-            outcome.stopped_reason = _tune(p, study, recorder, trials_left, time_left, console)
+        weights = None
+        if cfg.shared_weights:
+            from nasbench.search.supernet import study_supernet
+
+            weights = study_supernet(cfg, p.loaded.space, p.task, ledger, stored, recorder, console)
+        # After the supernet's training: its time counts against the time budget.
+        trials_left, time_left = remaining_budget(ledger, stored, cfg.budget)
+        if stop.asked:
+            pass
+        elif (trials_left is None or trials_left > 0) and (time_left is None or time_left > 0):
+            outcome.stopped_reason = _tune(p, study, recorder, trials_left, time_left, console, weights)
         else:
             console.print(f"study {cfg.name}: search budget already spent")
         if outcome.stopped_reason is None and (failed := _all_failed(ledger, stored)) is not None:
@@ -221,16 +235,34 @@ def dispatch_for(
     already_done: int = 0,
     time_left: float | None = None,
     scheduler: Any = None,
+    supernet: dict[str, torch.Tensor] | None = None,
 ) -> Dispatch:
-    """The Tune run settings of a stage: the study's evaluator, resources and failure limit."""
+    """The Tune run settings of a stage: the study's evaluator, resources and failure limit.
+
+    ``supernet``: score candidates as paths of a supernet with these weights (the search stage of a
+    study with ``evaluator: supernet``), instead of training them from scratch."""
     resources = trial_resources(cfg.resources.cpu, cfg.resources.gpu)
-    evaluator = ScratchEvaluator(
-        task,
-        cfg.recipe,
-        device=resources.device,
-        threads=resources.threads,
-        max_latency_ms=cfg.constraints.get("latency_ms"),
-    )
+    evaluator: Evaluator
+    if supernet is not None and cfg.evaluator is not None:
+        from nasbench.train.supernet import SupernetEvaluator
+
+        evaluator = SupernetEvaluator(
+            task,
+            supernet,
+            calibration_batches=cfg.evaluator.calibration_batches,
+            batch_size=cfg.recipe.batch_size,
+            device=resources.device,
+            threads=resources.threads,
+            max_latency_ms=cfg.constraints.get("latency_ms"),
+        )
+    else:
+        evaluator = ScratchEvaluator(
+            task,
+            cfg.recipe,
+            device=resources.device,
+            threads=resources.threads,
+            max_latency_ms=cfg.constraints.get("latency_ms"),
+        )
     if cfg.logging is not None:
         cfg.logging.prepare(cfg.name)
     return Dispatch(
@@ -252,6 +284,7 @@ def _tune(
     trials_left: int | None,
     time_left: float | None,
     console: Console,
+    supernet: dict[str, torch.Tensor] | None = None,
 ) -> str | None:
     from nasbench.search.searcher import OptunaNasSearcher, SearchPlan
 
@@ -264,6 +297,7 @@ def _tune(
         cfg.fidelity,
         cfg.seed,
         budget=trials_left,
+        evaluator=EvaluatorKind.SUPERNET if supernet is not None else EvaluatorKind.SCRATCH,
         max_slow=cfg.max_consecutive_failures,
     )
     searcher = OptunaNasSearcher(plan, study, recorder)
@@ -278,6 +312,7 @@ def _tune(
         already_done=done,
         time_left=time_left,
         scheduler=make_scheduler(cfg.scheduler, cfg.fidelity.epochs),
+        supernet=supernet,
     )
     run_trials(searcher, recorder, dispatch, console)
     searcher.abandon(STOPPED_WHILE_RUNNING)

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
-from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
 from nasbench.errors import StoreError
 from nasbench.search.config import StudyConfig
@@ -22,7 +22,7 @@ from nasbench.search.ledger import Holder, NewStudy, StoredStudy, TrialEnd, Tria
 from nasbench.space.architecture import Architecture
 from nasbench.store import lease, records
 from nasbench.store.db import open_engine, session_scope
-from nasbench.store.models import ArchitectureRow, StudyRow, TrialRow
+from nasbench.store.models import ArchitectureRow, CheckpointRow, StudyRow, TrialRow
 from nasbench.train.recipe import Fidelity
 
 
@@ -50,6 +50,7 @@ def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
         state=TrialState(row.state),
         fidelity=Fidelity.model_validate(row.fidelity_json),
         seed=row.seed,
+        evaluator=EvaluatorKind(row.evaluator),
         arch=arch,
         params=row.params,
         flops=row.flops,
@@ -156,6 +157,7 @@ class SqlLedger:
                 provenance=provenance,
                 params=trial.params,
                 flops=trial.flops,
+                evaluator=trial.evaluator,
             )
             if trial.state != TrialState.RUNNING:
                 records.finish_trial(s, row, trial.state, failure_reason=trial.failure_reason)
@@ -192,6 +194,7 @@ class SqlLedger:
             .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
             .where(TrialRow.study_id == study_id)
             .order_by(TrialRow.stage, TrialRow.number)
+            .options(undefer(TrialRow.evaluator))
         )
         if stage is not None:
             stmt = stmt.where(TrialRow.stage == stage)
@@ -231,6 +234,19 @@ class SqlLedger:
     def set_status(self, study_id: int, status: str) -> None:
         with session_scope(self.engine) as s:
             self._study(s, study_id).status = status
+
+    def save_checkpoint(self, study_id: int, name: str, epoch: int, data: bytes) -> None:
+        with session_scope(self.engine) as s:
+            row = s.get(CheckpointRow, (study_id, name))
+            if row is None:
+                s.add(CheckpointRow(study_id=study_id, name=name, epoch=epoch, data=data))
+            else:
+                row.epoch, row.data = epoch, data
+
+    def load_checkpoint(self, study_id: int, name: str) -> bytes | None:
+        with session_scope(self.engine) as s:
+            row = s.get(CheckpointRow, (study_id, name))
+            return None if row is None else bytes(row.data)
 
 
 _END_FIELDS = (

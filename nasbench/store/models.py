@@ -11,10 +11,10 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, Dialect, ForeignKey, String, Text, TypeDecorator, UniqueConstraint, func
+from sqlalchemy import JSON, Dialect, ForeignKey, LargeBinary, String, Text, TypeDecorator, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 
 intpk = Annotated[int, mapped_column(primary_key=True, autoincrement=True)]
 created = Annotated[dt.datetime, mapped_column(server_default=func.now())]
@@ -98,6 +98,14 @@ class TrialRow(Base):
     state: Mapped[TrialState] = mapped_column(EnumText(TrialState), default=TrialState.RUNNING)
     seed: Mapped[int] = mapped_column(default=0)
     fidelity_json: Mapped[dict[str, Any]]
+    # How val_acc was measured: trained from scratch, or a path of the study's supernet (shared
+    # weights): the two are never ranked together.
+    evaluator: Mapped[EvaluatorKind] = mapped_column(
+        EnumText(EvaluatorKind),
+        default=EvaluatorKind.SCRATCH,
+        server_default=EvaluatorKind.SCRATCH.value,
+        deferred=True,  # a database older than revision 0003 has no such column, and readers leave it so
+    )
     params: Mapped[int | None]
     flops: Mapped[int | None]
     latency_ms: Mapped[float | None]
@@ -242,3 +250,18 @@ class StudyLeaseRow(Base):
     started_at: Mapped[float]
     acquired_at: Mapped[float]
     heartbeat_at: Mapped[float]
+
+
+class CheckpointRow(Base):
+    """The latest checkpoint of a study's long-lived training (its supernet), kept in the database
+    so that a resumed search on any machine continues it."""
+
+    __tablename__ = "nb_checkpoints"
+
+    study_id: Mapped[int] = mapped_column(
+        ForeignKey("nb_studies.study_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    epoch: Mapped[int]
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_at: Mapped[created]

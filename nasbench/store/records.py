@@ -9,8 +9,8 @@ from functools import lru_cache
 from typing import Any, TypeVarTuple
 
 import pandas as pd
-from sqlalchemy import Engine, Row, Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, Row, Select, func, inspect, select
+from sqlalchemy.orm import Session, undefer
 
 from nasbench.core.enums import Stage, TrialState
 from nasbench.errors import ConfigError
@@ -67,6 +67,7 @@ def start_trial(
     provenance: dict | None = None,
     params: int | None = None,
     flops: int | None = None,
+    evaluator: str = "scratch",
 ) -> TrialRow:
     """Insert a trial (replacing an unfinished row with the same number, e.g. after a crash)."""
     old = s.scalar(
@@ -88,6 +89,7 @@ def start_trial(
         provenance_json=provenance or {},
         params=params,
         flops=flops,
+        evaluator=evaluator,
         started_at=now(),
     )
     s.add(row)
@@ -169,6 +171,7 @@ TRIAL_COLUMNS = [
     "family",
     "name",
     "state",
+    "evaluator",
     "params",
     "flops",
     "latency_ms",
@@ -206,16 +209,24 @@ def load_trials(
         >>> done = df[(df.stage == "search") & (df.state == "complete")]
         >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
     """
+    from nasbench.store.db import open_reader
+
+    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_reader(engine_or_url)
     stmt = (
         select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
         .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
         .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
         .order_by(StudyRow.study_id, TrialRow.stage, TrialRow.number)
     )
+    # A database older than revision 0003 (read, never upgraded, by a reader) has no evaluator
+    # column: its trials were all trained from scratch.
+    with_evaluator = "evaluator" in {c["name"] for c in inspect(engine).get_columns(TrialRow.__tablename__)}
+    if with_evaluator:
+        stmt = stmt.options(undefer(TrialRow.evaluator))
 
     def record(row: Row[TrialRow, str, str, str]) -> dict[str, Any]:
         t, study_name, digest, arch_json = row
-        rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if hasattr(t, c)}
+        rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if c != "evaluator" and hasattr(t, c)}
         # Plain strings for users (CSV, parquet); they equal the enums the package compares with.
         rec.update(
             study=study_name,
@@ -227,13 +238,14 @@ def load_trials(
             state=t.state.value,
             stage=t.stage.value,
             family=t.family.value,
+            evaluator=t.evaluator.value if with_evaluator else "scratch",
         )
         if with_arch:
             rec["arch"] = parse_arch(arch_json)
         return rec
 
     columns = TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
-    df = pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=columns)
+    df = pd.DataFrame(_records(engine, stmt, study, record), columns=columns)
     return _integers(df, ["number", "params", "flops", "epochs_run", "seed", "trial_id"])
 
 

@@ -25,7 +25,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 OURS_0001 = ["nb_studies", "nb_architectures", "nb_trials", "nb_epochs", "nb_benchmarks", "nb_bench_archs",
              "nb_bench_entries", "nb_bench_curves"]
-OURS_HEAD = [*OURS_0001, "nb_study_leases"]
+OURS_HEAD = [*OURS_0001, "nb_study_leases", "nb_checkpoints"]
 BENCH = OURS_0001[4:]
 WHEN = dt.datetime(2024, 5, 1, 12, 30, 15, 123456)
 
@@ -89,10 +89,15 @@ def write_old_database(url: str, bench: bool = True) -> None:
 
 
 def dump(url: str, tables: list[str]) -> dict[str, list[tuple]]:
-    """Every row of ``tables`` as the database returns it, in key order."""
+    """Every row of ``tables`` as the database returns it, in key order: the columns of the release
+    before migrations (later revisions add columns; those are checked apart)."""
+    old_columns = {cls.__tablename__: [c.name for c in cls.__table__.columns] for cls in NEW_CLASS}
     engine = create_engine(url)
     with engine.connect() as conn:
-        out = {t: [tuple(r) for r in conn.execute(text(f"SELECT * FROM {t} ORDER BY 1"))] for t in tables}
+        out = {
+            t: [tuple(r) for r in conn.execute(text(f"SELECT {', '.join(old_columns.get(t, ['*']))} FROM {t} ORDER BY 1"))]
+            for t in tables
+        }
     engine.dispose()
     return out
 
@@ -135,9 +140,11 @@ def test_a_database_of_the_release_before_migrations_opens_and_keeps_every_row(d
         for old_cls, rows in OLD_ROWS.items():
             cls = NEW_CLASS[old_cls]
             pk = cls.__mapper__.primary_key[0]
-            got = [{c.key: getattr(obj, c.key) for c in cls.__table__.columns}
-                   for obj in s.scalars(select(cls).order_by(pk))]
+            objs = list(s.scalars(select(cls).order_by(pk)))
+            got = [{c.key: getattr(obj, c.key) for c in old_cls.__table__.columns} for obj in objs]
             assert got == rows, cls.__tablename__
+        # Revision 0003's column: every trial stored before it was trained from scratch.
+        assert [t.evaluator for t in s.scalars(select(new.TrialRow))] == ["scratch"] * len(OLD_ROWS[old.TrialRow])
     assert optuna_state(db_url) == optuna_before  # Optuna's tables and revision untouched
     assert optuna.load_study(study_name="légacy study", storage=db_url).study_name == "légacy study"
 
@@ -284,6 +291,6 @@ def test_old_schema_copy_is_todays_release(tmp_path):
 
 def test_migrations_live_inside_the_package():
     versions = sorted(p.name for p in (migrate.MIGRATIONS / "versions").glob("0*.py"))
-    assert versions == ["0001_initial.py", "0002_study_leases.py"]
+    assert versions == ["0001_initial.py", "0002_study_leases.py", "0003_supernet.py"]
     assert (migrate.MIGRATIONS / "env.py").is_file()
     assert Path(migrate.__file__).parent == migrate.MIGRATIONS.parent

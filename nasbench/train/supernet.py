@@ -1,0 +1,348 @@
+"""Training a supernet through the study's Lightning trainer and recipe, and scoring its paths.
+
+Training (single-path one-shot, Guo et al. 2020): each step trains one path drawn uniformly from
+the space's feasible architectures; with the sandwich rule (Yu & Huang, BigNAS/US-Nets) it
+trains the largest, the smallest and two random paths on the same batch and averages their
+losses. The supernet is checkpointed after every epoch through a ``CheckpointStore`` (the search
+keeps it in the results database), and training resumes from the last one.
+
+Scoring (``SupernetEvaluator``): a path inherits its weights, recalibrates its BatchNorm
+statistics on a few training batches, and is validated. Nothing is trained: seconds per
+candidate instead of minutes.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+
+from nasbench.core.enums import EvaluatorKind
+from nasbench.data.module import TensorDataModule
+from nasbench.data.spec import Task
+from nasbench.nn.supernet import Supernet, calibrate_bn, extract_network
+from nasbench.space.architecture import Architecture
+from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
+from nasbench.space.spec import SpaceSpec
+from nasbench.train.evaluate import Candidate, Evaluation, Infeasible, Listener
+from nasbench.train.module import Batch, ClassificationModule
+from nasbench.train.recipe import Fidelity, Recipe
+from nasbench.train.run import accelerator_of, augment_from, pick_device, quiet_lightning
+
+if TYPE_CHECKING:
+    from nasbench.train.curves import TrialRun
+
+MAX_DRAWS = 1000  # samples tried for one feasible path before the space is called unfit
+
+
+class _ExtremeTrial(RandomTrial):
+    """Every numeric choice at its largest (or smallest); other choices drawn at random."""
+
+    def __init__(self, rng: np.random.Generator, largest: bool) -> None:
+        super().__init__(rng)
+        self.largest = largest
+
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1) -> int:
+        return high if self.largest else low
+
+    def suggest_float(self, name: str, low: float, high: float, step: float | None = None) -> float:
+        return high if self.largest else low
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices):
+            return max(choices) if self.largest else min(choices)
+        return super().suggest_categorical(name, choices)
+
+
+class PathSampler:
+    """Draws the paths each training step trains: feasible architectures of the space at the
+    input size the supernet is trained at."""
+
+    def __init__(self, space: SpaceSpec, spatial: tuple[int, ...], seed: int = 0, sandwich: bool = False) -> None:
+        self.space, self.spatial, self.sandwich = space, spatial, sandwich
+        self.rng = np.random.default_rng(seed)
+
+    def _feasible(self, trial: RandomTrial) -> Architecture | None:
+        for _ in range(MAX_DRAWS):
+            arch = sample_architecture(trial, self.space)
+            if infeasibility(arch, self.spatial) is None:
+                return arch
+        return None
+
+    def uniform(self) -> Architecture:
+        arch = self._feasible(RandomTrial(self.rng))
+        if arch is None:
+            raise ValueError(f"no feasible architecture of space {self.space.name} in {MAX_DRAWS} samples")
+        return arch
+
+    def extreme(self, largest: bool) -> Architecture:
+        """The largest (smallest) feasible path, its non-numeric choices drawn at random."""
+        return self._feasible(_ExtremeTrial(self.rng, largest)) or self.uniform()
+
+    def step(self) -> list[Architecture]:
+        if not self.sandwich:
+            return [self.uniform()]
+        return [self.extreme(True), self.extreme(False), self.uniform(), self.uniform()]
+
+
+class SupernetModule(ClassificationModule):
+    """The study's ``ClassificationModule`` with a supernet for its model: each training step
+    trains the paths the sampler draws; validation runs one fixed reference path (the largest)
+    with BatchNorm on batch statistics, a cheap progress signal (search scores recalibrate)."""
+
+    model: Supernet
+
+    def __init__(
+        self,
+        supernet: Supernet,
+        paths: PathSampler,
+        recipe: Recipe,
+        epochs: int,
+        steps_per_epoch: int,
+        seed: int = 0,
+        on_epoch: Callable[[dict[str, float]], None] | None = None,
+    ) -> None:
+        super().__init__(supernet, recipe, epochs, steps_per_epoch, seed=seed, on_epoch=on_epoch)
+        self.paths = paths
+        self.reference = paths.extreme(largest=True)
+
+    def training_step(self, batch: Batch, batch_idx: int) -> None:
+        x, y = batch
+        losses = []
+        for arch in self.paths.step():
+            self.model.activate(arch)
+            losses.append(self._loss(x, y))
+        loss = torch.stack(losses).mean()
+        self._check_divergence(loss)
+        self._optimise(loss)
+
+    def on_validation_epoch_start(self) -> None:
+        super().on_validation_epoch_start()
+        self.model.activate(self.reference)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["nasbench_history"] = list(self.history)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.history = list(checkpoint.get("nasbench_history", []))
+
+
+class CheckpointStore(Protocol):
+    """Where a supernet's checkpoint lives between sessions (the search: the results database)."""
+
+    def load(self) -> bytes | None: ...
+
+    def save(self, data: bytes, epoch: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class SupernetSettings:
+    """How a supernet is trained and its paths scored (the study's ``evaluator`` field)."""
+
+    epochs: int
+    sandwich: bool = False
+    calibration_batches: int = 10
+
+
+@dataclass
+class SupernetRun:
+    """A trained supernet's weights and its training curve (all epochs, over every session)."""
+
+    weights: dict[str, torch.Tensor]
+    history: list[dict[str, float]] = field(default_factory=list)
+    resumed_from: int = 0  # epochs already done when this session started
+    train_time_s: float = 0.0
+
+
+def train_supernet(
+    space: SpaceSpec,
+    task: Task,
+    recipe: Recipe,
+    settings: SupernetSettings,
+    seed: int = 0,
+    device: str = "auto",
+    store: CheckpointStore | None = None,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SupernetRun:
+    """Train (or finish training) the supernet of ``space`` on ``task`` for ``settings.epochs``.
+
+    With a ``store``, each epoch's checkpoint (weights, optimizer, schedule, curve) is saved to it
+    and a saved one is resumed: finished epochs are never trained again. ``should_stop`` is
+    asked after every step (Ctrl-C): training ends there and the last epoch's checkpoint stands.
+    """
+    quiet_lightning()
+    device = pick_device(device)
+    shape = task.shape
+    supernet = Supernet(space, shape.in_channels, shape.num_classes, shape.ndim)
+    pl.seed_everything(seed, workers=False, verbose=False)
+    dm = TensorDataModule(
+        task.dataset, task.split, batch_size=recipe.batch_size, augment=augment_from(recipe), seed=seed
+    )
+    dm.device = torch.device(device)
+    dm.setup("fit")
+    paths = PathSampler(space, shape.spatial(None), seed=seed, sandwich=settings.sandwich)
+    with tempfile.TemporaryDirectory(prefix="nasbench-supernet-") as tmp:
+        ckpt = Path(tmp) / "supernet.ckpt"
+
+        def saved(metrics: dict[str, float]) -> None:
+            if store is not None:
+                trainer.save_checkpoint(ckpt)
+                store.save(ckpt.read_bytes(), int(metrics["epoch"]))
+            if on_epoch is not None:
+                on_epoch(metrics)
+
+        module = SupernetModule(
+            supernet, paths, recipe, settings.epochs, len(dm.train_dataloader()), seed=seed, on_epoch=saved
+        )
+        previous = store.load() if store is not None else None
+        resume_from = None
+        if previous is not None:
+            ckpt.write_bytes(previous)
+            resume_from = str(ckpt)
+        accelerator, devices = accelerator_of(device)
+        trainer = pl.Trainer(
+            accelerator=accelerator,
+            devices=devices,
+            max_epochs=settings.epochs,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            use_distributed_sampler=False,
+            callbacks=[_StopWhen(should_stop)],
+        )
+        done = len(checkpoint_history(previous))
+        t0 = time.perf_counter()
+        if done >= settings.epochs and previous is not None:
+            state = torch.load(ckpt, map_location="cpu", weights_only=False)
+            module.load_state_dict(state["state_dict"])
+            module.on_load_checkpoint(state)
+        else:
+            trainer.fit(module, datamodule=dm, ckpt_path=resume_from)
+    return SupernetRun(
+        weights={k: v.cpu() for k, v in supernet.state_weights().items()},
+        history=module.history,
+        resumed_from=done,
+        train_time_s=time.perf_counter() - t0,
+    )
+
+
+def checkpoint_history(checkpoint: bytes | None) -> list[dict[str, float]]:
+    """The training curve a supernet checkpoint holds, one dict per finished epoch (none: [])."""
+    if checkpoint is None:
+        return []
+    with tempfile.NamedTemporaryFile(suffix=".ckpt") as f:
+        f.write(checkpoint)
+        f.flush()
+        state = torch.load(f.name, map_location="cpu", weights_only=False)
+    return list(state.get("nasbench_history", []))
+
+
+class _StopWhen(pl.Callback):
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self.should_stop = should_stop
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if self.should_stop():
+            trainer.should_stop = True
+
+
+# --- scoring paths -----------------------------------------------------------------------------
+_DATA: dict[tuple[str, int], TensorDataModule] = {}  # per worker process: loaded once
+
+
+def _data(task: Task, batch_size: int) -> TensorDataModule:
+    key = (task.spec.model_dump_json(), batch_size)
+    if key not in _DATA:
+        dm = TensorDataModule(task.dataset, task.split, batch_size=batch_size)
+        dm.setup("fit")
+        _DATA[key] = dm
+    return _DATA[key]
+
+
+@dataclass(frozen=True, eq=False)
+class SupernetEvaluator:
+    """Scores an architecture by the supernet's shared weights: inherit, recalibrate BatchNorm on
+    ``calibration_batches`` training batches (seeded), validate. ``val_acc`` of a shared-weight
+    path, never a stand-alone accuracy: every ``Evaluation`` says ``kind: supernet``."""
+
+    task: Task
+    weights: dict[str, torch.Tensor]
+    calibration_batches: int = 10
+    batch_size: int = 128
+    device: str = "cpu"
+    threads: int = 1
+    max_latency_ms: float | None = None
+    kind: EvaluatorKind = EvaluatorKind.SUPERNET
+
+    def evaluate(
+        self,
+        candidate: Candidate,
+        fidelity: Fidelity,
+        seed: int,
+        *,
+        test: bool = False,
+        listener: Listener | None = None,
+        run: TrialRun | None = None,
+    ) -> Evaluation:
+        from nasbench.measure.runtime import latency
+        from nasbench.train.threads import torch_threads
+
+        if candidate.arch is None or test:
+            raise ValueError("a supernet scores architectures of its space on validation only")
+        arch = candidate.arch
+        t0 = time.perf_counter()
+        with torch_threads(self.threads), torch.inference_mode(False):
+            dm = _data(self.task, self.batch_size)
+            shape = self.task.shape
+            net = extract_network(arch, self.weights, shape.in_channels, shape.num_classes, shape.ndim)
+            latency_ms = latency(net, dm.input_shape, batch_sizes=(1,)).median_ms[1]
+            if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
+                raise Infeasible(
+                    f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}", latency_ms
+                )
+            if listener is not None:
+                listener.started(latency_ms)
+            score = score_path(net, dm, self.calibration_batches, seed, self.device)
+        elapsed = time.perf_counter() - t0
+        return Evaluation(
+            kind=self.kind,
+            val_acc=score[0],
+            val_loss=score[1],
+            epochs=0,
+            train_time_s=elapsed,
+            latency_ms=latency_ms,
+        )
+
+
+def score_path(
+    net: torch.nn.Module, dm: TensorDataModule, calibration_batches: int, seed: int, device: str = "cpu"
+) -> tuple[float, float]:
+    """Validation accuracy and loss of ``net`` after recalibrating its BatchNorm statistics on
+    ``calibration_batches`` seeded training batches."""
+    x, y = dm.tensors["train"]
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(y), generator=gen)[: calibration_batches * dm.batch_size]
+    net = net.to(device)
+    calibrate_bn(net, (x[idx].to(device) for idx in order.split(dm.batch_size)))
+    correct, loss, n = 0, 0.0, 0
+    with torch.no_grad():
+        for xb, yb in dm.val_dataloader():
+            logits = net(xb.to(device))
+            yb = yb.to(device)
+            loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+            correct += int((logits.argmax(1) == yb).sum())
+            n += len(yb)
+    acc, mean_loss = correct / max(n, 1), loss / max(n, 1)
+    return acc, (mean_loss if math.isfinite(mean_loss) else math.nan)
