@@ -140,11 +140,11 @@ def shared_weights_section(data: StudyData, top: int = 10) -> list[render.Sectio
                         render.Row(
                             (
                                 render.number(r.number, str(r.number)),
-                                render.Code(r.name),
+                                render.Code(str(r.name)),
                                 render.number(r.params, fmt.integer(r.params)),
                                 render.number(r.val_acc, fmt.accuracy(r.val_acc)),
-                                _final(finals, r.number, "val_acc"),
-                                _final(finals, r.number, "test_acc"),
+                                _final(finals, int(str(r.number)), "val_acc"),
+                                _final(finals, int(str(r.number)), "test_acc"),
                             )
                         )
                         for r in best.itertuples()
