@@ -10,7 +10,7 @@ Speed (``--speed SPACE:DATA``): candidates scored per CPU-hour on a space and da
 untrained supernet: scoring costs the same whatever the weights), one torch thread, process CPU
 time and wall time.
 
-Run:  python benchmarks/supernet_rank.py --epochs 30 [--sandwich] [--calibration 10]
+Run:  python benchmarks/supernet_rank.py --epochs 30 [--sandwich] [--few-shot] [--calibration 10]
       python benchmarks/supernet_rank.py --speed search_spaces/fashion.yaml:fashion_mnist --candidates 100
 """
 
@@ -35,13 +35,18 @@ from nasbench.train.recipe import Fidelity, Recipe
 from nasbench.train.supernet import PathSampler, SupernetEvaluator, SupernetSettings, train_supernet
 
 
-def rank(epochs: int, sandwich: bool, calibration: int, seed: int) -> dict:
+def rank(epochs: int, sandwich: bool, calibration: int, seed: int, few_shot: bool = False) -> dict:
     bench = load_benchmark("mnist1d_tiny")
     task = DataSpec.model_validate(bench.info["data"]).load()
     recipe = Recipe.model_validate(bench.info["recipe"])
     t0 = time.perf_counter()
     run = train_supernet(
-        bench.space, task, recipe, SupernetSettings(epochs, sandwich, calibration), seed=seed, device="cpu"
+        bench.space,
+        task,
+        recipe,
+        SupernetSettings(epochs, sandwich, calibration, few_shot=few_shot),
+        seed=seed,
+        device="cpu",
     )
     train_s = time.perf_counter() - t0
     evaluator = SupernetEvaluator(task, run.weights, calibration_batches=calibration, batch_size=recipe.batch_size)
@@ -52,6 +57,7 @@ def rank(epochs: int, sandwich: bool, calibration: int, seed: int) -> dict:
     return {
         "epochs": epochs,
         "sandwich": sandwich,
+        "few_shot": few_shot,
         "calibration_batches": calibration,
         "seed": seed,
         "kendall_tau": round(kendall_tau(scores, truth), 3),
@@ -64,12 +70,14 @@ def rank(epochs: int, sandwich: bool, calibration: int, seed: int) -> dict:
     }
 
 
-def speed(space_path: str, data: str, candidates: int, calibration: int) -> dict:
+def speed(space_path: str, data: str, candidates: int, calibration: int, val_samples: int | None) -> dict:
     space = load_space(space_path)
     task = DataSpec(name=data).load()
     shape = task.shape
     supernet = Supernet(space, shape.in_channels, shape.num_classes, shape.ndim)
-    evaluator = SupernetEvaluator(task, supernet.state_weights(), calibration_batches=calibration)
+    evaluator = SupernetEvaluator(
+        task, supernet.state_weights(), calibration_batches=calibration, val_samples=val_samples
+    )
     paths = PathSampler(space, shape.spatial(None), seed=0)
     archs = [paths.uniform() for _ in range(candidates + 1)]
     evaluator.evaluate(Candidate(arch=archs[0]), Fidelity(), 0)  # data loaded once per worker: not timed
@@ -84,6 +92,7 @@ def speed(space_path: str, data: str, candidates: int, calibration: int) -> dict
         "data": data,
         "val_samples": len(task.split.val),
         "calibration_batches": calibration,
+        "scored_on": val_samples or len(task.split.val),
         "candidates": candidates,
         "median_wall_s": round(statistics.median(walls), 3),
         "candidates_per_cpu_hour": round(candidates / cpu_s * 3600),
@@ -95,18 +104,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--sandwich", action="store_true")
+    ap.add_argument("--few-shot", action="store_true", help="one sub-supernet per first-stage block type")
     ap.add_argument("--calibration", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--speed", help="SPACE_YAML:DATA_NAME: measure scoring speed instead")
     ap.add_argument("--candidates", type=int, default=100)
+    ap.add_argument("--val-samples", type=int, default=None, help="score on the first n validation samples")
     args = ap.parse_args()
     torch.set_num_threads(1)
     np.random.seed(args.seed)
     if args.speed:
         space_path, data = args.speed.rsplit(":", 1)
-        out = speed(space_path, data, args.candidates, args.calibration)
+        out = speed(space_path, data, args.candidates, args.calibration, args.val_samples)
     else:
-        out = rank(args.epochs, args.sandwich, args.calibration, args.seed)
+        out = rank(args.epochs, args.sandwich, args.calibration, args.seed, args.few_shot)
     out["load_avg"] = os.getloadavg()[0]
     out["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(json.dumps(out))

@@ -119,6 +119,7 @@ def show(
     n = spec.cardinality()
     about = f" (about {n:.1e})".replace("e+0", "e").replace("e+", "e") if n >= 1e6 else ""
     console.print(f"cardinality: {n:,} architectures{about}", highlight=False)
+    _supernet_lines(spec, shape, classes)
     where = "x".join(map(str, shape))
     if found.infeasible:
         console.print(
@@ -129,6 +130,25 @@ def show(
     console.print(f"example for input {where}: {found.arch.summary()}", highlight=False)
     console.print(
         f"  params {found.params:,}, FLOPs {found.flops:,} ({_figure(found.flops)}), digest {found.arch.digest()[:12]}",
+        highlight=False,
+    )
+
+
+def _supernet_lines(spec: SpaceSpec, shape: tuple[int, ...], classes: int) -> None:
+    """What a supernet of the space (study field ``evaluator: {name: supernet}``) shares, or why it cannot."""
+    import math
+
+    from nasbench.nn.supernet import SHARED_DIMENSIONS, SUPERNET_UNSHARED, supernet_refusal, supernet_shapes
+
+    refusal = supernet_refusal(spec)
+    if refusal is not None:
+        console.print(f"supernet: cannot cover this space: {refusal}", highlight=False)
+        return
+    shapes = supernet_shapes(spec, shape[0], classes, len(shape) - 1)
+    weights = sum(math.prod(s.shape) for s in shapes.values())
+    console.print(
+        f"supernet: {weights:,} shared weights in {len(shapes)} tensors for input {'x'.join(map(str, shape))}; "
+        f"shares {', '.join(SHARED_DIMENSIONS)}; not shared: {SUPERNET_UNSHARED}",
         highlight=False,
     )
 

@@ -23,6 +23,9 @@ What the supernet shares, per dimension of a space:
 - normalisation: BatchNorm and GroupNorm share their affine weights; running statistics are never
   shared: each path recalibrates its own (``calibrate_bn``).
 
+A few-shot supernet (``few_shot=True``, Zhao et al. 2021) is one such supernet per block type of the
+first stage: paths that differ there share no weights at all.
+
 Input resolution is not shared: a supernet trains at one input size (``SUPERNET_UNSHARED``).
 """
 
@@ -85,6 +88,16 @@ def shared_key(arch: Architecture, name: str) -> str:
         source = "head" if arch.head_width else f"s{len(arch.stages) - 1}"
         return ".".join(["classifier", f"from_{source}", *parts[1:]])
     return name
+
+
+FEW_SHOT_SEP = "|"
+
+
+def path_key(arch: Architecture, name: str, few_shot: bool) -> str:
+    """``shared_key``, in a few-shot supernet (Zhao et al., 2021) prefixed by the block type of the
+    first stage: one sub-supernet per first-stage block type, sharing nothing with the others."""
+    key = shared_key(arch, name)
+    return f"{arch.stages[0].block}{FEW_SHOT_SEP}{key}" if few_shot else key
 
 
 def take(shared: torch.Tensor, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
@@ -184,14 +197,18 @@ class Supernet(nn.Module):
     any network; ``path_forward`` runs a given one.
     """
 
-    def __init__(self, space: SpaceSpec, in_channels: int, num_classes: int, ndim: int) -> None:
+    def __init__(self, space: SpaceSpec, in_channels: int, num_classes: int, ndim: int, few_shot: bool = False) -> None:
         super().__init__()
         refusal = supernet_refusal(space)
         if refusal is not None:
             raise ValueError(refusal)
-        self.space_name = space.name
+        self.space_name, self.few_shot = space.name, few_shot
         self.in_channels, self.num_classes, self.ndim = in_channels, num_classes, ndim
-        self.shapes = supernet_shapes(space, in_channels, num_classes, ndim)
+        shapes = supernet_shapes(space, in_channels, num_classes, ndim)
+        if few_shot:
+            firsts = space.stage_choices(0).block or []
+            shapes = {f"{b}{FEW_SHOT_SEP}{k}": s for b in firsts for k, s in shapes.items()}
+        self.shapes = shapes
         self.weights = nn.ParameterDict()
         for key, s in sorted(self.shapes.items()):
             t = torch.empty(s.shape)
@@ -233,7 +250,7 @@ class Supernet(nn.Module):
         """The slice of the shared weights each parameter of ``net`` (``arch``'s network) inherits."""
         weights = {}
         for name, p in net.named_parameters():
-            key = shared_key(arch, name)
+            key = path_key(arch, name, self.few_shot)
             if key not in self.shapes or any(w > h for w, h in zip(p.shape, self.shapes[key].shape, strict=True)):
                 raise ValueError(f"the supernet of space {self.space_name} does not cover {name} of {arch.summary()}")
             weights[name] = take(self.shared(key), p.shape)
@@ -242,6 +259,8 @@ class Supernet(nn.Module):
     def uncovered(self, arch: Architecture) -> str | None:
         """Why ``arch`` is not a path of this supernet (None when it is)."""
         for key, s in path_shapes(arch, self.in_channels, self.num_classes, self.ndim).items():
+            if self.few_shot:
+                key = f"{arch.stages[0].block}{FEW_SHOT_SEP}{key}"
             have = self.shapes.get(key)
             if have is None or any(w > h for w, h in zip(s.shape, have.shape, strict=True)):
                 return f"{key} {s.shape} is outside the supernet of space {self.space_name}"
@@ -285,9 +304,10 @@ def extract_network(
 ) -> Network:
     """The stand-alone network of ``arch`` with copies of its slices of the shared ``weights``."""
     net = skeleton(arch, in_channels, num_classes, ndim, device)
+    few_shot = any(FEW_SHOT_SEP in k for k in weights)
     with torch.no_grad():
         for name, p in net.named_parameters():
-            key = shared_key(arch, name)
+            key = path_key(arch, name, few_shot)
             if key not in weights:
                 raise ValueError(f"the supernet has no weights for {name} of {arch.summary()}")
             p.copy_(take(weights[key], p.shape))

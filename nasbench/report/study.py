@@ -179,8 +179,10 @@ def _evaluator(cfg: StudyConfig) -> str:
         return "scratch (each candidate trained at the search fidelity)"
     return (
         f"supernet (shared weights): trained {ev.epochs} epochs with the recipe"
+        + (f" on {ev.train_fraction:g} of the training split" if ev.train_fraction < 1 else "")
         + (", sandwich rule" if ev.sandwich else ", one uniform path per step")
         + f"; candidates scored by inherited weights, BatchNorm recalibrated on {ev.calibration_batches} batches"
+        + (f", validated on the first {ev.val_samples:,} validation samples" if ev.val_samples else "")
     )
 
 

@@ -130,6 +130,11 @@ class EvaluatorConfig(Strict):
     epochs: int = Field(30, gt=0)  # supernet training
     sandwich: bool = False  # train the largest, smallest and two random paths per step
     calibration_batches: int = Field(10, gt=0)
+    train_fraction: float = Field(1.0, gt=0, le=1)  # of the training split the supernet trains on
+    few_shot: bool = False  # one sub-supernet per block type of the first stage (Zhao et al., 2021)
+    # Validation samples a path is scored on (the first of the validation split; None: all of it).
+    # Scoring is a forward pass over them: fewer make candidates cheaper and their scores noisier.
+    val_samples: int | None = Field(None, gt=0)
 
     @property
     def shared_weights(self) -> bool:

@@ -251,6 +251,7 @@ def dispatch_for(
             supernet,
             calibration_batches=cfg.evaluator.calibration_batches,
             batch_size=cfg.recipe.batch_size,
+            val_samples=cfg.evaluator.val_samples,
             device=resources.device,
             threads=resources.threads,
             max_latency_ms=cfg.constraints.get("latency_ms"),

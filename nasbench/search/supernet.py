@@ -95,7 +95,7 @@ def study_supernet(
             space,
             task,
             cfg.recipe,
-            SupernetSettings(ev.epochs, ev.sandwich, ev.calibration_batches),
+            SupernetSettings(ev.epochs, ev.sandwich, ev.calibration_batches, ev.train_fraction, ev.few_shot),
             seed=cfg.seed,
             device=resources.device,
             store=store,

@@ -151,6 +151,8 @@ class SupernetSettings:
     epochs: int
     sandwich: bool = False
     calibration_batches: int = 10
+    train_fraction: float = 1.0
+    few_shot: bool = False  # one sub-supernet per first-stage block type
 
 
 @dataclass
@@ -183,10 +185,15 @@ def train_supernet(
     quiet_lightning()
     device = pick_device(device)
     shape = task.shape
-    supernet = Supernet(space, shape.in_channels, shape.num_classes, shape.ndim)
+    supernet = Supernet(space, shape.in_channels, shape.num_classes, shape.ndim, few_shot=settings.few_shot)
     pl.seed_everything(seed, workers=False, verbose=False)
     dm = TensorDataModule(
-        task.dataset, task.split, batch_size=recipe.batch_size, augment=augment_from(recipe), seed=seed
+        task.dataset,
+        task.split,
+        batch_size=recipe.batch_size,
+        train_fraction=settings.train_fraction,
+        augment=augment_from(recipe),
+        seed=seed,
     )
     dm.device = torch.device(device)
     dm.setup("fit")
@@ -281,6 +288,7 @@ class SupernetEvaluator:
     weights: dict[str, torch.Tensor]
     calibration_batches: int = 10
     batch_size: int = 128
+    val_samples: int | None = None  # score on the first n validation samples (None: all)
     device: str = "cpu"
     threads: int = 1
     max_latency_ms: float | None = None
@@ -314,7 +322,7 @@ class SupernetEvaluator:
                 )
             if listener is not None:
                 listener.started(latency_ms)
-            score = score_path(net, dm, self.calibration_batches, seed, self.device)
+            score = score_path(net, dm, self.calibration_batches, seed, self.device, self.val_samples)
         elapsed = time.perf_counter() - t0
         return Evaluation(
             kind=self.kind,
@@ -327,18 +335,27 @@ class SupernetEvaluator:
 
 
 def score_path(
-    net: torch.nn.Module, dm: TensorDataModule, calibration_batches: int, seed: int, device: str = "cpu"
+    net: torch.nn.Module,
+    dm: TensorDataModule,
+    calibration_batches: int,
+    seed: int,
+    device: str = "cpu",
+    val_samples: int | None = None,
 ) -> tuple[float, float]:
-    """Validation accuracy and loss of ``net`` after recalibrating its BatchNorm statistics on
-    ``calibration_batches`` seeded training batches."""
+    """Validation accuracy and loss of ``net`` (on the first ``val_samples`` of the validation split,
+    or all of it) after recalibrating its BatchNorm statistics on ``calibration_batches`` seeded
+    training batches."""
     x, y = dm.tensors["train"]
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(y), generator=gen)[: calibration_batches * dm.batch_size]
     net = net.to(device)
     calibrate_bn(net, (x[idx].to(device) for idx in order.split(dm.batch_size)))
     correct, loss, n = 0, 0.0, 0
+    xv, yv = dm.tensors["val"]
+    if val_samples is not None:
+        xv, yv = xv[:val_samples], yv[:val_samples]
     with torch.no_grad():
-        for xb, yb in dm.val_dataloader():
+        for xb, yb in zip(xv.split(dm.eval_batch_size), yv.split(dm.eval_batch_size), strict=True):
             logits = net(xb.to(device))
             yb = yb.to(device)
             loss += float(F.cross_entropy(logits, yb, reduction="sum"))

@@ -21,7 +21,7 @@ from tests.search.helpers import session_processes
 from tests.test_bad_input import no_study_rows, one_sentence_error, run_cli
 
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
-EPOCHS = 40  # supernet epochs: long enough (~0.3 s each) to be caught training
+EPOCHS = 15  # supernet epochs: long enough (~0.5 s each) to be caught training
 
 
 def supernet_study(folder: Path, **overrides: str) -> Path:
@@ -31,9 +31,9 @@ def supernet_study(folder: Path, **overrides: str) -> Path:
         "data": "{name: mnist1d, val_size: 500}",
         "sampler": "{name: tpe}",
         "evaluator": f"{{name: supernet, epochs: {EPOCHS}, calibration_batches: 5}}",
-        "budget": "{trials: 8}",
+        "budget": "{trials: 4}",
         "recipe": "{batch_size: 100}",
-        "final": "{top_k: 1, fidelity: {epochs: 2}}",
+        "final": "{top_k: 1, fidelity: {epochs: 1}}",
     }
     return write_study(folder, **{**fields, **overrides})
 
@@ -101,7 +101,7 @@ def test_a_supernet_study_runs_resumes_after_kill_9_and_reports_shared_weights_a
     assert "## Shared-weight scores (supernet)" in text
     board = text.split("## Leaderboard")[1].split("##")[0]
     assert board.count("| searched |") == 1  # only the re-trained path: scores are not ranked with accuracies
-    assert "supernet (shared weights): trained 40 epochs" in text
+    assert f"supernet (shared weights): trained {EPOCHS} epochs" in text
 
 
 @pytest.mark.parametrize("override, expect", [
