@@ -129,3 +129,20 @@ def test_an_architecture_wider_than_the_space_is_not_a_path():
     supernet = Supernet(small, 2, 5, 1)
     arch = paths(wide, (16,), 1)[0]
     assert "outside the supernet" in supernet.uncovered(arch)
+
+
+def test_a_few_shot_supernet_keeps_paths_with_another_first_block_apart():
+    space = parse_space(
+        {"name": "two", "ndim": [1], "num_stages": [1, 2], "stage": {"block": ["plain", "residual"], "kernel": [3, 5]},
+         "stages": [{"width": [8, 16]}, {"width": [16]}]}
+    )
+    supernet = Supernet(space, 2, 5, 1, few_shot=True).train()
+    plain = next(a for a in paths(space, (16,), 50) if a.stages[0].block == "plain")
+    supernet.path_forward(plain, torch.randn(4, 2, 16)).square().mean().backward()
+    touched = {k for k in supernet.shapes if supernet.shared(k).grad is not None and supernet.shared(k).grad.any()}
+    assert touched and all(k.startswith("plain|") for k in touched)
+    # Still the stand-alone network of the same weights.
+    net = supernet.extract(plain).train()
+    x = torch.randn(4, 2, 16)
+    with torch.no_grad():
+        assert torch.allclose(supernet.path_forward(plain, x), net(x), atol=1e-6)
