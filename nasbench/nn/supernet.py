@@ -20,8 +20,8 @@ What the supernet shares, per dimension of a space:
 - number of stages: trailing stages are skipped; the classifier has one set of weights for each
   possible last stage (and one after a head conv);
 - dilation, downsampling by stride or pool, activation, dropout: they have no weights;
-- normalisation: BatchNorm and GroupNorm share their affine weights; running statistics are never
-  shared: each path recalibrates its own (``calibrate_bn``).
+- normalisation: affine weights are shared per norm type (BatchNorm with BatchNorm, GroupNorm with
+  GroupNorm); running statistics are never shared: each path recalibrates its own (``calibrate_bn``).
 
 A few-shot supernet (``few_shot=True``, Zhao et al. 2021) is one such supernet per block type of the
 first stage: paths that differ there share no weights at all.
@@ -93,11 +93,23 @@ def shared_key(arch: Architecture, name: str) -> str:
 FEW_SHOT_SEP = "|"
 
 
-def path_key(arch: Architecture, name: str, few_shot: bool) -> str:
-    """``shared_key``, in a few-shot supernet (Zhao et al., 2021) prefixed by the block type of the
-    first stage: one sub-supernet per first-stage block type, sharing nothing with the others."""
-    key = shared_key(arch, name)
-    return f"{arch.stages[0].block}{FEW_SHOT_SEP}{key}" if few_shot else key
+def path_parameters(
+    arch: Architecture, net: nn.Module, few_shot: bool = False
+) -> Iterator[tuple[str, str, torch.Tensor, str]]:
+    """Each parameter of ``net`` (``arch``'s network): its name, the key of the shared tensor it is a
+    slice of, the parameter, and its kind (conv, linear or norm).
+
+    Normalisation layers keep affine weights of their own per norm type (``@batch``, ``@group``): a
+    GroupNorm and a BatchNorm at one place scale very differently, and sharing them kept a supernet
+    of the ``mnist1d`` space at chance. In a few-shot supernet (Zhao et al., 2021) every key is
+    prefixed by the block type of the first stage: one sub-supernet per first-stage block type.
+    """
+    for module_name, module in net.named_modules():
+        kind = _kind(module)
+        for pname, p in module.named_parameters(recurse=False):
+            name = f"{module_name}.{pname}" if module_name else pname
+            key = shared_key(arch, name) + (f"@{arch.norm}" if kind == "norm" else "")
+            yield name, (f"{arch.stages[0].block}{FEW_SHOT_SEP}{key}" if few_shot else key), p, kind
 
 
 def take(shared: torch.Tensor, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
@@ -128,12 +140,7 @@ def path_shapes(arch: Architecture, in_channels: int, num_classes: int, ndim: in
     """Each parameter of ``arch``'s network by shared key (built on the meta device: no memory)."""
     with torch.device("meta"):
         net = build_network(arch, in_channels, num_classes, ndim)
-    shapes = {}
-    for module_name, module in net.named_modules():
-        for pname, p in module.named_parameters(recurse=False):
-            name = f"{module_name}.{pname}" if module_name else pname
-            shapes[shared_key(arch, name)] = SharedShape(tuple(p.shape), _kind(module))
-    return shapes
+    return {key: SharedShape(tuple(p.shape), kind) for _, key, p, kind in path_parameters(arch, net)}
 
 
 def _widest_architectures(space: SpaceSpec) -> Iterator[Architecture]:
@@ -212,9 +219,10 @@ class Supernet(nn.Module):
         self.weights = nn.ParameterDict()
         for key, s in sorted(self.shapes.items()):
             t = torch.empty(s.shape)
+            param = key.split("@")[0].rsplit(".", 1)[1]  # weight or bias
             if s.kind == "norm":
-                (nn.init.ones_ if key.endswith("weight") else nn.init.zeros_)(t)
-            elif key.endswith("bias"):
+                (nn.init.ones_ if param == "weight" else nn.init.zeros_)(t)
+            elif param == "bias":
                 bound = 1 / math.sqrt(max(1, _fan_in_of(key, self.shapes)))
                 nn.init.uniform_(t, -bound, bound)
             else:
@@ -249,8 +257,7 @@ class Supernet(nn.Module):
     def path_weights(self, arch: Architecture, net: nn.Module) -> dict[str, torch.Tensor]:
         """The slice of the shared weights each parameter of ``net`` (``arch``'s network) inherits."""
         weights = {}
-        for name, p in net.named_parameters():
-            key = path_key(arch, name, self.few_shot)
+        for name, key, p, _ in path_parameters(arch, net, self.few_shot):
             if key not in self.shapes or any(w > h for w, h in zip(p.shape, self.shapes[key].shape, strict=True)):
                 raise ValueError(f"the supernet of space {self.space_name} does not cover {name} of {arch.summary()}")
             weights[name] = take(self.shared(key), p.shape)
@@ -306,8 +313,7 @@ def extract_network(
     net = skeleton(arch, in_channels, num_classes, ndim, device)
     few_shot = any(FEW_SHOT_SEP in k for k in weights)
     with torch.no_grad():
-        for name, p in net.named_parameters():
-            key = path_key(arch, name, few_shot)
+        for name, key, p, _ in path_parameters(arch, net, few_shot):
             if key not in weights:
                 raise ValueError(f"the supernet has no weights for {name} of {arch.summary()}")
             p.copy_(take(weights[key], p.shape))

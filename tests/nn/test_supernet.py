@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nasbench.nn.supernet import Supernet, calibrate_bn, shared_key, supernet_refusal
+from nasbench.nn.supernet import Supernet, calibrate_bn, path_parameters, supernet_refusal
 from nasbench.space.architecture import BLOCK_TYPES
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
 from nasbench.space.spec import parse_space
@@ -70,8 +70,8 @@ def test_every_path_is_the_standalone_network_built_from_the_same_weights(block,
         with torch.no_grad():
             assert torch.allclose(supernet.path_forward(arch, x), net(x), atol=1e-6), arch.summary()
         # The stand-alone network's weights are the supernet's slices, not copies of other values.
-        for name, p in net.named_parameters():
-            shared = supernet.shared(shared_key(arch, name))
+        for name, key, p, _ in path_parameters(arch, net):
+            shared = supernet.shared(key)
             assert all(a <= b for a, b in zip(p.shape, shared.shape, strict=True)), name
 
 
@@ -92,7 +92,7 @@ def test_training_a_path_moves_only_the_weights_it_uses():
     arch = next(a for a in paths(space, (16,), 50) if len(a.stages) == 1 and a.stages[0].width == 8)
     loss = supernet.path_forward(arch, torch.randn(4, 2, 16)).square().mean()
     loss.backward()
-    used = {shared_key(arch, n) for n, _ in supernet.extract(arch).named_parameters()}
+    used = {key for _, key, _, _ in path_parameters(arch, supernet.extract(arch))}
     for key in supernet.shapes:
         grad = supernet.shared(key).grad
         if key not in used:
