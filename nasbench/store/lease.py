@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Double, Engine, Table, delete, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -276,6 +275,8 @@ def _study_name(s: Session, study_id: int) -> str:
 
 def _insert_or_take_expired(s: Session, study_id: int, token: str, driver: Driver, ttl: float) -> bool:
     fields = _fields(token, driver)
+    from sqlalchemy.dialects import postgresql, sqlite  # here: readers of a lease (status) skip them
+
     dialect = s.get_bind().dialect.name
     insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
     if insert is None:
