@@ -1,4 +1,8 @@
-"""Writing and reading results. Every function takes a Session; callers own the transaction."""
+"""Writing and reading results. Every function takes a Session; callers own the transaction.
+
+``trial_records`` reads trials as plain dicts; ``load_trials`` and ``load_epochs`` return pandas
+DataFrames and import pandas when first called (``nasbench status`` reads rows without it).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ import datetime as dt
 import math
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVarTuple
 
-import pandas as pd
 from sqlalchemy import Engine, Row, Select, func, inspect, select
 from sqlalchemy.orm import Session, undefer
 
@@ -16,7 +19,11 @@ from nasbench.core.enums import Stage, TrialState
 from nasbench.errors import ConfigError
 from nasbench.space.architecture import Architecture
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
-from nasbench.train.evaluate import EpochMetrics
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nasbench.train.evaluate import EpochMetrics
 
 FINISHED = ("complete", "pruned", "failed")
 _Ts = TypeVarTuple("_Ts")
@@ -191,23 +198,13 @@ TRIAL_COLUMNS = [
 ]
 
 
-def load_trials(
+def trial_records(
     engine_or_url: Engine | str | None = None, study: str | None = None, with_arch: bool = False
-) -> pd.DataFrame:
-    """All trials (optionally of one study) as a DataFrame, one row per trial.
+) -> list[dict[str, Any]]:
+    """All trials (optionally of one study) as dicts, the rows of ``load_trials`` without pandas.
 
-    ``engine_or_url`` is an Engine or a database URL (None: $NASBENCH_DB or sqlite:///nasbench.db).
-    Columns: ``TRIAL_COLUMNS`` plus ``trial_id``, ``fidelity`` and ``metrics`` (dicts), and with
-    ``with_arch`` an ``arch`` column of ``Architecture`` values. ``stage`` is ``search`` or ``final``
-    (the re-training of the top architectures, the only searched runs with ``test_acc``); ``family``
-    is ``searched`` or ``baseline`` (zoo networks).
-
-    Example::
-
-        >>> from nasbench.store import load_trials
-        >>> df = load_trials("sqlite:///nasbench.db", study="quickstart")
-        >>> done = df[(df.stage == "search") & (df.state == "complete")]
-        >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
+    Keys: ``TRIAL_COLUMNS`` plus ``trial_id``, ``fidelity`` and ``metrics``, and with ``with_arch``
+    ``arch`` (an ``Architecture``); states, stages and families are plain strings.
     """
     from nasbench.store.db import open_reader
 
@@ -244,9 +241,46 @@ def load_trials(
             rec["arch"] = parse_arch(arch_json)
         return rec
 
-    columns = TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
-    df = pd.DataFrame(_records(engine, stmt, study, record), columns=columns)
-    return _integers(df, ["number", "params", "flops", "epochs_run", "seed", "trial_id"])
+    return _records(engine, stmt, study, record)
+
+
+def load_trials(
+    engine_or_url: Engine | str | None = None, study: str | None = None, with_arch: bool = False
+) -> pd.DataFrame:
+    """All trials (optionally of one study) as a DataFrame, one row per trial.
+
+    ``engine_or_url`` is an Engine or a database URL (None: $NASBENCH_DB or sqlite:///nasbench.db).
+    Columns: ``TRIAL_COLUMNS`` plus ``trial_id``, ``fidelity`` and ``metrics`` (dicts), and with
+    ``with_arch`` an ``arch`` column of ``Architecture`` values. ``stage`` is ``search`` or ``final``
+    (the re-training of the top architectures, the only searched runs with ``test_acc``); ``family``
+    is ``searched`` or ``baseline`` (zoo networks).
+
+    Example::
+
+        >>> from nasbench.store import load_trials
+        >>> df = load_trials("sqlite:///nasbench.db", study="quickstart")
+        >>> done = df[(df.stage == "search") & (df.state == "complete")]
+        >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
+    """
+    return trials_frame(trial_records(engine_or_url, study, with_arch), trial_columns(with_arch))
+
+
+def trial_columns(with_arch: bool = False) -> list[str]:
+    """The keys of ``trial_records``, in ``load_trials``'s column order."""
+    return [*TRIAL_COLUMNS, "trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
+
+
+INTEGER_COLUMNS = ("number", "params", "flops", "epochs_run", "seed", "trial_id")
+
+
+def trials_frame(records: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    """Trial records (of ``trial_records``) as ``load_trials`` returns them: ``columns`` (default:
+    ``trial_columns()``), counts as pandas' nullable integers."""
+    import pandas as pd
+
+    columns = columns or trial_columns()
+    df = pd.DataFrame(records, columns=columns)
+    return _integers(df, [c for c in INTEGER_COLUMNS if c in columns])
 
 
 EPOCH_VALUES = ["epoch", "train_loss", "val_loss", "val_acc", "epoch_time_s", "train_samples_per_s"]
@@ -266,6 +300,8 @@ def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = N
         epoch, number, stage, name, study_name = row
         trial = {"study": study_name, "number": number, "stage": stage, "name": name}
         return {**trial, **{c: getattr(epoch, c) for c in EPOCH_VALUES}}
+
+    import pandas as pd
 
     df = pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=EPOCH_COLUMNS)
     return _integers(df, ["number", "epoch"])
