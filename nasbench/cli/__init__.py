@@ -157,7 +157,7 @@ def query(
             return
         text = _plain_table(cols, shown)
     else:  # pandas writes CSV, JSON and parquet
-        from nasbench.store.records import trials_frame
+        from nasbench.store.rows import trials_frame
 
         df = trials_frame(rows, cols)
         if fmt == Format.parquet:

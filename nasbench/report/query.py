@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.errors import ConfigError
 from nasbench.report.format import missing
-from nasbench.store.records import trial_columns, trial_records, trials_frame
+from nasbench.store.rows import trial_columns, trial_records, trials_frame
 
 if TYPE_CHECKING:
     import pandas as pd

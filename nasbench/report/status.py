@@ -5,24 +5,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from nasbench.errors import ConfigError
 from nasbench.report.infeasible import infeasible_kinds
-from nasbench.store import open_reader, session_scope
-from nasbench.store.lease import LeaseHolder, read_holder
-from nasbench.store.records import get_study, study_names, trial_records
+from nasbench.store.db import open_reader, reading
+from nasbench.store.holder import LeaseHolder, read_holder
+from nasbench.store.rows import study_row, trial_rows
 
 
 def study_status(db_url: str | None, study: str) -> dict[str, Any]:
-    engine = open_reader(db_url)
-    with session_scope(engine) as s:
-        row = get_study(s, study)
-        if row is None:
-            raise ConfigError(
-                f"no study named {study!r} in the database; studies: {', '.join(study_names(s)) or 'none'}."
-            )
+    with reading(open_reader(db_url)) as conn:
+        row = study_row(conn, study)  # names an unknown study
         info = {"status": row.status, "elapsed_s": row.elapsed_s, "budget": row.config_json.get("budget")}
-        info["driver"] = driver_line(row.status, read_holder(s, row.study_id))
-    trials = trial_records(engine, study)
+        info["driver"] = driver_line(row.status, read_holder(conn, row.study_id))
+        trials = trial_rows(conn, study)
     info["counts"] = dict(Counter((t["stage"], t["state"]) for t in trials))
     done = [t for t in trials if t["stage"] == "search" and t["state"] == "complete" and t["val_acc"] is not None]
     best = min(done, key=lambda t: (-t["val_acc"], t["number"]), default=None)  # ties: the earliest

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -150,6 +150,17 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _first_line(e: Exception) -> str:
     return str(getattr(e, "orig", None) or e).strip().splitlines()[0].rstrip(".")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading rows with SQLAlchemy Core (no ORM to import); database errors are
+    re-raised as StoreError."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except SQLAlchemyError as e:
+        raise StoreError(f"database error: {_first_line(e)}.") from e
 
 
 @contextmanager

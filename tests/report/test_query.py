@@ -26,7 +26,7 @@ def test_bad_where_is_one_sentence(studies: Studies, where: str, reason: str):
 
 
 def test_counts_stay_integers_when_infeasible_rows_leave_them_missing():
-    from nasbench.store.records import trials_frame
+    from nasbench.store.rows import trials_frame
 
     df = trials_frame([{"number": 1, "params": 62630, "val_acc": 0.99}, {"number": 2, "params": None, "val_acc": None}],
                       ["number", "params", "val_acc"])
