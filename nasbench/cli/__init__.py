@@ -131,9 +131,9 @@ def query(
     db: DbOption = None,
 ) -> None:
     """Query trials from the results database."""
-    from nasbench.report.query import select_trials
+    from nasbench.report.query import select_rows
 
-    df = select_trials(
+    cols, rows = select_rows(
         db,
         study=study,
         state=state,
@@ -145,28 +145,32 @@ def query(
         top=top,
         columns=columns.split(",") if columns else None,
     )
-    if fmt == Format.parquet:
-        if out is None:
-            fail("--format parquet needs --out FILE.")
-        df.to_parquet(out, index=False)
-        console.print(f"wrote {len(df)} rows to {out}")
-        return
-    if fmt == Format.csv:
-        text = df.to_csv(index=False)
-    elif fmt == Format.json:
-        text = df.to_json(orient="records", indent=2, date_format="iso", double_precision=15)
-    else:
-        shown = df.map(_cell) if len(df) else df
+    if fmt == Format.parquet and out is None:
+        fail("--format parquet needs --out FILE.")
+    if fmt == Format.table:
+        shown = [[_cell(r[c]) for c in cols] for r in rows]
         if out is None and console.is_terminal:
-            table = Table(*df.columns)
-            for row in shown.itertuples(index=False):
-                table.add_row(*row)
+            table = Table(*cols)
+            for line in shown:
+                table.add_row(*line)
             console.print(table)
             return
-        text = shown.to_string(index=False)
+        text = _plain_table(cols, shown)
+    else:  # pandas writes CSV, JSON and parquet
+        from nasbench.store.rows import trials_frame
+
+        df = trials_frame(rows, cols)
+        if fmt == Format.parquet:
+            df.to_parquet(out, index=False)
+            console.print(f"wrote {len(df)} rows to {out}")
+            return
+        if fmt == Format.csv:
+            text = df.to_csv(index=False)
+        else:
+            text = df.to_json(orient="records", indent=2, date_format="iso", double_precision=15)
     if out is not None:
         out.write_text(text)
-        console.print(f"wrote {len(df)} rows to {out}")
+        console.print(f"wrote {len(rows)} rows to {out}")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
@@ -175,6 +179,13 @@ def _cell(v) -> str:
     from nasbench.report.format import cell
 
     return cell(v)
+
+
+def _plain_table(columns: list[str], rows: list[list[str]]) -> str:
+    """Columns right-aligned under their names, for a file or a pipe (as pandas' ``to_string``)."""
+    widths = [max([len(c), *(len(r[i]) for r in rows)]) for i, c in enumerate(columns)]
+    lines = [columns, *rows]
+    return "\n".join(" ".join(v.rjust(w) for v, w in zip(line, widths)) for line in lines) + "\n"
 
 
 class ExportFormat(StrEnum):

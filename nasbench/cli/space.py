@@ -9,20 +9,13 @@ import typer
 from rich.table import Table
 
 from nasbench.cli.console import NasbenchGroup, console
-from nasbench.space.architecture import applies
-from nasbench.space.spec import (
-    STAGE_ATTRS,
-    STAGE_FIELDS,
-    SpaceSpec,
-    StageChoices,
-    load_space,
-)
 
 if TYPE_CHECKING:
     from nasbench.measure.preview import Preview
+    from nasbench.space.spec import SpaceSpec, StageChoices
 
-# Optuna and the previews (torch) are imported by the commands that use them: `--help` and the
-# other commands start without them.
+# The space file's loader (pydantic), Optuna and the previews (torch) are imported by the commands
+# that use them: `--help` and the other commands start without them.
 
 app = typer.Typer(
     cls=NasbenchGroup, help="Search spaces: show one, or sample architectures from it.", no_args_is_help=True
@@ -52,6 +45,7 @@ def _load(file: Path, input_text: str | None) -> tuple[SpaceSpec, tuple[int, ...
     import optuna
 
     from nasbench.measure.preview import parse_input
+    from nasbench.space.spec import load_space
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "study created" line per command
     spec = load_space(file)
@@ -80,6 +74,8 @@ def _global_table(spec: SpaceSpec) -> Table:
 
 
 def _stage_table(spec: SpaceSpec) -> Table:
+    from nasbench.space.spec import STAGE_FIELDS
+
     fields = [f for f in STAGE_FIELDS if f not in spec.shared]
     table = Table("stage", *fields, title="per stage (-: no block type of the stage uses it)", title_justify="left")
     for i in range(max(spec.num_stages)):
@@ -90,6 +86,9 @@ def _stage_table(spec: SpaceSpec) -> Table:
 
 def _used(c: StageChoices, field: str) -> bool:
     """Whether some block type of the stage uses ``field`` (expansion only matters to inverted)."""
+    from nasbench.space.architecture import applies
+    from nasbench.space.spec import STAGE_ATTRS
+
     assert c.block is not None  # stage_choices() merges every stage with the default, which lists blocks
     return any(applies(b, STAGE_ATTRS.get(field, field)) for b in c.block)
 

@@ -1,14 +1,22 @@
-"""Filtering and sorting trials for ``nasbench query``."""
+"""Filtering and sorting trials for ``nasbench query``.
+
+Trials are filtered, sorted and cut as plain rows, so the table a user reads in a terminal needs no
+pandas; pandas is imported for a ``--where`` expression (pandas' query language) and for the
+DataFrame that CSV, JSON and parquet output are written from.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.errors import ConfigError
-from nasbench.store import load_trials
+from nasbench.report.format import missing
+from nasbench.store.rows import trial_columns, trial_records, trials_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_COLUMNS = [
     "study",
@@ -37,7 +45,7 @@ def check_choice(option: str, value: str | None, choices: type[StrEnum]) -> None
         )
 
 
-def select_trials(
+def select_rows(
     db_url: str | None,
     study: str | None = None,
     state: str | None = None,
@@ -48,42 +56,48 @@ def select_trials(
     ascending: bool = False,
     top: int | None = None,
     columns: list[str] | None = None,
-) -> pd.DataFrame:
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The columns and the rows of the trials asked for, as plain values (missing ones None)."""
     filters = {"state": state, "family": family, "stage": stage}
     for col, value in filters.items():
         check_choice(f"--{col}", value, FILTER_VALUES[col])
-    df = load_trials(db_url, study=study)  # names an unknown study
-    for col, value in filters.items():
-        if value is not None:
-            df = df[df[col] == value]
+    rows = trial_records(db_url, study=study)  # names an unknown study
+    every = trial_columns()
+    rows = [r for r in rows if all(value is None or r[col] == value for col, value in filters.items())]
     if where:
+        frame = trials_frame(rows)
         try:
-            df = df.query(where, engine="python")
+            kept = frame.query(where, engine="python").index
         except Exception as e:
-            raise ConfigError(where_error(where, e, list(df.columns))) from e
+            raise ConfigError(where_error(where, e, every)) from e
+        rows = [rows[i] for i in kept]
     if sort:
-        if sort not in df.columns:
-            raise ConfigError(f"--sort {sort!r}: no such column; columns: {', '.join(df.columns)}.")
-        df = df.sort_values(sort, ascending=ascending, na_position="last", kind="stable")
+        if sort not in every:
+            raise ConfigError(f"--sort {sort!r}: no such column; columns: {', '.join(every)}.")
+        rows = _sorted(rows, sort, ascending)
     if top is not None:
-        df = df.head(top)
+        rows = rows[:top]  # as pandas' head: a negative N drops the last N
     cols = columns or DEFAULT_COLUMNS
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise ConfigError(f"--columns: unknown column {missing[0]!r}; columns: {', '.join(df.columns)}.")
-    return _whole_numbers(df[cols].reset_index(drop=True))
+    unknown = [c for c in cols if c not in every]
+    if unknown:
+        raise ConfigError(f"--columns: unknown column {unknown[0]!r}; columns: {', '.join(every)}.")
+    return cols, [{c: r[c] for c in cols} for r in rows]
 
 
-COUNT_COLUMNS = ("number", "params", "flops", "epochs_run")
+def _sorted(rows: list[dict[str, Any]], column: str, ascending: bool) -> list[dict[str, Any]]:
+    """Stable sort on ``column``, missing values last either way."""
+    present = [r for r in rows if not missing(r[column])]
+    try:
+        present.sort(key=lambda r: r[column], reverse=not ascending)  # reverse keeps ties in order
+    except TypeError as e:
+        raise ConfigError(f"--sort {column!r}: its values cannot be ordered.") from e
+    return present + [r for r in rows if missing(r[column])]
 
 
-def _whole_numbers(df: pd.DataFrame) -> pd.DataFrame:
-    """Counts stay integers in every format (a missing value, e.g. an infeasible trial's, made them floats)."""
-    df = df.copy()
-    for c in COUNT_COLUMNS:
-        if c in df.columns and df[c].dtype.kind == "f" and (df[c].dropna() % 1 == 0).all():
-            df[c] = df[c].astype("Int64")
-    return df
+def select_trials(db_url: str | None, **options: Any) -> pd.DataFrame:
+    """``select_rows`` as a DataFrame (counts as integers), what CSV, JSON and parquet are written from."""
+    cols, rows = select_rows(db_url, **options)
+    return trials_frame(rows, cols)
 
 
 def where_error(where: str, exc: Exception, columns: list[str]) -> str:

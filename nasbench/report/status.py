@@ -1,35 +1,32 @@
-"""Study progress for ``nasbench status``."""
+"""Study progress for ``nasbench status``: a few rows read without pandas, so it answers at once."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections import Counter
+from typing import Any
 
-from nasbench.errors import ConfigError
-from nasbench.report.study import infeasible_kinds
-from nasbench.store import load_trials, open_reader, session_scope
-from nasbench.store.lease import LeaseHolder, read_holder
-from nasbench.store.records import get_study, study_names
+from nasbench.report.infeasible import infeasible_kinds
+from nasbench.store.db import open_reader, reading
+from nasbench.store.holder import LeaseHolder, read_holder
+from nasbench.store.rows import study_row, trial_rows
 
 
 def study_status(db_url: str | None, study: str) -> dict[str, Any]:
-    engine = open_reader(db_url)
-    with session_scope(engine) as s:
-        row = get_study(s, study)
-        if row is None:
-            raise ConfigError(
-                f"no study named {study!r} in the database; studies: {', '.join(study_names(s)) or 'none'}."
-            )
+    with reading(open_reader(db_url)) as conn:
+        row = study_row(conn, study)  # names an unknown study
         info = {"status": row.status, "elapsed_s": row.elapsed_s, "budget": row.config_json.get("budget")}
-        info["driver"] = driver_line(row.status, read_holder(s, row.study_id))
-    df = load_trials(engine, study)
-    info["counts"] = df.groupby(["stage", "state"]).size().to_dict() if len(df) else {}
-    done = df[(df["stage"] == "search") & (df["state"] == "complete")].sort_values("val_acc", ascending=False)
-    info["best"] = done.iloc[0][["number", "val_acc", "name"]].to_dict() if len(done) else None
-    bad = df[df["state"].isin(["failed", "interrupted"])]
+        info["driver"] = driver_line(row.status, read_holder(conn, row.study_id))
+        trials = trial_rows(conn, study)
+    info["counts"] = dict(Counter((t["stage"], t["state"]) for t in trials))
+    done = [t for t in trials if t["stage"] == "search" and t["state"] == "complete" and t["val_acc"] is not None]
+    best = min(done, key=lambda t: (-t["val_acc"], t["number"]), default=None)  # ties: the earliest
+    info["best"] = None if best is None else {k: best[k] for k in ("number", "val_acc", "name")}
     info["failures"] = [
-        {"number": int(cast(int, r.number)), "state": r.state, "reason": r.failure_reason} for r in bad.itertuples()
+        {"number": t["number"], "state": t["state"], "reason": t["failure_reason"]}
+        for t in trials
+        if t["state"] in ("failed", "interrupted")
     ]
-    info["infeasible"] = infeasible_kinds(df) if len(df) else []
+    info["infeasible"] = infeasible_kinds(trials)
     return info
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from sqlalchemy import Engine
 
+from nasbench.report.infeasible import InfeasibleKind, infeasible_kinds
 from nasbench.store.reading import StudyRecord, read_study
 
 if TYPE_CHECKING:
@@ -89,31 +89,7 @@ class StudyData:
 
     @property
     def infeasible(self) -> list[InfeasibleKind]:
-        return infeasible_kinds(self.trials)
-
-
-@dataclass(frozen=True)
-class InfeasibleKind:
-    """Candidates rejected before training for one kind of reason (the figures aside)."""
-
-    kind: str
-    count: int
-    example_number: int
-    example_reason: str
-
-
-def infeasible_kinds(trials: pd.DataFrame) -> list[InfeasibleKind]:
-    """Infeasible trials grouped by their reason with the numbers taken out, most frequent first.
-
-    A constrained search may reject hundreds of candidates; one line per kind keeps reports readable.
-    """
-    bad = trials[trials["state"] == "infeasible"].sort_values("number")
-    groups: dict[str, list] = {}
-    for r in bad.itertuples():
-        reason = str(r.failure_reason or "infeasible")
-        groups.setdefault(re.sub(r"\d[\d,.]*", "N", reason), []).append((int(cast(int, r.number)), reason))
-    kinds = [InfeasibleKind(k, len(v), v[0][0], v[0][1]) for k, v in groups.items()]
-    return sorted(kinds, key=lambda k: (-k.count, k.example_number))
+        return infeasible_kinds(self.trials.to_dict("records"))
 
 
 def load_study_data(engine: Engine, study: str) -> StudyData:

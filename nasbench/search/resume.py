@@ -2,7 +2,8 @@
 
 Re-running a study continues it: finished trials are kept, trials that were running when a
 driver died are re-queued with the same architecture, and the budget counts what was already
-spent. A study file that changed what the study is (space, data, sampler, recipe...) is refused.
+spent. A study file that changed what the study is (space, data, sampler, recipe...) is refused,
+and so is an Optuna study whose parameters this version would read as other architectures.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from nasbench.data.spec import Task
 from nasbench.errors import ConfigError
 from nasbench.search.config import BudgetConfig, LoadedStudy
 from nasbench.search.ledger import Ledger, NewStudy, StoredStudy, TrialEnd
+from nasbench.space.sample import choose, parameter_choices
+from nasbench.space.spec import SpaceSpec
 
 INTERRUPTED = "the driver stopped while this trial ran"
 
@@ -48,6 +51,28 @@ def open_study(ledger: Ledger, loaded: LoadedStudy, task: Task, must_exist: bool
             f"'{cfg.name}' was started on (content hash changed); give the study a new name."
         )
     return stored
+
+
+def check_parameters(study: optuna.Study, space: SpaceSpec, path: str) -> None:
+    """Refuse an Optuna study whose trials hold parameters this version samples differently.
+
+    Optuna stores a parameter as a value of its distribution; a study an older nasbench sampled
+    (numeric choices stored as indices: ``s0.kernel`` 1 for the second kernel) would be read as
+    other architectures by the samplers and by re-queued trials.
+    """
+    trial = optuna.create_study(storage=optuna.storages.InMemoryStorage()).ask()
+    for name, values in parameter_choices(space).items():
+        choose(trial, name, values)
+    expected = trial.distributions
+    for t in study.get_trials(deepcopy=False):
+        for name, stored in t.distributions.items():
+            if expected.get(name) != stored:
+                raise ConfigError(
+                    f"{path}: study '{study.study_name}' holds Optuna trials whose parameter '{name}' is "
+                    f"stored as {stored} where this version of nasbench samples "
+                    f"{expected.get(name, 'no such parameter')} (older versions stored numeric choices "
+                    "as indices), so resuming would mistake its architectures; give the study a new name."
+                )
 
 
 def requeue_interrupted(ledger: Ledger, stored: StoredStudy, study: optuna.Study) -> int:

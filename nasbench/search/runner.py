@@ -28,7 +28,7 @@ from nasbench.search.final import final_jobs
 from nasbench.search.ledger import Ledger, StoredStudy
 from nasbench.search.prefilter import apply_prefilter
 from nasbench.search.recorder import StudyRecorder
-from nasbench.search.resume import open_study, remaining_budget, requeue_interrupted
+from nasbench.search.resume import check_parameters, open_study, remaining_budget, requeue_interrupted
 from nasbench.search.samplers import create_sampler
 from nasbench.search.stop import StopRequest, stop_on_signals
 from nasbench.search.worker import TrialSettings
@@ -151,6 +151,7 @@ def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, 
     study = optuna.create_study(
         study_name=cfg.name, storage=ledger.url, sampler=p.sampler, directions=cfg.directions, load_if_exists=True
     )
+    check_parameters(study, p.loaded.space, p.loaded.path)
     if cfg.prefilter is not None and not study.trials:
         pf = cfg.prefilter
         console.print(f"pre-filter: scoring {pf.sample} random architectures with {pf.proxy} at initialisation")

@@ -11,7 +11,8 @@ import optuna
 
 from nasbench.core.registry import Registry
 from nasbench.errors import ConfigError
-from nasbench.space.spec import STAGE_FIELDS, SpaceSpec
+from nasbench.space.sample import encoding, parameter_choices
+from nasbench.space.spec import SpaceSpec
 
 SamplerFactory = Callable[..., optuna.samplers.BaseSampler]
 _SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
@@ -66,11 +67,13 @@ def _gp(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 
 
 @register_sampler("cmaes")
 def _cmaes(seed: int, space: SpaceSpec, n_objectives: int, n_startup_trials: int = 1) -> optuna.samplers.BaseSampler:
-    categorical = string_choice_fields(space)
+    categorical = categorical_parameters(space)
     if categorical:
+        name, values = next(iter(categorical.items()))
         raise ConfigError(
-            f"sampler cmaes needs a numeric space, but field '{categorical[0]}' has string choices; "
-            "fix it to one value or use tpe, gp, random, nsga2 or evolution."
+            f"sampler cmaes needs a space of evenly spaced numbers, but parameter '{name}' is a choice "
+            f"among categories {', '.join(map(str, values))}; fix it to one value, space its numbers "
+            "evenly, or use tpe, gp, random, nsga2 or evolution."
         )
     if n_objectives > 1:
         raise ConfigError("sampler cmaes is single-objective; use nsga2 for several objectives.")
@@ -93,14 +96,6 @@ def _evolution(
     return RegularizedEvolutionSampler(population_size=population_size, sample_size=sample_size, seed=seed)
 
 
-def string_choice_fields(space: SpaceSpec) -> list[str]:
-    """Fields of ``space`` whose choices are strings with more than one value."""
-    fields = [name for name in ("activation", "norm") if len(getattr(space, name)) > 1]
-    for i in range(max(space.num_stages)):
-        c = space.stage_choices(i)
-        fields += [
-            f"stages[{i}].{f}" for f in STAGE_FIELDS if len(getattr(c, f)) > 1 and isinstance(getattr(c, f)[0], str)
-        ]
-    if len(space.resolution) > 1 and None in space.resolution:
-        fields.append("resolution")
-    return fields
+def categorical_parameters(space: SpaceSpec) -> dict[str, list]:
+    """Parameters of ``space`` that Optuna samples as categories (strings, unevenly spaced numbers)."""
+    return {name: v for name, v in parameter_choices(space).items() if encoding(v).kind == "categorical"}

@@ -1,15 +1,26 @@
 """Sampling a space through Optuna's define-by-run API, and feasibility checks.
 
-Parameter names are hierarchical and unique (``s2.block``, ``stage.kernel`` when shared).
-Numeric choices are sampled as an ordinal index (``suggest_int``) so model-based samplers see
-their order (and CMA-ES can work on them); string choices are categorical. A choice with a
-single value is fixed and not sampled at all.
+Parameter names are hierarchical and unique (``s2.block``, ``stage.kernel`` when shared), and
+Optuna stores the values the user wrote, keeping their order where a sampler can use it:
+
+- evenly spaced integers (widths 16, 24, 32; kernels 3, 5, 7) are an integer range with a step,
+  ``suggest_int("s0.width", 16, 32, step=8)``;
+- evenly spaced numbers with a fraction (dropout 0.0, 0.2) are a float range with a step, and
+  the answer is rounded to the nearest listed value (a float grid's points carry rounding error);
+- other numbers (dilations 1, 2, 4) are categories of the numbers themselves, in increasing order;
+- strings are categories in the order written (None, as in ``resolution: [null, 24]``, is "none").
+
+A choice with a single value is fixed and not sampled at all.
 """
 
 from __future__ import annotations
 
+import itertools
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -19,48 +30,128 @@ from nasbench.space.widths import scale_width
 
 
 class TrialLike(Protocol):
-    def suggest_int(self, name: str, low: int, high: int) -> int: ...
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1) -> int: ...
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None) -> float: ...
     def suggest_categorical(self, name: str, choices: Any) -> Any: ...
 
 
-class RandomTrial:
+class IndexTrial(ABC):
+    """A trial-like that answers each question with the index of one of its values (a subclass
+    says which) and records the answers in ``params`` as an Optuna trial does."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    @abstractmethod
+    def pick(self, name: str, n: int) -> int:
+        """The index, in ``range(n)``, of the answer to question ``name``."""
+
+    def suggest_int(self, name: str, low: int, high: int, *, step: int = 1) -> int:
+        return self._answer(name, low + step * self.pick(name, (high - low) // step + 1))
+
+    def suggest_float(self, name: str, low: float, high: float, *, step: float | None = None) -> float:
+        if step is None:
+            raise ValueError(f"parameter {name!r}: a space's float choices are a grid (step), not a range")
+        lo, d = _dec(low), _dec(step)
+        k = self.pick(name, int((_dec(high) - lo) / d) + 1)
+        return self._answer(name, min(float(lo + d * k), high))  # Decimal: no 0.30000000000000004
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return self._answer(name, choices[self.pick(name, len(choices))])
+
+    def _answer(self, name: str, value: Any) -> Any:
+        self.params[name] = value
+        return value
+
+
+class RandomTrial(IndexTrial):
     """A trial-like drawing every choice uniformly from a numpy generator (no Optuna study)."""
 
     def __init__(self, rng: np.random.Generator) -> None:
+        super().__init__()
         self.rng = rng
 
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        return int(self.rng.integers(low, high + 1))
+    def pick(self, name: str, n: int) -> int:
+        return int(self.rng.integers(n))
 
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return choices[int(self.rng.integers(len(choices)))]
+
+@dataclass(frozen=True)
+class Encoding:
+    """How a list of choices is asked of a trial: ``kind`` with its range (``low``, ``high``,
+    ``step``) or its categories (``choices``); ``values`` are the listed values in the order of
+    the range or of the categories."""
+
+    kind: Literal["int", "float", "categorical"]
+    values: tuple
+    choices: tuple = ()
+    low: float = 0
+    high: float = 0
+    step: float = 0
+
+
+def encoding(values: list) -> Encoding:
+    """How ``values`` (two or more) are asked of a trial."""
+    if not _is_numeric(values):
+        # Optuna's categoricals hold plain values; None is "none" (Optuna's dashboard shows it).
+        return Encoding("categorical", tuple(values), tuple("none" if v is None else v for v in values))
+    ordered = tuple(sorted(values))
+    gaps = {_dec(b) - _dec(a) for a, b in itertools.pairwise(ordered)}
+    if len(gaps) == 1:
+        step = gaps.pop()
+        if all(isinstance(v, int) for v in ordered):
+            return Encoding("int", ordered, low=ordered[0], high=ordered[-1], step=int(step))
+        return Encoding("float", ordered, low=float(ordered[0]), high=float(ordered[-1]), step=float(step))
+    return Encoding("categorical", ordered, ordered)
 
 
 def _is_numeric(values: list) -> bool:
     return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def _categories(values: list) -> list:
-    # Optuna's categoricals hold plain values; None sits among strings as "none".
-    return [str(v) if v is not None else "none" for v in values] if None in values else values
+def _dec(x: float) -> Decimal:
+    return Decimal(repr(x))
 
 
 def choose(trial: TrialLike, name: str, values: list) -> Any:
     """Pick one of ``values`` under parameter ``name``."""
     if len(values) == 1:
         return values[0]
-    if _is_numeric(values):
-        ordered = sorted(values)
-        return ordered[trial.suggest_int(name, 0, len(ordered) - 1)]
-    picked = trial.suggest_categorical(name, _categories(values))
-    return values[_categories(values).index(picked)]
+    e = encoding(values)
+    if e.kind == "int":
+        return trial.suggest_int(name, int(e.low), int(e.high), step=int(e.step))
+    if e.kind == "float":
+        x = trial.suggest_float(name, e.low, e.high, step=e.step)
+        return min(e.values, key=lambda v: abs(v - x))
+    return e.values[e.choices.index(trial.suggest_categorical(name, list(e.choices)))]
 
 
 def encode(values: list, value: Any) -> Any:
     """The Optuna parameter value under which ``choose`` picks ``value`` from ``values``."""
-    if _is_numeric(values):
-        return sorted(values).index(value)
-    return _categories(values)[values.index(value)]
+    e = encoding(values)
+    if e.kind == "categorical":
+        return e.choices[e.values.index(value)]
+    return float(value) if e.kind == "float" else value
+
+
+def parameter_choices(spec: SpaceSpec) -> dict[str, list]:
+    """Every parameter ``sample_architecture`` can ask for, with its listed values."""
+    named: dict[str, list] = {
+        "resolution": spec.resolution,
+        "width_mult": spec.width_mult,
+        "num_stages": spec.num_stages,
+        "stem.width": spec.stem.width,
+        "stem.kernel": spec.stem.kernel,
+        "stem.stride": spec.stem.stride,
+        "activation": spec.activation,
+        "norm": spec.norm,
+        "head.dropout": spec.head.dropout,
+        "head.width": spec.head.width,
+    }
+    named |= {f"stage.{f}": getattr(spec.stage, f) for f in spec.shared}
+    for i in range(max(spec.num_stages)):
+        c = spec.stage_choices(i)
+        named |= {f"s{i}.{f}": getattr(c, f) for f in STAGE_FIELDS if f not in spec.shared}
+    return {name: list(values) for name, values in named.items() if len(values) > 1}
 
 
 def sample_architecture(trial: TrialLike, spec: SpaceSpec) -> Architecture:

@@ -1,14 +1,18 @@
-"""The results store: SQLAlchemy models, sessions, and queries returning pandas DataFrames."""
+"""The results store: SQLAlchemy models, sessions, and queries returning pandas DataFrames.
+
+``load_trials`` and ``load_epochs`` (which import pandas) are loaded on first use, so a command
+that only reads a few rows (``nasbench status``) does not pay for pandas.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nasbench.store.db import default_url, mask_url, open_engine, open_reader, session_scope
-from nasbench.store.records import load_epochs, load_trials
 
 if TYPE_CHECKING:
     from nasbench.store.ledger import SqlLedger
+    from nasbench.store.records import load_epochs, load_trials
 
 __all__ = [
     "default_url",
@@ -20,6 +24,14 @@ __all__ = [
     "open_reader",
     "session_scope",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("load_trials", "load_epochs"):
+        from nasbench.store import records
+
+        return getattr(records, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_ledger(url: str | None = None, create: bool = True) -> SqlLedger:

@@ -7,13 +7,17 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from nasbench.errors import StoreError
+from nasbench.store.revisions import LEGACY_TABLE, check_known
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 DEFAULT_DB = "sqlite:///nasbench.db"
 
@@ -87,14 +91,14 @@ def open_engine(url: str | None = None, create: bool = True) -> Engine:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as e:
         raise StoreError(f"database {mask_url(url)} is unreachable: {_first_line(e)}.") from e
-    from nasbench.store import migrate  # here: Alembic costs 0.1 s to import, and only opening needs it
-
     try:
         if create:
+            from nasbench.store import migrate  # here: Alembic costs 0.1-0.3 s to import, and only writers need it
+
             migrate.upgrade(engine, where=mask_url(url))
         else:
             with engine.connect() as conn:
-                migrate.check_known(conn, mask_url(url))
+                check_known(conn, mask_url(url))
     except SQLAlchemyError as e:
         raise StoreError(f"database {mask_url(url)}: cannot bring its tables up to date: {_first_line(e)}.") from e
     return engine
@@ -105,10 +109,8 @@ def open_reader(url: str | None = None) -> Engine:
     nasbench's tables (a new PostgreSQL database, an empty SQLite file) is refused in one sentence."""
     url = url or default_url()
     engine = open_engine(url, create=False)
-    from nasbench.store.migrate import LEGACY_TABLE  # every nasbench schema, old or new, has it
-
     try:
-        found = inspect(engine).has_table(LEGACY_TABLE)
+        found = inspect(engine).has_table(LEGACY_TABLE)  # every nasbench schema, old or new, has it
     except SQLAlchemyError as e:
         raise StoreError(f"database {mask_url(url)}: {_first_line(e)}.") from e
     if not found:
@@ -151,8 +153,21 @@ def _first_line(e: Exception) -> str:
 
 
 @contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reading rows with SQLAlchemy Core (no ORM to import); database errors are
+    re-raised as StoreError."""
+    try:
+        with engine.connect() as conn:
+            yield conn
+    except SQLAlchemyError as e:
+        raise StoreError(f"database error: {_first_line(e)}.") from e
+
+
+@contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit on success, roll back and re-raise as StoreError on failure."""
+    from sqlalchemy.orm import Session  # here: the ORM costs ~0.1 s to import, and readers of rows skip it
+
     session = Session(engine, expire_on_commit=False)
     try:
         yield session

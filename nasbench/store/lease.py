@@ -3,7 +3,7 @@
 A driver calls :func:`acquire` before it touches a study's trials, :func:`renew` every
 ``HEARTBEAT_S`` seconds while it runs (:class:`LeaseKeeper` does that on a thread) and
 :func:`release` when it ends. A second driver's :func:`acquire` raises :class:`LeaseHeldError`
-naming the running one. ``nasbench status`` reads the holder with :func:`read_holder`.
+naming the running one. ``nasbench status`` reads the holder with :func:`read_holder` (``nasbench.store.holder``).
 
 Expiry. A lease whose heartbeat is older than ``TTL_S`` may be taken over, so a driver killed
 with ``kill -9`` (which cannot release) blocks its study for at most 20 s. TTL_S = 20 with a
@@ -32,7 +32,6 @@ the heartbeat runs on its own thread, so each call is its own short transaction.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import socket
@@ -44,18 +43,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Double, Engine, Table, delete, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import Engine, Table, delete, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.functions import FunctionElement
 
 from nasbench.errors import StoreError
 from nasbench.store.db import session_scope
+from nasbench.store.holder import TTL_S, LeaseHolder, db_now, holder_row, pid_scope, read_holder, to_holder
 from nasbench.store.models import StudyLeaseRow, StudyRow
 
 HEARTBEAT_S = 5.0
-TTL_S = 20.0
 
 T = cast(Table, StudyLeaseRow.__table__)
 
@@ -96,51 +92,12 @@ class Lease:
     driver: Driver
 
 
-@dataclass(frozen=True)
-class LeaseHolder:
-    """The driver recorded for a study, as ``status`` shows it."""
-
-    study_id: int
-    host: str
-    pid: int
-    pid_scope: str
-    started_at: float
-    acquired_at: float
-    heartbeat_age_s: float  # by the database's clock
-    alive: bool  # heartbeat within the TTL, and not seen dead on this machine
-
-    @property
-    def started(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.started_at).astimezone()
-
-    def describe(self) -> str:
-        return f"PID {self.pid} on host {self.host}, started {self.started:%Y-%m-%d %H:%M:%S %Z}"
-
-
-class db_now(FunctionElement):
-    """Seconds since the Unix epoch by the database's clock."""
-
-    type = Double()
-    inherit_cache = True
-
-
-@compiles(db_now, "sqlite")
-def _db_now_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return "((julianday('now') - 2440587.5) * 86400.0)"  # 'now' has millisecond resolution
-
-
-@compiles(db_now, "postgresql")
-def _db_now_postgresql(element: Any, compiler: Any, **kw: Any) -> str:
-    # clock_timestamp(), not now(): now() is the start of the transaction.
-    return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) AS DOUBLE PRECISION)"
-
-
 def this_driver() -> Driver:
     """This process as a lease holder."""
     return Driver(
         host=socket.gethostname(),
         pid=os.getpid(),
-        pid_scope=_pid_scope(),
+        pid_scope=pid_scope(),
         started_at=_process_start(os.getpid()) or _IMPORTED_AT,
     )
 
@@ -154,10 +111,10 @@ def acquire(engine: Engine, study_id: int, *, ttl: float = TTL_S, driver: Driver
             name = _study_name(s, study_id)
             if _insert_or_take_expired(s, study_id, token, driver, ttl):
                 return Lease(study_id, name, token, driver)
-            row = _holder_row(s, study_id)
+            row = holder_row(s, study_id)
             if row is None:
                 continue
-            holder = _to_holder(row, study_id, ttl)
+            holder = to_holder(row, study_id, ttl)
             if holder.alive:
                 raise LeaseHeldError(name, holder, ttl)
             # Dead on this machine before its TTL ran out. The row is locked (SQLite: we hold the
@@ -178,7 +135,7 @@ def renew(engine: Engine, lease: Lease) -> None:
         ).first()
         if done is not None:
             return
-        holder = _holder(s, lease.study_id, TTL_S)
+        holder = read_holder(s, lease.study_id)
     now_held = f"now held by {holder.describe()}" if holder else "no driver holds it now"
     raise LeaseLostError(
         f"study {lease.study!r}: this driver (PID {lease.driver.pid}) lost its lease after "
@@ -190,13 +147,6 @@ def release(engine: Engine, lease: Lease) -> None:
     """Give the lease up (nothing happens if it was taken over meanwhile)."""
     with session_scope(engine) as s:
         s.execute(delete(T).where(T.c.study_id == lease.study_id, T.c.token == lease.token))
-
-
-def read_holder(s: Session, study_id: int, *, ttl: float = TTL_S) -> LeaseHolder | None:
-    """The study's recorded driver (alive or not), or None when no driver holds it."""
-    if not inspect(s.connection()).has_table(T.name):
-        return None  # a database from before leases, opened by a reader (readers do not migrate)
-    return _holder(s, study_id, ttl)
 
 
 class LeaseKeeper:
@@ -276,6 +226,8 @@ def _study_name(s: Session, study_id: int) -> str:
 
 def _insert_or_take_expired(s: Session, study_id: int, token: str, driver: Driver, ttl: float) -> bool:
     fields = _fields(token, driver)
+    from sqlalchemy.dialects import postgresql, sqlite  # here: readers of a lease (status) skip them
+
     dialect = s.get_bind().dialect.name
     insert: Any = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
     if insert is None:
@@ -308,50 +260,6 @@ def _fields(token: str, driver: Driver) -> dict[str, Any]:
         "acquired_at": db_now(),
         "heartbeat_at": db_now(),
     }
-
-
-def _holder_row(s: Session, study_id: int) -> Any:
-    return s.execute(select(T, (db_now() - T.c.heartbeat_at).label("age")).where(T.c.study_id == study_id)).first()
-
-
-def _holder(s: Session, study_id: int, ttl: float) -> LeaseHolder | None:
-    row = _holder_row(s, study_id)
-    return None if row is None else _to_holder(row, study_id, ttl)
-
-
-def _to_holder(row: Any, study_id: int, ttl: float) -> LeaseHolder:
-    fresh = row.age <= ttl
-    dead_here = bool(row.pid_scope) and row.pid_scope == _pid_scope() and not _pid_exists(row.pid)
-    return LeaseHolder(
-        study_id=study_id,
-        host=row.host,
-        pid=row.pid,
-        pid_scope=row.pid_scope,
-        started_at=row.started_at,
-        acquired_at=row.acquired_at,
-        heartbeat_age_s=max(0.0, row.age),
-        alive=fresh and not dead_here,
-    )
-
-
-def _pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
-
-
-def _pid_scope() -> str:
-    """The machine's boot id and this process's PID namespace, or "" where /proc does not tell."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-        namespace = os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        return ""
-    return f"{boot}:{namespace}"
 
 
 def _process_start(pid: int) -> float | None:

@@ -23,6 +23,7 @@ from nasbench.space.architecture import Architecture
 from nasbench.store import lease, records
 from nasbench.store.db import open_engine, session_scope
 from nasbench.store.models import ArchitectureRow, CheckpointRow, StudyRow, TrialRow
+from nasbench.store.rows import parse_arch
 from nasbench.train.recipe import Fidelity
 
 
@@ -203,7 +204,7 @@ class SqlLedger:
         if states is not None:
             stmt = stmt.where(TrialRow.state.in_(states))
         with session_scope(self.engine) as s:
-            return [trial_summary(row, records.parse_arch(arch_json)) for row, arch_json in s.execute(stmt)]
+            return [trial_summary(row, parse_arch(arch_json)) for row, arch_json in s.execute(stmt)]
 
     def count_finished(self, study_id: int) -> int:
         with session_scope(self.engine) as s:

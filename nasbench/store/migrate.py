@@ -37,13 +37,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
 from sqlalchemy.pool import NullPool
 
-from nasbench.errors import StoreError
+from nasbench.store.revisions import LEGACY_TABLE, VERSION_TABLE, check_known, current_revision
 
-VERSION_TABLE = "nb_alembic_version"
 MIGRATIONS = Path(__file__).with_name("migrations")
 # One PostgreSQL advisory lock for every nasbench schema change ("nbmigr" in ASCII).
 PG_LOCK_KEY = 0x6E626D696772
-LEGACY_TABLE = "nb_studies"  # every database of the releases before migrations has it
 
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
@@ -73,31 +71,9 @@ def head_revision() -> str:
     return head
 
 
-def known_revisions() -> list[str]:
-    """Every revision this nasbench knows, oldest first."""
-    return [s.revision for s in reversed(list(_script().walk_revisions()))]
-
-
-def current_revision(conn: Connection) -> str | None:
-    """The database's revision, or None (new database, or written before migrations)."""
-    context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-    return context.get_current_revision()
-
-
 def is_legacy(conn: Connection) -> bool:
     """Written by a release before migrations: our tables exist, no revision is recorded."""
     return current_revision(conn) is None and inspect(conn).has_table(LEGACY_TABLE)
-
-
-def check_known(conn: Connection, where: str) -> str | None:
-    """The database's revision; StoreError when a newer nasbench wrote it."""
-    revision = current_revision(conn)
-    if revision is not None and revision not in known_revisions():
-        raise StoreError(
-            f"database {where} has schema revision {revision}, newer than this nasbench "
-            f"knows (up to {head_revision()}): upgrade nasbench to use it."
-        )
-    return revision
 
 
 def upgrade(engine: Engine, revision: str = "head", where: str = "") -> None:

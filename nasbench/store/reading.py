@@ -9,12 +9,12 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from nasbench.errors import ConfigError
 from nasbench.search.ledger import StoredStudy
 from nasbench.store.db import session_scope
 from nasbench.store.ledger import stored_study
 from nasbench.store.models import TrialRow
-from nasbench.store.records import get_study, load_epochs, load_trials, study_names
+from nasbench.store.records import get_study, load_epochs, load_trials
+from nasbench.store.rows import study_row
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,9 @@ class StudyRecord:
 def read_study(engine: Engine, name: str) -> StudyRecord:
     """Read study ``name``; an unknown name raises ConfigError listing the studies."""
     with session_scope(engine) as s:
+        study_row(s, name)  # names an unknown study
         row = get_study(s, name)
-        if row is None:
-            raise ConfigError(
-                f"no study named {name!r} in the database; studies: {', '.join(study_names(s)) or 'none'}."
-            )
+        assert row is not None
         stored = stored_study(row)
         provenance = _distinct(
             s.scalars(

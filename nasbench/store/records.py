@@ -1,22 +1,28 @@
-"""Writing and reading results. Every function takes a Session; callers own the transaction."""
+"""Writing and reading results. Every function takes a Session; callers own the transaction.
+
+``load_trials`` and ``load_epochs`` return pandas DataFrames and import pandas when first called;
+``nasbench.store.rows`` reads the same trials as plain rows without pandas or the ORM.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections.abc import Callable
-from functools import lru_cache
-from typing import Any, TypeVarTuple
+from typing import TYPE_CHECKING, Any, TypeVarTuple
 
-import pandas as pd
-from sqlalchemy import Engine, Row, Select, func, inspect, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import Engine, Row, Select, func, select
+from sqlalchemy.orm import Session
 
 from nasbench.core.enums import Stage, TrialState
-from nasbench.errors import ConfigError
 from nasbench.space.architecture import Architecture
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
-from nasbench.train.evaluate import EpochMetrics
+from nasbench.store.rows import integers, open_rows, study_row, trial_columns, trial_records, trials_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from nasbench.train.evaluate import EpochMetrics
 
 FINISHED = ("complete", "pruned", "failed")
 _Ts = TypeVarTuple("_Ts")
@@ -130,12 +136,6 @@ def add_epoch(s: Session, trial: TrialRow, m: EpochMetrics) -> None:
         trial.val_acc, trial.val_loss = finite(m.val_acc), finite(m.val_loss)
 
 
-@lru_cache(maxsize=4096)
-def parse_arch(arch_json: str | None) -> Architecture | None:
-    """The Architecture a stored JSON text describes (parsed once per distinct text)."""
-    return Architecture.from_json(arch_json) if arch_json else None
-
-
 def finish_trial(s: Session, trial: TrialRow, state: TrialState, **fields: Any) -> None:
     """Set the final state and any result fields (val_acc, test_acc, failure_reason, ...)."""
     trial.state = state
@@ -164,33 +164,6 @@ def count_trials(
     )
 
 
-TRIAL_COLUMNS = [
-    "study",
-    "number",
-    "stage",
-    "family",
-    "name",
-    "state",
-    "evaluator",
-    "params",
-    "flops",
-    "latency_ms",
-    "val_acc",
-    "val_loss",
-    "test_acc",
-    "test_loss",
-    "epochs_run",
-    "train_time_s",
-    "seed",
-    "failure_reason",
-    "worker",
-    "started_at",
-    "finished_at",
-    "digest",
-    "arch_json",
-]
-
-
 def load_trials(
     engine_or_url: Engine | str | None = None, study: str | None = None, with_arch: bool = False
 ) -> pd.DataFrame:
@@ -209,44 +182,7 @@ def load_trials(
         >>> done = df[(df.stage == "search") & (df.state == "complete")]
         >>> done.nlargest(5, "val_acc")[["number", "name", "params", "val_acc"]]
     """
-    from nasbench.store.db import open_reader
-
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_reader(engine_or_url)
-    stmt = (
-        select(TrialRow, StudyRow.name, ArchitectureRow.digest, ArchitectureRow.arch_json)
-        .join(StudyRow, TrialRow.study_id == StudyRow.study_id)
-        .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
-        .order_by(StudyRow.study_id, TrialRow.stage, TrialRow.number)
-    )
-    # A database older than revision 0003 (read, never upgraded, by a reader) has no evaluator
-    # column: its trials were all trained from scratch.
-    with_evaluator = "evaluator" in {c["name"] for c in inspect(engine).get_columns(TrialRow.__tablename__)}
-    if with_evaluator:
-        stmt = stmt.options(undefer(TrialRow.evaluator))
-
-    def record(row: Row[TrialRow, str, str, str]) -> dict[str, Any]:
-        t, study_name, digest, arch_json = row
-        rec = {c: getattr(t, c, None) for c in TRIAL_COLUMNS if c != "evaluator" and hasattr(t, c)}
-        # Plain strings for users (CSV, parquet); they equal the enums the package compares with.
-        rec.update(
-            study=study_name,
-            digest=digest,
-            arch_json=arch_json,
-            trial_id=t.trial_id,
-            fidelity=t.fidelity_json,
-            metrics=t.metrics_json,
-            state=t.state.value,
-            stage=t.stage.value,
-            family=t.family.value,
-            evaluator=t.evaluator.value if with_evaluator else "scratch",
-        )
-        if with_arch:
-            rec["arch"] = parse_arch(arch_json)
-        return rec
-
-    columns = TRIAL_COLUMNS + ["trial_id", "fidelity", "metrics"] + (["arch"] if with_arch else [])
-    df = pd.DataFrame(_records(engine, stmt, study, record), columns=columns)
-    return _integers(df, ["number", "params", "flops", "epochs_run", "seed", "trial_id"])
+    return trials_frame(trial_records(engine_or_url, study, with_arch), trial_columns(with_arch))
 
 
 EPOCH_VALUES = ["epoch", "train_loss", "val_loss", "val_acc", "epoch_time_s", "train_samples_per_s"]
@@ -267,13 +203,10 @@ def load_epochs(engine_or_url: Engine | str | None = None, study: str | None = N
         trial = {"study": study_name, "number": number, "stage": stage, "name": name}
         return {**trial, **{c: getattr(epoch, c) for c in EPOCH_VALUES}}
 
+    import pandas as pd
+
     df = pd.DataFrame(_records(engine_or_url, stmt, study, record), columns=EPOCH_COLUMNS)
-    return _integers(df, ["number", "epoch"])
-
-
-def _integers(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Counts as pandas' nullable integers (a column with a missing value would otherwise be float)."""
-    return df.astype({c: "Int64" for c in columns})
+    return integers(df, ["number", "epoch"])
 
 
 def _records(
@@ -287,13 +220,12 @@ def _records(
     A URL is opened for reading: a SQLite file that does not exist is an error, never created, and
     an unknown study is named, never an empty frame.
     """
-    from nasbench.store.db import open_reader, session_scope
+    from nasbench.store.db import session_scope
 
-    engine = engine_or_url if isinstance(engine_or_url, Engine) else open_reader(engine_or_url)
+    engine = open_rows(engine_or_url)
     if study is not None:
         stmt = stmt.where(StudyRow.name == study)
     with session_scope(engine) as s:
-        if study is not None and get_study(s, study) is None:
-            names = ", ".join(study_names(s)) or "none"
-            raise ConfigError(f"no study named {study!r} in the database; studies: {names}.")
+        if study is not None:
+            study_row(s, study)  # names an unknown study
         return [record(row) for row in s.execute(stmt)]

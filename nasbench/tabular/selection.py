@@ -12,36 +12,30 @@ architectures, when the space has conditional choices.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 
 from nasbench.space.architecture import Architecture
-from nasbench.space.sample import RandomTrial, sample_architecture
+from nasbench.space.sample import IndexTrial, RandomTrial, sample_architecture
 from nasbench.space.spec import SpaceSpec
 
 ENUMERATION_LIMIT = 20_000
 MAX_REPEATS = 10_000  # draws in a row that only repeat known architectures: the space is used up
 
 
-class _PathTrial:
+class _PathTrial(IndexTrial):
     """A trial-like that answers choice number i with ``path[i]`` (0 past its end) and records
     how many options every choice it was asked had."""
 
     def __init__(self, path: list[int]) -> None:
+        super().__init__()
         self.path = path
         self.sizes: list[int] = []
 
-    def _pick(self, options: int) -> int:
+    def pick(self, name: str, n: int) -> int:
         i = self.path[len(self.sizes)] if len(self.sizes) < len(self.path) else 0
-        self.sizes.append(options)
+        self.sizes.append(n)
         return i
-
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        return low + self._pick(high - low + 1)
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return choices[self._pick(len(choices))]
 
 
 def enumerate_space(spec: SpaceSpec, limit: int = ENUMERATION_LIMIT) -> list[Architecture] | None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
-from nasbench.report.study import infeasible_kinds
+from nasbench.report.infeasible import infeasible_kinds
 
 
 def test_infeasible_candidates_are_grouped_by_reason_most_frequent_first():
@@ -16,7 +14,7 @@ def test_infeasible_candidates_are_grouped_by_reason_most_frequent_first():
     rows = [{"number": n, "state": "infeasible", "failure_reason": r} for n, r in reasons.items()]
     rows += [{"number": 2, "state": "failed", "failure_reason": "diverged"},
              {"number": 5, "state": "complete", "failure_reason": None}]
-    kinds = infeasible_kinds(pd.DataFrame(rows))
+    kinds = infeasible_kinds(rows)
 
     assert [(k.count, k.example_number) for k in kinds] == [(3, 1), (1, 7), (1, 9)]
     assert kinds[0].kind == "flops N exceeds the constraint N"

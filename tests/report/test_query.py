@@ -26,11 +26,9 @@ def test_bad_where_is_one_sentence(studies: Studies, where: str, reason: str):
 
 
 def test_counts_stay_integers_when_infeasible_rows_leave_them_missing():
-    import pandas as pd
+    from nasbench.store.rows import trials_frame
 
-    from nasbench.report.query import _whole_numbers
-
-    df = _whole_numbers(pd.DataFrame({"number": [1.0, 2.0], "params": [62630.0, float("nan")],
-                                      "val_acc": [0.99, float("nan")]}))
+    df = trials_frame([{"number": 1, "params": 62630, "val_acc": 0.99}, {"number": 2, "params": None, "val_acc": None}],
+                      ["number", "params", "val_acc"])
     assert df.to_csv(index=False).splitlines() == ["number,params,val_acc", "1,62630,0.99", "2,,"]
     assert str(df["val_acc"].dtype) == "float64"

@@ -399,7 +399,7 @@ def test_a_parent_value_that_no_longer_fits_is_sampled_afresh():
 
 def test_an_enqueued_trial_keeps_its_values_and_has_no_parent():
     study = evolve(RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=0), 10)
-    partial = {"num_stages": 1, "activation": "relu"}  # index 1 of [2, 3]: three stages
+    partial = {"num_stages": 3, "activation": "relu"}
     study.enqueue_trial(partial)
     trial = study.ask()
     sample_architecture(trial, SPACE)

@@ -8,7 +8,7 @@ from nasbench.errors import ConfigError
 from nasbench.search.evolution import PARENT_KEY
 from nasbench.search.runner import prepare
 from nasbench.search.samplers import sampler_names
-from tests.search.helpers import numeric_space, optuna_study, quick_study, search
+from tests.search.helpers import NUMERIC_SPACE, numeric_space, optuna_study, quick_study, search
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
 pytestmark = pytest.mark.slow
@@ -53,9 +53,20 @@ def test_short_search_with_each_sampler(tmp_path, sqlite_url, ray_local, name):
 
 def test_cmaes_refuses_a_space_with_string_choices(tmp_path):
     path = quick_study(tmp_path, sampler="{name: cmaes}")
-    with pytest.raises(ConfigError, match=r"sampler cmaes needs a numeric space, but field 'stages\[0\]\.block'"):
+    with pytest.raises(ConfigError, match=r"sampler cmaes needs a space of evenly spaced numbers, but parameter "
+                                          r"'s0\.block' is a choice among categories plain, residual;"):
         prepare(str(path))
     assert not (tmp_path / "x.db").exists() or (tmp_path / "x.db").stat().st_size == 0
+
+
+def test_cmaes_refuses_unevenly_spaced_numbers(tmp_path):
+    # Dilations 1, 2, 4 are categories of the numbers (a range with a step would give 3): CMA-ES
+    # would only ever draw them at random.
+    space = tmp_path / "dilated.yaml"
+    space.write_text(NUMERIC_SPACE.replace("kernel: [3, 5]", "kernel: [3, 5], dilation: [1, 2, 4]"))
+    path = quick_study(tmp_path, sampler="{name: cmaes}", space=str(space))
+    with pytest.raises(ConfigError, match=r"but parameter 's0\.dilation' is a choice among categories 1, 2, 4;"):
+        prepare(str(path))
 
 
 @pytest.mark.parametrize("sampler, message", [

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from hypothesis import strategies as st
 
 from nasbench.space.architecture import Architecture
-from nasbench.space.sample import sample_architecture
+from nasbench.space.sample import IndexTrial, sample_architecture
 from nasbench.space.spec import SpaceSpec, load_space
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,26 +23,21 @@ def shipped(name: str) -> SpaceSpec:
     return load_space(ROOT / "search_spaces" / f"{name}.yaml")
 
 
-class PathTrial:
+class PathTrial(IndexTrial):
     """Answers the i-th question with ``path[i]`` (0 past its end) and records each question's
     number of answers, so the caller can step to the next path like an odometer."""
 
     def __init__(self, path: list[int]) -> None:
+        super().__init__()
         self.path, self.asked = list(path), 0
         self.branching: list[int] = []
 
-    def _answer(self, n: int) -> int:
+    def pick(self, name: str, n: int) -> int:
         if self.asked == len(self.path):
             self.path.append(0)
         self.branching.append(n)
         self.asked += 1
         return self.path[self.asked - 1]
-
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        return low + self._answer(high - low + 1)
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return choices[self._answer(len(choices))]
 
 
 def every_architecture(spec: SpaceSpec) -> Iterator[Architecture]:
@@ -60,17 +54,12 @@ def every_architecture(spec: SpaceSpec) -> Iterator[Architecture]:
         path = trial.path[:i] + [trial.path[i] + 1]
 
 
-class DrawTrial:
+class DrawTrial(IndexTrial):
     """Answers each question with a value hypothesis draws; ``params`` records them as Optuna would."""
 
     def __init__(self, data: st.DataObject) -> None:
+        super().__init__()
         self.data = data
-        self.params: dict[str, Any] = {}
 
-    def suggest_int(self, name: str, low: int, high: int) -> int:
-        self.params[name] = self.data.draw(st.integers(low, high), label=name)
-        return self.params[name]
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        self.params[name] = self.data.draw(st.sampled_from(list(choices)), label=name)
-        return self.params[name]
+    def pick(self, name: str, n: int) -> int:
+        return self.data.draw(st.integers(0, n - 1), label=name)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from optuna.distributions import CategoricalDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import FixedTrial
 
 from nasbench.nn.builder import build_network
@@ -37,16 +37,44 @@ def test_conditional_choices_are_asked_only_where_they_apply() -> None:
         assert not any(name.startswith(f"s{len(arch.stages)}.") for name in trial.params)
 
 
-def test_numbers_are_ordinal_indices_and_names_are_categorical() -> None:
+def test_optuna_stores_the_values_written_in_the_space_file() -> None:
+    # full.yaml: kernel [3, 5, 7], dilation [1, 2], width_mult [0.5, 1.0], resolution [null, 24],
+    # stage 0's width [16, 32], head dropout [0.0, 0.2]
     trial = random_trials(1)[0]
-    sample_architecture(trial, shipped("full"))
-    dists = trial.distributions
-    assert isinstance(dists["s0.kernel"], IntDistribution) and dists["s0.kernel"].high == 2
-    assert isinstance(dists["width_mult"], IntDistribution)
-    assert isinstance(dists["s0.block"], CategoricalDistribution)
+    arch = sample_architecture(trial, shipped("full"))
+    dists, params = trial.distributions, trial.params
+    assert dists["s0.kernel"] == IntDistribution(3, 7, step=2) and params["s0.kernel"] == arch.stages[0].kernel
+    assert dists["s0.width"] == IntDistribution(16, 32, step=16)
+    assert dists["width_mult"] == FloatDistribution(0.5, 1.0, step=0.5)
+    assert dists["head.dropout"] == FloatDistribution(0.0, 0.2, step=0.2)
+    assert params["head.dropout"] == arch.head_dropout
+    assert dists["s0.block"] == CategoricalDistribution(["plain", "residual", "bottleneck", "inverted", "se", "dense"])
+    assert params["s0.block"] == arch.stages[0].block
     assert set(dists["activation"].choices) == {"relu", "relu6", "silu", "gelu", "hswish"}
-    assert dists["resolution"].choices == ("none", "24")  # None among the choices: a string
+    assert dists["resolution"].choices == ("none", 24)  # None is "none"; the number stays a number
     assert "stem.kernel" in dists and "norm" in dists
+
+
+def test_unevenly_spaced_numbers_are_categories_of_the_numbers() -> None:
+    # mnist1d.yaml: dilation [1, 2, 4], expansion [2, 4]; resnet_like.yaml: se [0, 0.0625, 0.25]
+    for trial in random_trials(20):
+        arch = sample_architecture(trial, shipped("mnist1d"))
+        assert trial.distributions["s0.dilation"] == CategoricalDistribution([1, 2, 4])
+        assert trial.params["s0.dilation"] == arch.stages[0].dilation
+        assert type(trial.params["s0.dilation"]) is int
+    trial = random_trials(1)[0]
+    arch = sample_architecture(trial, shipped("resnet_like"))
+    assert trial.distributions["s0.se"] == CategoricalDistribution([0, 0.0625, 0.25])
+    assert (trial.params["s0.se"] or None) == arch.stages[0].se_ratio
+
+
+@pytest.mark.parametrize("values", [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], [0.05, 0.15, 0.25], [0.3, 0.1, 0.2]])
+def test_a_float_grid_gives_exactly_a_listed_value(values: list[float]) -> None:
+    # Optuna's points of a float grid carry rounding error (0.1 + 2 * 0.1 is 0.30000000000000004)
+    spec = parse_space({"name": "f", "num_stages": [1], "head": {"dropout": values}})
+    trials = random_trials(200)
+    assert {sample_architecture(t, spec).head_dropout for t in trials} == set(values)
+    assert isinstance(trials[0].distributions["head.dropout"], FloatDistribution)
 
 
 def test_a_shared_field_is_one_choice_for_every_stage() -> None:
@@ -93,8 +121,8 @@ def test_spaces_that_choose_differently_give_the_same_digest_for_the_same_networ
     shared = parse_space({"name": "a", "shared": ["kernel"], "num_stages": [2],
                           "stage": {"kernel": [3, 5], "block": ["residual"], "expansion": [3, 6]}})
     per_stage = parse_space({"name": "b", "num_stages": [2], "stage": {"kernel": [5, 3], "block": ["residual"]}})
-    a = sample_architecture(FixedTrial({"stage.kernel": 1}), shared)
-    b = sample_architecture(FixedTrial({"s1.kernel": 1, "s0.kernel": 1}), per_stage)
+    a = sample_architecture(FixedTrial({"stage.kernel": 5}), shared)
+    b = sample_architecture(FixedTrial({"s1.kernel": 5, "s0.kernel": 5}), per_stage)
     assert a.digest() == b.digest()
 
 

@@ -204,3 +204,11 @@ def dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+def test_readers_see_the_lease_table_models_declare():
+    # status reads the holder through a Core table of its own (no ORM import): the same columns.
+    from nasbench.store.holder import LEASES
+
+    assert [c.name for c in LEASES.c] == [c.name for c in StudyLeaseRow.__table__.c]
+    assert LEASES.name == StudyLeaseRow.__tablename__

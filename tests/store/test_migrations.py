@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from nasbench.errors import StoreError
 from nasbench.space.architecture import Architecture, Stage
-from nasbench.store import lease, load_epochs, load_trials, migrate, open_engine, records, session_scope
+from nasbench.store import lease, load_epochs, load_trials, migrate, open_engine, records, revisions, session_scope
 from nasbench.store import models as new
 from nasbench.store.models import StudyRow
 from tests.store import legacy_schema as old
@@ -119,8 +119,14 @@ def revision(engine) -> str | None:
 def test_a_new_database_gets_every_table_at_the_newest_revision(db_url):
     engine = open_engine(db_url)
     assert set(OURS_HEAD) | {migrate.VERSION_TABLE} == set(inspect(engine).get_table_names())
-    assert revision(engine) == migrate.head_revision() == migrate.known_revisions()[-1]
+    assert revision(engine) == migrate.head_revision() == revisions.known_revisions()[-1]
     assert migrate.schema_diff(engine) == []  # the migrations build exactly what models.py declares
+
+
+def test_readers_know_the_revisions_alembic_knows():
+    # Commands that only read check the database's revision without importing Alembic.
+    alembic_order = [s.revision for s in reversed(list(migrate._script().walk_revisions()))]
+    assert revisions.known_revisions() == alembic_order and len(alembic_order) >= 2
 
 
 def test_a_database_of_the_release_before_migrations_opens_and_keeps_every_row(db_url):
