@@ -51,16 +51,13 @@ class _ExtremeTrial(RandomTrial):
         super().__init__(rng)
         self.largest = largest
 
-    def suggest_int(self, name: str, low: int, high: int, step: int = 1) -> int:
-        return high if self.largest else low
-
-    def suggest_float(self, name: str, low: float, high: float, step: float | None = None) -> float:
-        return high if self.largest else low
+    def pick(self, name: str, n: int) -> int:
+        return n - 1 if self.largest else 0  # numeric ranges (suggest_int, suggest_float) ascend
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
         if all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices):
-            return max(choices) if self.largest else min(choices)
-        return super().suggest_categorical(name, choices)
+            return self._answer(name, max(choices) if self.largest else min(choices))
+        return self._answer(name, choices[int(self.rng.integers(len(choices)))])
 
 
 class PathSampler:
