@@ -78,7 +78,7 @@ def speed(space_path: str, data: str, candidates: int, calibration: int, val_sam
     evaluator = SupernetEvaluator(
         task, supernet.state_weights(), calibration_batches=calibration, val_samples=val_samples
     )
-    paths = PathSampler(space, shape.spatial(None), seed=0)
+    paths = PathSampler(space, shape, seed=0)
     archs = [paths.uniform() for _ in range(candidates + 1)]
     evaluator.evaluate(Candidate(arch=archs[0]), Fidelity(), 0)  # data loaded once per worker: not timed
     walls, c0 = [], time.process_time()

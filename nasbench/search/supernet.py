@@ -95,7 +95,9 @@ def study_supernet(
             space,
             task,
             cfg.recipe,
-            SupernetSettings(ev.epochs, ev.sandwich, ev.calibration_batches, ev.train_fraction, ev.few_shot),
+            SupernetSettings(
+                ev.epochs, ev.sandwich, ev.calibration_batches, ev.train_fraction, ev.few_shot, dict(cfg.constraints)
+            ),
             seed=cfg.seed,
             device=resources.device,
             store=store,

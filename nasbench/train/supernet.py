@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,7 +28,8 @@ import torch.nn.functional as F
 
 from nasbench.core.enums import EvaluatorKind
 from nasbench.data.module import TensorDataModule
-from nasbench.data.spec import Task
+from nasbench.data.spec import DataShape, Task
+from nasbench.measure.counts import count_figures
 from nasbench.nn.supernet import Supernet, calibrate_bn, extract_network
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
@@ -61,24 +62,44 @@ class _ExtremeTrial(RandomTrial):
 
 
 class PathSampler:
-    """Draws the paths each training step trains: feasible architectures of the space at the
-    input size the supernet is trained at."""
+    """Draws the paths each training step trains: architectures of the space that can be trained on
+    the data's input size and keep within ``limits`` (the study's params/FLOPs constraints: a
+    supernet trains only paths the search may choose)."""
 
-    def __init__(self, space: SpaceSpec, spatial: tuple[int, ...], seed: int = 0, sandwich: bool = False) -> None:
-        self.space, self.spatial, self.sandwich = space, spatial, sandwich
+    def __init__(
+        self,
+        space: SpaceSpec,
+        shape: DataShape,
+        seed: int = 0,
+        sandwich: bool = False,
+        limits: Mapping[str, float] | None = None,
+    ) -> None:
+        self.space, self.shape, self.sandwich = space, shape, sandwich
+        self.spatial = shape.spatial(None)
+        self.limits = {k: v for k, v in (limits or {}).items() if k in ("params", "flops")}
         self.rng = np.random.default_rng(seed)
+
+    def admissible(self, arch: Architecture) -> bool:
+        if infeasibility(arch, self.spatial) is not None:
+            return False
+        if not self.limits:
+            return True
+        params, flops = count_figures(arch, self.shape.in_channels, self.spatial, self.shape.num_classes)
+        return all({"params": params, "flops": flops}[k] <= v for k, v in self.limits.items())
 
     def _feasible(self, trial: RandomTrial) -> Architecture | None:
         for _ in range(MAX_DRAWS):
             arch = sample_architecture(trial, self.space)
-            if infeasibility(arch, self.spatial) is None:
+            if self.admissible(arch):
                 return arch
         return None
 
     def uniform(self) -> Architecture:
         arch = self._feasible(RandomTrial(self.rng))
         if arch is None:
-            raise ValueError(f"no feasible architecture of space {self.space.name} in {MAX_DRAWS} samples")
+            raise ValueError(
+                f"no architecture of space {self.space.name} in {MAX_DRAWS} samples is feasible within {self.limits}"
+            )
         return arch
 
     def extreme(self, largest: bool) -> Architecture:
@@ -150,6 +171,7 @@ class SupernetSettings:
     calibration_batches: int = 10
     train_fraction: float = 1.0
     few_shot: bool = False  # one sub-supernet per first-stage block type
+    limits: dict[str, float] = field(default_factory=dict)  # params/FLOPs bounds of the paths trained
 
 
 @dataclass
@@ -194,7 +216,7 @@ def train_supernet(
     )
     dm.device = torch.device(device)
     dm.setup("fit")
-    paths = PathSampler(space, shape.spatial(None), seed=seed, sandwich=settings.sandwich)
+    paths = PathSampler(space, shape, seed=seed, sandwich=settings.sandwich, limits=settings.limits)
     with tempfile.TemporaryDirectory(prefix="nasbench-supernet-") as tmp:
         ckpt = Path(tmp) / "supernet.ckpt"
 

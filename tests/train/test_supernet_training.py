@@ -62,7 +62,7 @@ def test_training_resumes_from_its_checkpoint_without_repeating_an_epoch(tiny):
 
 def test_the_sandwich_rule_trains_the_largest_and_the_smallest_path(tiny):
     bench, task = tiny
-    sampler = PathSampler(bench.space, (40,), seed=0, sandwich=True)
+    sampler = PathSampler(bench.space, task.shape, seed=0, sandwich=True)
     largest, smallest, *random = sampler.step()
     assert len(random) == 2
     assert len(largest.stages) == 3 and len(smallest.stages) == 2
@@ -85,3 +85,14 @@ def test_a_path_is_scored_by_its_inherited_weights(tiny):
     assert again.val_acc == scores[bench.archs[0].digest()]  # same calibration batches: same score
     with pytest.raises(ValueError, match="validation only"):
         evaluator.evaluate(Candidate(arch=bench.archs[0]), Fidelity(), seed=0, test=True)
+
+
+def test_the_supernet_trains_only_paths_within_the_study_constraints(tiny):
+    from nasbench.measure.counts import count_figures
+
+    bench, task = tiny
+    limit = float(sorted(bench.flops)[len(bench.flops) // 2])  # half the space is over it
+    sampler = PathSampler(bench.space, task.shape, seed=0, sandwich=True, limits={"flops": limit, "latency_ms": 1})
+    drawn = [a for _ in range(10) for a in sampler.step()]
+    flops = [count_figures(a, 1, (40,), 10)[1] for a in drawn]
+    assert max(flops) <= limit and len({a.digest() for a in drawn}) > 3
