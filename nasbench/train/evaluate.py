@@ -188,7 +188,6 @@ class ScratchEvaluator:
         import torch
 
         from nasbench.data.module import TensorDataModule
-        from nasbench.measure.runtime import latency
         from nasbench.train.run import augment_from, train_network
         from nasbench.train.threads import torch_threads
 
@@ -204,11 +203,7 @@ class ScratchEvaluator:
                 augment=augment_from(self.recipe),
                 seed=seed,
             )
-            latency_ms = latency(model, dm.input_shape, batch_sizes=(1,), device=self.device).median_ms[1]
-            if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
-                raise Infeasible(
-                    f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}", latency_ms
-                )
+            latency_ms = measure_latency(model, dm.input_shape, self.device, self.max_latency_ms)
             if listener is not None:
                 listener.started(latency_ms)
 
@@ -239,6 +234,17 @@ class ScratchEvaluator:
             history=tuple(EpochMetrics.from_dict(m) for m in result.history),
         )
         return Trained(model, evaluation, dm)
+
+
+def measure_latency(model: nn.Module, input_shape: tuple[int, ...], device: str, max_latency_ms: float | None) -> float:
+    """The model's median batch-1 latency here (latency is a property of the hardware that runs
+    it); a model slower than ``max_latency_ms`` is ``Infeasible``."""
+    from nasbench.measure.runtime import latency
+
+    latency_ms = latency(model, input_shape, batch_sizes=(1,), device=device).median_ms[1]
+    if max_latency_ms is not None and latency_ms > max_latency_ms:
+        raise Infeasible(f"latency_ms {latency_ms:.3f} exceeds the constraint {max_latency_ms:g}", latency_ms)
+    return latency_ms
 
 
 class ProxyEvaluator:

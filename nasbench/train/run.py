@@ -58,6 +58,25 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 
+def make_trainer(device: str, epochs: int, callbacks: list[pl.Callback] | None = None) -> pl.Trainer:
+    """The one Trainer configuration every training uses: quiet, no Lightning checkpoints or
+    loggers of its own (curves go to the store and the study's logger), no sanity validation."""
+    accelerator, devices = accelerator_of(device)
+    return pl.Trainer(
+        accelerator=accelerator,
+        devices=devices,
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=False,
+        use_distributed_sampler=False,
+        callbacks=callbacks,
+    )
+
+
 def augment_from(recipe: Recipe) -> Augment | None:
     if recipe.crop_padding == 0 and not recipe.flip:
         return None
@@ -123,19 +142,7 @@ def _train(
     dm.setup("fit")
     steps = len(dm.train_dataloader())
     module = ClassificationModule(model, recipe, epochs, steps, seed=seed, on_epoch=on_epoch)
-    accelerator, devices = accelerator_of(device)
-    trainer = pl.Trainer(
-        accelerator=accelerator,
-        devices=devices,
-        max_epochs=epochs,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        deterministic=False,
-        use_distributed_sampler=False,
-    )
+    trainer = make_trainer(device, epochs)
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm)
     train_time = time.perf_counter() - t0

@@ -34,10 +34,10 @@ from nasbench.nn.supernet import Supernet, calibrate_bn, extract_network
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
-from nasbench.train.evaluate import Candidate, Evaluation, Infeasible, Listener
+from nasbench.train.evaluate import Candidate, Evaluation, Listener, measure_latency
 from nasbench.train.module import Batch, ClassificationModule
 from nasbench.train.recipe import Fidelity, Recipe
-from nasbench.train.run import accelerator_of, augment_from, pick_device, quiet_lightning
+from nasbench.train.run import augment_from, make_trainer, pick_device, quiet_lightning
 
 if TYPE_CHECKING:
     from nasbench.train.curves import TrialRun
@@ -235,19 +235,7 @@ def train_supernet(
         if previous is not None:
             ckpt.write_bytes(previous)
             resume_from = str(ckpt)
-        accelerator, devices = accelerator_of(device)
-        trainer = pl.Trainer(
-            accelerator=accelerator,
-            devices=devices,
-            max_epochs=settings.epochs,
-            logger=False,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            use_distributed_sampler=False,
-            callbacks=[_StopWhen(should_stop)],
-        )
+        trainer = make_trainer(device, settings.epochs, [_StopWhen(should_stop)])
         done = len(checkpoint_history(previous))
         t0 = time.perf_counter()
         if done >= settings.epochs and previous is not None:
@@ -323,7 +311,6 @@ class SupernetEvaluator:
         listener: Listener | None = None,
         run: TrialRun | None = None,
     ) -> Evaluation:
-        from nasbench.measure.runtime import latency
         from nasbench.train.threads import torch_threads
 
         if candidate.arch is None or test:
@@ -334,11 +321,7 @@ class SupernetEvaluator:
             dm = _data(self.task, self.batch_size)
             shape = self.task.shape
             net = extract_network(arch, self.weights, shape.in_channels, shape.num_classes, shape.ndim)
-            latency_ms = latency(net, dm.input_shape, batch_sizes=(1,)).median_ms[1]
-            if self.max_latency_ms is not None and latency_ms > self.max_latency_ms:
-                raise Infeasible(
-                    f"latency_ms {latency_ms:.3f} exceeds the constraint {self.max_latency_ms:g}", latency_ms
-                )
+            latency_ms = measure_latency(net, dm.input_shape, self.device, self.max_latency_ms)
             if listener is not None:
                 listener.started(latency_ms)
             score = score_path(net, dm, self.calibration_batches, seed, self.device, self.val_samples)
