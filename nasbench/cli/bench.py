@@ -194,7 +194,12 @@ def proxies(
     n: Annotated[
         int | None, typer.Option("--n", help="Score a seeded sample of N architectures (default: all).")
     ] = None,
-    names: Annotated[str | None, typer.Option("--proxies", help="Comma-separated proxies (default: all).")] = None,
+    names: Annotated[
+        str | None,
+        typer.Option(
+            "--proxies", help="Comma-separated proxies; 'ensemble' adds the mean rank of the others (default: all)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Training samples the proxies see.")] = 64,
     k: Annotated[int, typer.Option("--k", help="k of the top-k hit rate.")] = 10,
     epochs: Annotated[
@@ -214,7 +219,7 @@ def proxies(
     """
     from rich.table import Table
 
-    from nasbench.measure.proxies import get_proxy
+    from nasbench.measure.proxies import sign_note
     from nasbench.tabular.proxy_eval import resolve_target, score_proxies
 
     chosen = [p.strip() for p in names.split(",") if p.strip()] if names else None
@@ -247,7 +252,7 @@ def proxies(
     for r in result.correlations.itertuples():
         table.add_row(str(r.proxy), f"{r.tau:.3f}", f"{r.rho:.3f}", f"{r.top_k_hit:.2f}", str(r.n), str(r.dropped))
     console.print(table)
-    notes = "; ".join(f"{p}: {get_proxy(p).sign_note}" for p in result.correlations["proxy"])
+    notes = "; ".join(f"{p}: {sign_note(p)}" for p in result.correlations["proxy"])
     console.print(f"Sign convention: higher = predicted better for every proxy ({notes}).", highlight=False)
     seconds = result.scores["seconds"]
     console.print(
