@@ -186,7 +186,8 @@ def replay_sampler(name: str, seed: int, options: dict[str, Any], bench: Benchma
     """The sampler a replay uses: the search's own, except ``gp`` with its replay settings.
 
     ``gp`` is ``ReplayGPSampler`` (see ``nasbench.tabular.replay_gp``): the acquisition maximised
-    exactly over the finite space, hyperparameters refitted every ``refit_every`` trials (20);
+    exactly over the finite space, hyperparameters refitted as the trials grow by 10% (at least
+    every 20 trials);
     ``{"refit_every": 1, "grid": false}`` makes it Optuna's GPSampler as a live search runs it.
     """
     if name != "gp":

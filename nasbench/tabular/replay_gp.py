@@ -13,12 +13,17 @@ constraint) by L-BFGS, every trial. ``ReplayGPSampler`` keeps the model, prior, 
   the exact maximiser over the finite space, where Optuna's optimiser approximates it by local
   search from sampled starts. A space with a continuous parameter, or a larger product, uses
   Optuna's optimiser as a live search does.
-- ``refit_every`` (default 20): the kernel hyperparameters (length scales, signal and noise
-  variance) are refitted only when ``refit_every`` more trials have completed since the last fit
-  (warm-started from it, as Optuna warm-starts every fit). In between the GP keeps them but is
-  conditioned on every completed trial, so each proposal still sees every result.
+- ``refit_growth`` (default 0.1) and ``refit_every`` (default 20): the kernel hyperparameters
+  (length scales, signal and noise variance) are refitted once the completed trials have grown by
+  10% since the last fit (every trial up to 10 trials, every 2 up to 20, ...), and at least every
+  20 trials (warm-started, as Optuna warm-starts every fit): 33 fits in 200 trials instead of
+  195. In between the GP keeps them but is conditioned on every completed trial, so each proposal
+  still sees every result. (A fixed every-20 schedule held the poor early fits too long: mean
+  final regret 0.0086 over 20 seeds against 0.0072 for Optuna's own; with the growth rule 0.0067.)
 
-``refit_every=1, grid=False`` is exactly Optuna's ``GPSampler`` (nothing is overridden then).
+``refit_every=1, grid=False`` is exactly Optuna's ``GPSampler`` (nothing is overridden then);
+with ``refit_every=1`` alone the grid search chose the same architecture as Optuna's optimiser
+in every one of 20 seeds x 200 trials on ``mnist1d_tiny``.
 Conditioning with held hyperparameters covers the replay's case: one objective, no running
 trials; anything else refits, as Optuna does. The sampler relies on ``GPSampler``'s internal
 methods (``_optimize_acqf``, which Optuna's source names as the place to override, and the
@@ -28,6 +33,7 @@ acquisition and constraint helpers); ``check_replay_gp`` refuses an Optuna witho
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -43,8 +49,9 @@ from optuna.trial import FrozenTrial
 from nasbench.errors import ConfigError
 
 _HOOKS = ("_sample_relative_impl", "_optimize_acqf", "_gprs_cache_list", "_constraints_gprs_cache_list")
-REFIT_EVERY = 20  # trials between hyperparameter fits: 10 fits in a 200-trial replay
-REPLAY_GP_OPTIONS = ("refit_every", "grid", "max_grid")  # beyond the live GP's options
+REFIT_EVERY = 20  # at most this many trials between hyperparameter fits
+REFIT_GROWTH = 0.1  # and sooner: once the trials have grown by this fraction (33 fits in 200 trials)
+REPLAY_GP_OPTIONS = ("refit_every", "refit_growth", "grid", "max_grid")  # beyond the live GP's options
 EPS = 1e-10  # as Optuna's GP sampler: the floor of a standard deviation when standardising
 STABILIZING_NOISE = 1e-12  # as Optuna's acquisition functions: added to the posterior variance
 
@@ -74,15 +81,19 @@ class ReplayGPSampler(optuna.samplers.GPSampler):
         seed: int | None = None,
         n_startup_trials: int = 5,
         refit_every: int = REFIT_EVERY,
+        refit_growth: float = REFIT_GROWTH,
         grid: bool = True,
         max_grid: int = 4096,
     ) -> None:
         if refit_every < 1:
             raise ValueError(f"refit_every must be at least 1, got {refit_every}")
+        if refit_growth < 0:
+            raise ValueError(f"refit_growth must be at least 0, got {refit_growth}")
         if max_grid < 1:
             raise ValueError(f"max_grid must be at least 1, got {max_grid}")
         super().__init__(seed=seed, n_startup_trials=n_startup_trials)
-        self.refit_every, self.grid, self.max_grid = refit_every, grid, max_grid
+        self.refit_every, self.refit_growth = refit_every, refit_growth
+        self.grid, self.max_grid = grid, max_grid
         self.fits = 0  # proposals that refitted the hyperparameters (Optuna's own path)
         self._fitted_at = -1  # completed trials at the last fit
         self._grid_key: str | None = None  # the modelled space the cached grid and rows belong to
@@ -110,10 +121,15 @@ class ReplayGPSampler(optuna.samplers.GPSampler):
         return (
             cached is None
             or len(cached[0].inverse_squared_lengthscales) != space.dim  # the modelled space changed
-            or n_completed - self._fitted_at >= self.refit_every
+            or n_completed - self._fitted_at >= self.refit_interval(self._fitted_at)
             or bool(running)
             or len(study.directions) > 1
         )
+
+    def refit_interval(self, fitted_at: int) -> int:
+        """Trials to wait after a fit on ``fitted_at`` trials: ``refit_growth`` of them (at least 1),
+        at most ``refit_every``. Early fits, on few trials, change most as trials arrive."""
+        return max(1, min(self.refit_every, math.ceil(fitted_at * self.refit_growth)))
 
     def _sample_held(self, study: Study, completed: list[FrozenTrial], space: Any) -> dict[str, Any] | None:
         """The grid point of best log (constrained) EI under the last fit's hyperparameters, the GP

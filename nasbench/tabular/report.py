@@ -18,7 +18,7 @@ from nasbench.report import render
 from nasbench.report.render import Bullets, Column, Document, Paragraph, Row, Section, Table, number
 from nasbench.tabular import analysis
 from nasbench.tabular.replay import Budget, ReplayRun
-from nasbench.tabular.replay_gp import REFIT_EVERY
+from nasbench.tabular.replay_gp import REFIT_EVERY, REFIT_GROWTH
 from nasbench.tabular.table import Benchmark
 
 
@@ -298,11 +298,13 @@ def _gp_note(settings: ReplaySettings) -> str:
     if "gp" not in settings.samplers:
         return ""
     gp = settings.options.get("gp", {})
-    refit, grid = gp.get("refit_every", REFIT_EVERY), gp.get("grid", True)
+    refit, growth = gp.get("refit_every", REFIT_EVERY), gp.get("refit_growth", REFIT_GROWTH)
+    grid = gp.get("grid", True)
     if refit == 1 and not grid:
         return " gp: Optuna's GPSampler as a live search runs it."
     return (
-        f" gp: Optuna's GP model and log-EI, hyperparameters refitted every {refit} trial(s)"
+        f" gp: Optuna's GP model and log-EI, hyperparameters refitted once the trials grew by "
+        f"{growth:.0%} and at least every {refit} trial(s)"
         f"{', acquisition maximised exactly over the finite grid' if grid else ''} (a live search refits "
         "every trial and maximises the acquisition by local search)."
     )

@@ -124,4 +124,4 @@ def test_replay_with_two_workers_says_so_and_describes_the_replay_gp(tmp_path: P
                                  "--budget", "20trials", "--workers", "2", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "with 2 worker(s)" in result.output
-    assert "refitted every 20 trial(s)" in (tmp_path / "replay.md").read_text()
+    assert "grew by 10% and at least every 20 trial(s)" in (tmp_path / "replay.md").read_text()
