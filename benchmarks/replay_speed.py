@@ -33,15 +33,17 @@ from nasbench.tabular.table import load_benchmark
 SAMPLERS = ("random", "tpe", "evolution", "nsga2", "gp")
 
 
-def time_sampler(name: str, seeds: int, trials: int, options: dict | None = None) -> list[float]:
+def time_sampler(name: str, seeds: int, trials: int, options: dict | None = None) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (this process) of each seed's replay."""
     bench = load_benchmark("mnist1d_tiny")
-    walls = []
+    walls, cpus = [], []
     for seed in range(seeds):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run = replay(bench, name, seed, Budget(trials=trials), options)
         walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
         assert len(run.entry) == trials
-    return walls
+    return walls, cpus
 
 
 def main() -> None:
@@ -54,17 +56,18 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared), "
           f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}")
-    total = 0.0
+    total = total_cpu = 0.0
     for name in SAMPLERS:
         seeds = args.gp_seeds if name == "gp" else args.seeds
-        walls = time_sampler(name, seeds, args.trials, args.gp_options if name == "gp" else None)
-        median = statistics.median(walls)
-        full = sum(walls) if seeds == args.seeds else median * args.seeds
-        total += full
+        walls, cpus = time_sampler(name, seeds, args.trials, args.gp_options if name == "gp" else None)
+        scale = args.seeds / seeds  # 1 unless extrapolated
+        full, cpu = sum(walls) * scale, sum(cpus) * scale
+        total, total_cpu = total + full, total_cpu + cpu
         note = "" if seeds == args.seeds else f" (extrapolated from {seeds} seeds)"
-        print(f"replay {name:9s}: {args.seeds} seeds x {args.trials} trials = {full:7.1f} s{note}; "
-              f"median seed {median:.2f} s")
-    print(f"replay total: {total:.1f} s for {len(SAMPLERS)} samplers x {args.seeds} seeds x {args.trials} trials")
+        print(f"replay {name:9s}: {args.seeds} seeds x {args.trials} trials = {full:7.1f} s wall, {cpu:6.1f} s CPU"
+              f"{note}; median seed {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU")
+    print(f"replay total: {total:.1f} s wall, {total_cpu:.1f} s CPU for {len(SAMPLERS)} samplers x {args.seeds} "
+          f"seeds x {args.trials} trials (load average now {os.getloadavg()[0]:.1f})")
     if args.skip_proxies:
         return
     result = score_proxies(benchmark_target("mnist1d_tiny"), batch_size=64, threads=1)
