@@ -1,12 +1,12 @@
-"""The GP sampler of a replay: Optuna's ``GPSampler`` with two documented replay settings.
+"""The GP sampler of a replay: Optuna's ``GPSampler`` with documented replay settings.
 
 A live search asks Optuna's GP for one trial every few minutes, so its ~0.1-0.3 s per trial does
 not matter; a replay asks it 20 seeds x 200 times in a row, and there it dominated (about 30 s
-per seed on this machine, 20x the four other samplers together). Profiling one seed showed where:
+per seed on this machine, more than the four other samplers' 20 seeds together). Profiling one seed showed where:
 two thirds in maximising the acquisition (2048 quasi-random points, then ten local searches),
 one third in refitting the kernel hyperparameters of two GPs (objective and the feasibility
 constraint) by L-BFGS, every trial. ``ReplayGPSampler`` keeps the model, prior, acquisition
-(log EI, or log constrained EI) and start-up trials of Optuna's sampler, and changes two things:
+(log EI, or log constrained EI) and start-up trials of Optuna's sampler, and changes this:
 
 - ``grid`` (default on): when every parameter the GP models is discrete and their product has at
   most ``max_grid`` points, the acquisition is evaluated on every point and the best is taken:
@@ -27,11 +27,12 @@ point; the replay skips that fit, which cannot change a choice (same choices, ch
 
 ``refit_every=1, grid=False`` is exactly Optuna's ``GPSampler`` (nothing is overridden then);
 with ``refit_every=1`` alone the grid search chose the same architecture as Optuna's optimiser
-in every one of 20 seeds x 200 trials on ``mnist1d_tiny``.
-Conditioning with held hyperparameters covers the replay's case: one objective, no running
-trials; anything else refits, as Optuna does. The sampler relies on ``GPSampler``'s internal
-methods (``_optimize_acqf``, which Optuna's source names as the place to override, and the
-acquisition and constraint helpers); ``check_replay_gp`` refuses an Optuna without them.
+in every one of 10 seeds x 200 trials on ``mnist1d_tiny``.
+Only the refit schedule can change a choice. Conditioning with held hyperparameters covers the
+replay's case (one objective, no running trials, a grid); anything else refits, as Optuna does.
+The sampler relies on ``GPSampler``'s internal methods (``_optimize_acqf``, which Optuna's source
+names as the place to override, and the acquisition and constraint helpers);
+``check_replay_gp`` refuses an Optuna without them.
 """
 
 from __future__ import annotations
