@@ -95,12 +95,17 @@ def test_benchmark_proxy_evaluation_reports_the_ensemble() -> None:
     assert -1 <= row.loc[ENSEMBLE, "tau"] <= 1
 
 
+def _prefiltered(tmp_path, name: str, prefilter: str) -> list[dict]:
+    loaded = load_study(str(quick_study(tmp_path, name, prefilter=prefilter)))
+    return prefilter_params(loaded.config, loaded.space, loaded.config.data.load())
+
+
 def test_the_prefilter_accepts_the_ensemble_and_ranks_by_it(tmp_path) -> None:
-    study = quick_study(tmp_path, "ens", prefilter="{proxy: ensemble, members: [synflow, params], sample: 8, keep: 3}")
-    loaded = load_study(str(study))
-    cfg = loaded.config
-    chosen = prefilter_params(cfg, loaded.space, cfg.data.load())
+    chosen = _prefiltered(tmp_path, "ens", "{proxy: ensemble, members: [synflow, params], sample: 8, keep: 3}")
     assert 1 <= len(chosen) <= 3
+    # An ensemble of one proxy ranks exactly as that proxy does (ranks keep the order).
+    alone = _prefiltered(tmp_path, "one", "{proxy: ensemble, members: [params], sample: 8, keep: 3}")
+    assert alone == _prefiltered(tmp_path, "params", "{proxy: params, sample: 8, keep: 3}")
     bad = quick_study(tmp_path, "bad", prefilter="{proxy: ensemble, members: [synflow, magic], sample: 8, keep: 3}")
     with pytest.raises(ConfigError, match="unknown ensemble member 'magic'") as e:
         load_study(str(bad))
