@@ -3,8 +3,10 @@
 Replay: every sampler replays the shipped benchmark ``--seeds`` times with a budget of
 ``--trials`` trials (repeats charged, as ``bench replay`` does by default), one torch thread.
 Wall time is reported per sampler (sum over its seeds, and the median seed). The GP sampler is
-far slower than the others (its acquisition optimisation runs per trial), so ``--gp-seeds`` can
-time fewer of its seeds; its 20-seed figure is then that median times 20, marked extrapolated.
+the replay's (``nasbench.tabular.replay_gp``: exact grid acquisition, refits every 20 trials);
+``--gp-options '{"refit_every": 1, "grid": false}'`` times Optuna's GPSampler as a live search
+runs it, which is far slower, so ``--gp-seeds`` can time fewer of its seeds; its 20-seed figure
+is then that median times 20, marked extrapolated.
 
 Proxies: every zero-cost proxy (and the params/FLOPs baselines) for each of the benchmark's
 architectures on one batch of 64 MNIST-1D training signals, one thread; seconds per architecture
@@ -16,6 +18,7 @@ Run:  python benchmarks/replay_speed.py [--seeds 20] [--trials 200] [--gp-seeds 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -30,15 +33,17 @@ from nasbench.tabular.table import load_benchmark
 SAMPLERS = ("random", "tpe", "evolution", "nsga2", "gp")
 
 
-def time_sampler(name: str, seeds: int, trials: int) -> list[float]:
+def time_sampler(name: str, seeds: int, trials: int, options: dict | None = None) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds (this process) of each seed's replay."""
     bench = load_benchmark("mnist1d_tiny")
-    walls = []
+    walls, cpus = [], []
     for seed in range(seeds):
-        t0 = time.perf_counter()
-        run = replay(bench, name, seed, Budget(trials=trials))
+        t0, c0 = time.perf_counter(), time.process_time()
+        run = replay(bench, name, seed, Budget(trials=trials), options)
         walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
         assert len(run.entry) == trials
-    return walls
+    return walls, cpus
 
 
 def main() -> None:
@@ -46,27 +51,29 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--gp-seeds", type=int, default=20)
+    parser.add_argument("--gp-options", type=json.loads, default=None, help="options of the replay's gp (JSON)")
     parser.add_argument("--skip-proxies", action="store_true")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared), "
           f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}")
-    total = 0.0
+    total = total_cpu = 0.0
     for name in SAMPLERS:
         seeds = args.gp_seeds if name == "gp" else args.seeds
-        walls = time_sampler(name, seeds, args.trials)
-        median = statistics.median(walls)
-        full = sum(walls) if seeds == args.seeds else median * args.seeds
-        total += full
+        walls, cpus = time_sampler(name, seeds, args.trials, args.gp_options if name == "gp" else None)
+        scale = args.seeds / seeds  # 1 unless extrapolated
+        full, cpu = sum(walls) * scale, sum(cpus) * scale
+        total, total_cpu = total + full, total_cpu + cpu
         note = "" if seeds == args.seeds else f" (extrapolated from {seeds} seeds)"
-        print(f"replay {name:9s}: {args.seeds} seeds x {args.trials} trials = {full:7.1f} s{note}; "
-              f"median seed {median:.2f} s")
-    print(f"replay total: {total:.1f} s for {len(SAMPLERS)} samplers x {args.seeds} seeds x {args.trials} trials")
+        print(f"replay {name:9s}: {args.seeds} seeds x {args.trials} trials = {full:7.1f} s wall, {cpu:6.1f} s CPU"
+              f"{note}; median seed {statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU")
+    print(f"replay total: {total:.1f} s wall, {total_cpu:.1f} s CPU for {len(SAMPLERS)} samplers x {args.seeds} "
+          f"seeds x {args.trials} trials (load average now {os.getloadavg()[0]:.1f})")
     if args.skip_proxies:
         return
     result = score_proxies(benchmark_target("mnist1d_tiny"), batch_size=64, threads=1)
     seconds = result.scores["seconds"]
     print(f"proxies: {len(seconds)} architectures, median {seconds.median():.3f} s, max {seconds.max():.3f} s "
-          "per architecture (all 7 proxies)")
+          f"per architecture (all {len(result.correlations) - 1} proxies and the ensemble)")
     print(result.correlations.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
 
 

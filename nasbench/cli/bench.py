@@ -119,6 +119,9 @@ def replay(
     threads: Annotated[
         int, typer.Option("--threads", help="Torch CPU threads (the GP sampler computes with torch).")
     ] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Processes replaying seeds in parallel (results are the same).")
+    ] = 1,
     db: DbOption = None,
 ) -> None:
     """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings."""
@@ -129,6 +132,9 @@ def replay(
     names = [s.strip() for s in samplers.split(",") if s.strip()]
     settings = ReplaySettings(tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options))
     benches = [load_benchmark(b, db) for b in benchmarks]
+    import time
+
+    t0 = time.perf_counter()
     with _progress() as bar:
         task = bar.add_task("replaying", total=len(benches) * len(names) * seeds)
         runs = replay_all(
@@ -141,13 +147,15 @@ def replay(
             dedup,
             threads,
             progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
+            workers=workers,
         )
+    elapsed = time.perf_counter() - t0
     write_replay_report(runs, benches, settings, out)
     _print_leaderboard(out)
-    wall = sum(r.wall_s for r in runs)
     per_sampler = ", ".join(f"{s} {sum(r.wall_s for r in runs if r.sampler == s):.1f}s" for s in names)
     console.print(
-        f"{len(runs)} replays in {wall:.1f}s ({per_sampler}); report: {out / 'replay.md'}, {out / 'replay.html'}",
+        f"{len(runs)} replays in {elapsed:.1f}s with {workers} worker(s) (seconds per sampler, summed over "
+        f"its replays: {per_sampler}); report: {out / 'replay.md'}, {out / 'replay.html'}",
         highlight=False,
     )
 
@@ -186,7 +194,12 @@ def proxies(
     n: Annotated[
         int | None, typer.Option("--n", help="Score a seeded sample of N architectures (default: all).")
     ] = None,
-    names: Annotated[str | None, typer.Option("--proxies", help="Comma-separated proxies (default: all).")] = None,
+    names: Annotated[
+        str | None,
+        typer.Option(
+            "--proxies", help="Comma-separated proxies; 'ensemble' adds the mean rank of the others (default: all)."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Training samples the proxies see.")] = 64,
     k: Annotated[int, typer.Option("--k", help="k of the top-k hit rate.")] = 10,
     epochs: Annotated[
@@ -206,7 +219,7 @@ def proxies(
     """
     from rich.table import Table
 
-    from nasbench.measure.proxies import get_proxy
+    from nasbench.measure.proxies import sign_note
     from nasbench.tabular.proxy_eval import resolve_target, score_proxies
 
     chosen = [p.strip() for p in names.split(",") if p.strip()] if names else None
@@ -239,7 +252,7 @@ def proxies(
     for r in result.correlations.itertuples():
         table.add_row(str(r.proxy), f"{r.tau:.3f}", f"{r.rho:.3f}", f"{r.top_k_hit:.2f}", str(r.n), str(r.dropped))
     console.print(table)
-    notes = "; ".join(f"{p}: {get_proxy(p).sign_note}" for p in result.correlations["proxy"])
+    notes = "; ".join(f"{p}: {sign_note(p)}" for p in result.correlations["proxy"])
     console.print(f"Sign convention: higher = predicted better for every proxy ({notes}).", highlight=False)
     seconds = result.scores["seconds"]
     console.print(

@@ -1,9 +1,15 @@
 """Zero-cost proxies: scores of an untrained network, on one batch, that predict its accuracy.
 
 Sign convention: every proxy returns a float where **higher = predicted better**. A proxy whose
-raw form is lower-is-better is negated and its docstring says so (none of the current ones
-needs it: ``jacob_cov`` is already defined as a negated sum). Baselines ``params`` and ``flops``
-are raw counts: bigger networks are predicted better.
+raw form is lower-is-better is negated and its docstring and ``sign_note`` say so (``grasp``;
+``jacob_cov`` is defined as a negated sum). Baselines ``params`` and ``flops`` are raw counts:
+bigger networks are predicted better.
+
+The 13 proxies of NAS-Bench-Suite-Zero (NASLib) are all here: fisher, grasp, l2_norm, plain,
+zen, epe_nas, jacov (registered as ``jacob_cov``), nwot (``naswot``), snip, synflow, grad_norm,
+params, flops. ``ensemble`` is not a per-network proxy: it ranks a population of networks by the
+mean of their per-proxy ranks (``rank_ensemble``), so it is computed where a population is scored
+(``nasbench proxies``, the study pre-filter).
 
 Each proxy is a pure function ``fn(model_or_factory, x, y) -> float``. It computes on a private
 copy (a deep copy of the model, or a new model from the factory), so the caller's parameters,
@@ -15,16 +21,18 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import stats
 from torch import Tensor, nn
 
 from nasbench.core.registry import Registry
+from nasbench.errors import UnknownName
 from nasbench.measure.counts import count_flops, count_params
 
 ModelOrFactory = nn.Module | Callable[[], nn.Module]
@@ -33,7 +41,9 @@ ProxyFn = Callable[[ModelOrFactory, Tensor, Tensor], float]
 # Activations whose on/off pattern NASWOT reads. For all of them "output > 0" holds exactly
 # when "input > 0", so the input's sign is the code, as for ReLU.
 BINARY_CODE_ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.SiLU, nn.GELU, nn.Hardswish)
-JACOB_COV_K = 1e-5
+JACOB_COV_K = 1e-5  # also EPE-NAS's k
+ZEN_MIXUP = 0.01  # Zen-NAS's perturbation scale
+GLOBAL_POOLS = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,14 @@ def _cross_entropy_grads(source: ModelOrFactory, x: Tensor, y: Tensor) -> list[t
     """Weights and their cross-entropy gradients on the batch, model in train mode."""
     model = _working_copy(source, x).train()
     return _weights_and_grads(model, F.cross_entropy(model(x), y))
+
+
+def _input_jacobians(source: ModelOrFactory, x: Tensor) -> np.ndarray:
+    """Per-sample gradients of the summed outputs with respect to the input, train mode, flattened."""
+    model = _working_copy(source, x).train()
+    inputs = x.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(inputs).sum(), inputs)
+    return grad.flatten(1).double().cpu().numpy()
 
 
 def check_batch(x: Tensor, y: Tensor) -> None:
@@ -184,16 +202,136 @@ def jacob_cov(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
     The definition already carries the minus sign: it peaks when the samples' Jacobians are
     uncorrelated. NaN when a Jacobian is constant (its correlation is undefined).
     """
-    model = _working_copy(source, x).train()
-    inputs = x.detach().clone().requires_grad_(True)
-    (grad,) = torch.autograd.grad(model(inputs).sum(), inputs)
-    jac = grad.flatten(1).double().cpu().numpy()
+    jac = _input_jacobians(source, x)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.corrcoef(jac)
     if not np.all(np.isfinite(corr)):
         return math.nan
     v = np.linalg.eigvalsh(corr) + JACOB_COV_K
     return float(-np.sum(np.log(v) + 1.0 / v))
+
+
+@register_proxy("plain", "raw; higher is better")
+def plain(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Plain (Mozer & Smolensky, 1989, as in Abdelfattah et al., 2021). Higher = predicted better (raw).
+
+    Sum over conv/linear weights of ``dL/dw * w`` (signed, unlike SNIP), cross-entropy, train mode.
+    """
+    return float(sum((g * w).sum() for w, g in _cross_entropy_grads(source, x, y)))
+
+
+@register_proxy("l2_norm", "raw; higher is better")
+def l2_norm(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """L2 norm of the initial weights (Abdelfattah et al., 2021). Higher = predicted better (raw).
+
+    Sum over conv/linear layers of the L2 norm of the weight; data-free.
+    """
+    model = _as_model(source)
+    with torch.no_grad():
+        return float(sum(m.weight.norm() for m in _weighted_layers(model)))
+
+
+@register_proxy("grasp", "negated (-sum theta * Hg); higher is better")
+def grasp(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """GraSP (Wang et al., 2020), as a network score. Higher = predicted better (negated).
+
+    With g the cross-entropy gradient of the conv/linear weights and H the Hessian, the score is
+    ``-sum(w * Hg)`` (Hg by a second backward pass through ``g . stop_grad(g)``), train mode. The
+    minus sign is NAS-Bench-Suite-Zero's: un-negated, the sum ranks networks backwards.
+    """
+    model = _working_copy(source, x).train()
+    weights = [m.weight for m in _weighted_layers(model)]
+    first = torch.autograd.grad(F.cross_entropy(model(x), y), weights, allow_unused=True)
+    fixed = [torch.zeros_like(w) if g is None else g.detach() for w, g in zip(weights, first)]
+    grads = torch.autograd.grad(F.cross_entropy(model(x), y), weights, create_graph=True, allow_unused=True)
+    z = sum((f * g).sum() for f, g in zip(fixed, grads) if g is not None)
+    if not isinstance(z, Tensor) or not z.requires_grad:
+        return 0.0
+    hg = torch.autograd.grad(z, weights, allow_unused=True)
+    return float(-sum((w.detach() * h).sum() for w, h in zip(weights, hg) if h is not None))
+
+
+@register_proxy("fisher", "raw; higher is better")
+def fisher(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Fisher (Theis et al., 2018; Turner et al., 2020). Higher = predicted better (raw form).
+
+    For the output ``a`` of every conv/linear layer and its cross-entropy gradient ``g`` (train
+    mode), per sample and channel ``s = sum over positions of a * g``; the score is the sum over
+    layers and channels of ``0.5 * mean over the batch of s**2``.
+    """
+    model = _working_copy(source, x).train()
+    outputs: list[Tensor] = []
+
+    def keep(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        output.retain_grad()
+        outputs.append(output)
+
+    handles = [m.register_forward_hook(keep) for m in _weighted_layers(model)]
+    try:
+        F.cross_entropy(model(x), y).backward()
+    finally:
+        for h in handles:
+            h.remove()
+    total = 0.0
+    for a in outputs:
+        if a.grad is None:
+            continue
+        s = (a * a.grad).flatten(2).sum(-1) if a.ndim > 2 else a * a.grad
+        total += float(0.5 * s.detach().pow(2).mean(0).sum())
+    return total
+
+
+@register_proxy("zen", "raw log-expressivity; higher is better")
+def zen(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """Zen-score (Lin et al., 2021). Higher = predicted better (raw form).
+
+    Data-free, train-mode batch norm: for Gaussian inputs ``z`` and ``z + 0.01 * e`` of ``x``'s
+    shape, the mean over the batch of the summed absolute difference of the feature maps before
+    global pooling, logged, plus the sum over batch-norm layers of ``log sqrt(mean running_var)``
+    (the running statistics after the two forward passes).
+    """
+    model = _working_copy(source, x).train()
+    pools = [m for m in model.modules() if isinstance(m, GLOBAL_POOLS)]
+    features: list[Tensor] = []
+
+    def keep(module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
+        features.append(inputs[0])
+
+    handle = pools[-1].register_forward_pre_hook(keep) if pools else None
+    with torch.no_grad():
+        z1, z2 = torch.randn_like(x), torch.randn_like(x)
+        out1, out2 = model(z1), model(z1 + ZEN_MIXUP * z2)
+        if handle is not None:
+            handle.remove()
+            out1, out2 = features[0], features[1]
+        diff = (out1 - out2).abs().flatten(1).sum(1).mean()
+        variances = [m.running_var for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        log_bn = sum(float(torch.log(torch.sqrt(torch.mean(v)))) for v in variances if v is not None)
+    return float(torch.log(diff)) + log_bn
+
+
+@register_proxy("epe_nas", "raw; higher is better")
+def epe_nas(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
+    """EPE-NAS (Lopes et al., 2021). Higher = predicted better (raw form).
+
+    The input Jacobians of the summed outputs (train mode) are grouped by label; per class with
+    at least two samples, ``sum(log(|corr| + 1e-5))`` over the class's Jacobian correlation matrix;
+    the score is the sum over classes of its absolute value (the paper's form for <= 100 classes).
+    NaN when a class's Jacobians are constant.
+    """
+    jac = _input_jacobians(source, x)
+    labels = y.detach().cpu().numpy()
+    total = 0.0
+    for c in np.unique(labels):
+        rows = jac[labels == c]
+        if len(rows) < 2:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.corrcoef(rows)
+        if not np.all(np.isfinite(corr)):
+            return math.nan
+        total += abs(float(np.sum(np.log(np.abs(corr) + JACOB_COV_K))))
+    return total
 
 
 @register_proxy("params", "raw count; bigger is predicted better")
@@ -206,6 +344,52 @@ def params(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
 def flops(source: ModelOrFactory, x: Tensor, y: Tensor) -> float:
     """Baseline: FLOPs of one sample's forward pass (shape from ``x``). Higher = predicted better."""
     return float(count_flops(_as_model(source), (1, *x.shape[1:])))
+
+
+# --- ensemble --------------------------------------------------------------------------------
+ENSEMBLE = "ensemble"
+ENSEMBLE_NOTE = "mean of the members' ranks (rank 1 = lowest score); higher is better"
+
+
+def proxy_choices() -> list[str]:
+    """Every name a proxy option accepts: the registered proxies and ``ensemble``."""
+    return [*PROXIES, ENSEMBLE]
+
+
+def check_proxy_names(names: Iterable[str], field: str | None = None) -> list[str]:
+    """``names`` if each is a proxy or ``ensemble``; else UnknownName (one line, the valid names)."""
+    chosen = list(names)
+    for name in chosen:
+        if name != ENSEMBLE and name not in PROXIES:
+            raise UnknownName("proxy", name, proxy_choices(), field=field)
+    return chosen
+
+
+def sign_note(name: str) -> str:
+    """How ``name``'s sign was fixed (every score reads higher = predicted better)."""
+    return ENSEMBLE_NOTE if name == ENSEMBLE else get_proxy(name).sign_note
+
+
+def ensemble_members(names: Iterable[str] | None = None) -> list[str]:
+    """The proxies an ensemble ranks by: ``names`` without ``ensemble``, or all registered ones."""
+    members = [n for n in (names or []) if n != ENSEMBLE]
+    return check_proxy_names(members) if members else list(PROXIES)
+
+
+def rank_ensemble(scores: Mapping[str, Sequence[float] | np.ndarray]) -> np.ndarray:
+    """Each network's mean rank over the proxies in ``scores`` (name -> one score per network).
+
+    Per proxy the networks are ranked from 1 (lowest score) to n, ties sharing their mean rank;
+    a NaN or infinite score ranks with the lowest (NaN: the proxy could not score the network,
+    -inf: e.g. NASWOT's singular kernel). Higher = predicted better, like every proxy.
+    """
+    if not scores:
+        raise ValueError("an ensemble needs at least one proxy")
+    columns = [np.asarray(v, dtype=float) for v in scores.values()]
+    if len({c.shape for c in columns}) != 1 or columns[0].ndim != 1:
+        raise ValueError("every proxy needs one score per network")
+    ranks = [stats.rankdata(np.where(np.isfinite(c) & (c != np.inf), c, -np.inf), method="average") for c in columns]
+    return np.mean(ranks, axis=0)
 
 
 # --- driver ----------------------------------------------------------------------------------

@@ -99,7 +99,8 @@ class PrefilterConfig(Strict):
     """Score ``sample`` random feasible architectures with a zero-cost proxy at initialisation and
     evaluate the best ``keep`` of them first (they count against the budget like any trial)."""
 
-    proxy: str = "synflow"
+    proxy: str = "synflow"  # a registered proxy, or ensemble (mean rank over `members`)
+    members: list[str] | None = None  # the ensemble's proxies (default: every registered one)
     sample: int = Field(1000, gt=0)
     keep: int = Field(50, gt=0)
     batch_size: int = Field(64, ge=2)
@@ -107,16 +108,29 @@ class PrefilterConfig(Strict):
     @field_validator("proxy")
     @classmethod
     def _proxy(cls, v: str) -> str:
-        from nasbench.measure.proxies import PROXIES
+        from nasbench.measure.proxies import proxy_choices
 
-        if v not in PROXIES:
-            raise ValueError(f"unknown proxy {v!r}; choose from {', '.join(PROXIES)}")
+        if v not in proxy_choices():
+            raise ValueError(f"unknown proxy {v!r}; choose from {', '.join(proxy_choices())}")
+        return v
+
+    @field_validator("members")
+    @classmethod
+    def _members(cls, v: list[str] | None) -> list[str] | None:
+        from nasbench.measure.proxies import ENSEMBLE, PROXIES
+
+        for name in v or []:
+            if name not in PROXIES:
+                members = ", ".join(PROXIES)
+                raise ValueError(f"unknown ensemble member {name!r}; choose from {members} ({ENSEMBLE} is not one)")
         return v
 
     @model_validator(mode="after")
     def _keep(self) -> PrefilterConfig:
         if self.keep > self.sample:
             raise ValueError(f"keep ({self.keep}) is more than sample ({self.sample})")
+        if self.members is not None and self.proxy != "ensemble":
+            raise ValueError(f"members are the proxies of an ensemble; proxy is {self.proxy!r}, not ensemble")
         return self
 
 

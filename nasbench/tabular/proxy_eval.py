@@ -2,10 +2,10 @@
 
 Every architecture is scored at initialisation by ``compute_proxies`` on one fixed batch of the
 training split (normalised as training normalises it; the same batch for every architecture),
-with params and FLOPs as baselines. Sign convention: for every proxy, higher = predicted better
-(see ``nasbench.measure.proxies``). The target is the trained validation accuracy: for a benchmark
-at its longest budget (or ``epochs``), for a study its search trials' (the best run of an
-architecture trained more than once).
+with params and FLOPs as baselines, and the mean-rank ensemble of them. Sign convention: for
+every proxy, higher = predicted better (see ``nasbench.measure.proxies``). The target is the
+trained validation accuracy: for a benchmark at its longest budget (or ``epochs``), for a study
+its search trials' (the best run of an architecture trained more than once).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 from nasbench.core.enums import Stage, TrialState
 from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError, StoreError
-from nasbench.measure.proxies import PROXIES, get_proxy
+from nasbench.measure.proxies import ENSEMBLE, PROXIES, check_proxy_names, ensemble_members, rank_ensemble
 from nasbench.search.ledger import TrialSummary
 from nasbench.space.architecture import Architecture
 from nasbench.store import open_ledger
@@ -114,11 +114,20 @@ def score_proxies(
     threads: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> ProxyScores:
-    """Every proxy for (a seeded subset of ``n``) architectures, and their rank correlations."""
-    names = list(PROXIES) if names is None else [get_proxy(p).name for p in names]  # fail before work
+    """Every proxy for (a seeded subset of ``n``) architectures, and their rank correlations.
+
+    ``ensemble`` among ``names`` adds the mean-rank ensemble of the other named proxies (of every
+    registered proxy when it is named alone); by default every proxy and the ensemble of all."""
+    chosen = [*PROXIES, ENSEMBLE] if names is None else check_proxy_names(names, field="--proxies")  # before work
+    members = ensemble_members(chosen) if ENSEMBLE in chosen else []
+    computed = [p for p in chosen if p != ENSEMBLE] or members
     with torch_threads(threads):
-        scores = _score_all(target, names, n, batch_size, seed, progress)
-    return ProxyScores(scores, proxy_correlations(scores, names, target="val_acc", k=k))
+        scores = _score_all(target, computed, n, batch_size, seed, progress)
+    if ENSEMBLE in chosen:
+        combined = rank_ensemble({m: scores[m].to_numpy(dtype=float) for m in members})
+        scores.insert(len(scores.columns) - 1, ENSEMBLE, combined)  # before "seconds"
+    shown = [p for p in chosen if p in scores.columns]
+    return ProxyScores(scores, proxy_correlations(scores, shown, target="val_acc", k=k))
 
 
 def _score_all(

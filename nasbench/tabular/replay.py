@@ -26,10 +26,12 @@ test accuracy (at the same budget) minus it. Test accuracy is never used to sele
 from __future__ import annotations
 
 import math
+import multiprocessing as mp
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,11 +40,13 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
+from threadpoolctl import threadpool_limits
 
 from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError
 from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler
 from nasbench.space.sample import sample_architecture
+from nasbench.tabular.replay_gp import REFIT_EVERY, REPLAY_GP_OPTIONS, ReplayGPSampler, check_replay_gp
 from nasbench.tabular.table import Benchmark
 from nasbench.train.threads import torch_threads
 
@@ -169,13 +173,34 @@ def replay(
     val, test, cost = bench.val_acc[:, col], bench.test_acc[:, col], bench.train_time_s[:, col]
     run = ReplayRun(bench.name, sampler, seed, float(np.nanmax(test)))
     t0 = time.perf_counter()
-    with _quiet_optuna(), torch_threads(threads):
-        study = optuna.create_study(
-            direction="maximize", sampler=create_sampler(sampler, seed, options or {}, bench.space, 1)
-        )
+    # BLAS threads too: NumPy's OpenBLAS spinning beside torch's on shared cores doubled the GP's
+    # time here (its kernel fits call L-BFGS-B, which calls BLAS on tiny vectors).
+    with _quiet_optuna(), torch_threads(threads), threadpool_limits(threads, user_api="blas"):
+        study = optuna.create_study(direction="maximize", sampler=replay_sampler(sampler, seed, options or {}, bench))
         _search(bench, study, run, budget, dedup, val, test, cost)
     run.wall_s = time.perf_counter() - t0
     return run
+
+
+def replay_sampler(name: str, seed: int, options: dict[str, Any], bench: Benchmark) -> optuna.samplers.BaseSampler:
+    """The sampler a replay uses: the search's own, except ``gp`` with its replay settings.
+
+    ``gp`` is ``ReplayGPSampler`` (see ``nasbench.tabular.replay_gp``): the acquisition maximised
+    exactly over the finite space, hyperparameters refitted as the trials grow by 10% (at least
+    every 20 trials);
+    ``{"refit_every": 1, "grid": false}`` makes it Optuna's GPSampler as a live search runs it.
+    """
+    if name != "gp":
+        return create_sampler(name, seed, options, bench.space, 1)
+    settings = {"n_startup_trials": 5, "refit_every": REFIT_EVERY, "grid": True, **options}
+    if settings["refit_every"] == 1 and not settings["grid"]:
+        live = {k: v for k, v in options.items() if k not in REPLAY_GP_OPTIONS}
+        return create_sampler(name, seed, live, bench.space, 1)
+    check_replay_gp()
+    try:
+        return ReplayGPSampler(seed=seed, **settings)
+    except (TypeError, ValueError) as e:  # an unknown option, or a value the sampler refuses
+        raise ConfigError(f"--options gp: {e}.") from e
 
 
 def _search(
@@ -258,16 +283,38 @@ def replay_all(
     dedup: bool = False,
     threads: int = 1,
     progress: Callable[[ReplayRun], None] | None = None,
+    workers: int = 1,
 ) -> list[ReplayRun]:
-    """Every benchmark x sampler x seed (seeds 0..seeds-1)."""
+    """Every benchmark x sampler x seed (seeds 0..seeds-1), in that order.
+
+    ``workers`` > 1 replays in that many processes (each replay is deterministic per seed, so the
+    runs are the same as with one); ``progress`` is then called as runs finish, in order."""
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}.")
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}.")
+    jobs = [
+        (bench, sampler, seed, budget, (options or {}).get(sampler), epochs, dedup, threads)
+        for bench in benches
+        for sampler in samplers
+        for seed in range(seeds)
+    ]
+    if workers == 1 or len(jobs) == 1:
+        results: Iterator[ReplayRun] = (replay(*job) for job in jobs)
+        return _collect(results, progress)
+    # spawn: a fresh interpreter per worker, so no torch or Optuna state is inherited by fork.
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=mp.get_context("spawn")) as pool:
+        return _collect(pool.map(_replay_job, jobs), progress)
+
+
+def _replay_job(job: tuple[Any, ...]) -> ReplayRun:
+    return replay(*job)
+
+
+def _collect(results: Iterable[ReplayRun], progress: Callable[[ReplayRun], None] | None) -> list[ReplayRun]:
     runs = []
-    for bench in benches:
-        for sampler in samplers:
-            for seed in range(seeds):
-                run = replay(bench, sampler, seed, budget, (options or {}).get(sampler), epochs, dedup, threads)
-                runs.append(run)
-                if progress is not None:
-                    progress(run)
+    for run in results:
+        runs.append(run)
+        if progress is not None:
+            progress(run)
     return runs

@@ -18,6 +18,7 @@ from nasbench.report import render
 from nasbench.report.render import Bullets, Column, Document, Paragraph, Row, Section, Table, number
 from nasbench.tabular import analysis
 from nasbench.tabular.replay import Budget, ReplayRun
+from nasbench.tabular.replay_gp import REFIT_EVERY, REFIT_GROWTH
 from nasbench.tabular.table import Benchmark
 
 
@@ -288,7 +289,24 @@ def _intro(settings: ReplaySettings) -> str:
     return (
         f"Samplers {', '.join(settings.samplers)}; {settings.seeds} seeds each; budget "
         f"{settings.budget.describe()}; repeated architectures "
-        f"{'answered from memory (free)' if settings.dedup else 'charged again'}."
+        f"{'answered from memory (free)' if settings.dedup else 'charged again'}.{_gp_note(settings)}"
+    )
+
+
+def _gp_note(settings: ReplaySettings) -> str:
+    """What the replay's GP does differently from a live search's (nasbench.tabular.replay_gp)."""
+    if "gp" not in settings.samplers:
+        return ""
+    gp = settings.options.get("gp", {})
+    refit, growth = gp.get("refit_every", REFIT_EVERY), gp.get("refit_growth", REFIT_GROWTH)
+    grid = gp.get("grid", True)
+    if refit == 1 and not grid:
+        return " gp: Optuna's GPSampler as a live search runs it."
+    return (
+        f" gp: Optuna's GP model and log-EI, hyperparameters refitted once the trials grew by "
+        f"{growth:.0%} and at least every {refit} trial(s)"
+        f"{', acquisition maximised exactly over the finite grid' if grid else ''} (a live search refits "
+        "every trial and maximises the acquisition by local search)."
     )
 
 

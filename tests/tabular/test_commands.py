@@ -61,7 +61,7 @@ def test_proxies_on_the_shipped_benchmark_print_tau_for_each_proxy(tmp_path: Pat
     result = runner.invoke(cli, ["proxies", "mnist1d_tiny", "--n", "16", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     corr = pd.read_csv(tmp_path / "mnist1d_tiny_proxy_correlations.csv")
-    assert corr["proxy"].tolist() == list(PROXIES) and (corr["n"] + corr["dropped"] == 16).all()
+    assert corr["proxy"].tolist() == [*PROXIES, "ensemble"] and (corr["n"] + corr["dropped"] == 16).all()
     lines = result.output.splitlines()
     for name, tau in zip(corr["proxy"], corr["tau"]):
         row = next(line for line in lines if f" {name} " in line)
@@ -106,3 +106,22 @@ def test_proxies_of_a_study_rebuild_its_trials_from_the_database(tmp_path: Path)
 def test_proxies_of_an_unknown_name_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["proxies", "nothing", "--db", f"sqlite:///{tmp_path / 'r.db'}"])
     assert result.exit_code == 2 and "nothing" in result.output
+
+
+def test_proxies_command_reports_the_ensemble_and_refuses_a_bad_name_in_one_line(tmp_path: Path) -> None:
+    ok = runner.invoke(cli, ["proxies", "mnist1d_tiny", "--n", "10", "--batch-size", "16", "--proxies",
+                             "synflow,params,ensemble", "--out", str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert "ensemble" in pd.read_csv(tmp_path / "mnist1d_tiny_proxy_correlations.csv")["proxy"].tolist()
+    bad = runner.invoke(cli, ["proxies", "mnist1d_tiny", "--proxies", "synflow,zenn", "--out", str(tmp_path)])
+    assert bad.exit_code != 0
+    lines = [line for line in bad.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "'zenn'" in lines[0] and "ensemble" in lines[0], bad.output
+
+
+def test_replay_with_two_workers_says_so_and_describes_the_replay_gp(tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["bench", "replay", "mnist1d_tiny", "--samplers", "random,gp", "--seeds", "2",
+                                 "--budget", "20trials", "--workers", "2", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "with 2 worker(s)" in result.output
+    assert "grew by 10% and at least every 20 trial(s)" in (tmp_path / "replay.md").read_text()
