@@ -98,7 +98,9 @@ def status(study: Annotated[str, typer.Argument(help="Study name.")], db: DbOpti
         table.add_row(stage, state, str(n))
     console.print(table)
     if st["best"]:
-        console.print(f"best: trial {st['best']['number']} val_acc {st['best']['val_acc']:.4f}  {st['best']['name']}")
+        best = st["best"]
+        score = "shared-weight score" if best["evaluator"] == "supernet" else "val_acc"
+        console.print(f"best: trial {best['number']} {score} {best['val_acc']:.4f}  {best['name']}")
     if st["infeasible"]:
         it = Table("candidates", "reason (first example)", title="infeasible: rejected before training")
         for k in st["infeasible"]:

@@ -20,7 +20,7 @@ def study_status(db_url: str | None, study: str) -> dict[str, Any]:
     info["counts"] = dict(Counter((t["stage"], t["state"]) for t in trials))
     done = [t for t in trials if t["stage"] == "search" and t["state"] == "complete" and t["val_acc"] is not None]
     best = min(done, key=lambda t: (-t["val_acc"], t["number"]), default=None)  # ties: the earliest
-    info["best"] = None if best is None else {k: best[k] for k in ("number", "val_acc", "name")}
+    info["best"] = None if best is None else {k: best[k] for k in ("number", "val_acc", "name", "evaluator")}
     info["failures"] = [
         {"number": t["number"], "state": t["state"], "reason": t["failure_reason"]}
         for t in trials

@@ -93,6 +93,10 @@ def test_a_supernet_study_runs_resumes_after_kill_9_and_reports_shared_weights_a
     final = rows(db, "select evaluator, test_acc from nb_trials where stage = 'final'")
     assert len(final) == 1 and final[0][0] == "scratch" and final[0][1] is not None
 
+    status = subprocess.run(NASBENCH + ["status", "shared", "--db", url], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    assert "shared-weight score" in status.stdout and "supernet" in status.stdout, status.stdout
+
     out = tmp_path / "reports"
     report = subprocess.run(NASBENCH + ["report", "shared", "--db", url, "--out", str(out)], capture_output=True,
                             text=True)
