@@ -10,6 +10,7 @@ leaves out (free-form ``extra`` tags) is not part of the notation.
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from nasbench.errors import ConfigError
 from nasbench.space.architecture import ACTIVATION_ALIASES, ACTIVATIONS, Architecture, Stage
@@ -52,7 +53,7 @@ def parse_architecture(text: str) -> Architecture:
         raise ConfigError(f"architecture {text!r}: {e}") from None
 
 
-def _bad(text: str, token: str, expected: str) -> None:
+def _bad(text: str, token: str, expected: str) -> NoReturn:
     raise ConfigError(f"architecture {text!r}: bad token {token!r}; expected {expected}, {_EXAMPLE}.")
 
 
@@ -65,7 +66,6 @@ def _stage(text: str, token: str) -> Stage:
             "a stage '<block><depth>x<width>k<kernel>[d<dilation>][e<expansion>][g<growth>][se<ratio>][/2|/p]' "
             f"with block {', '.join(_BLOCKS)}",
         )
-    assert m is not None
     ratio = m["se"]
 
     def num(name: str) -> int | None:
