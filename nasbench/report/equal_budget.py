@@ -95,7 +95,8 @@ def baseline_test_accs(record: StudyRecord) -> dict[str, float]:
         return {}
     protocol = (cfg.final.fidelity if cfg.final else cfg.fidelity).model_dump(mode="json")
     base = t[(t["family"] == "baseline") & (t["state"] == "complete") & t["test_acc"].notna()]
-    base = base[base["fidelity"].apply(lambda f: f == protocol)].sort_values("trial_id")
+    at_protocol = pd.Series([f == protocol for f in base["fidelity"]], index=base.index, dtype=bool)
+    base = base.loc[at_protocol].sort_values("trial_id")
     return {str(r["name"]): float(r["test_acc"]) for _, r in base.iterrows()}
 
 

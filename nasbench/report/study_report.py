@@ -124,8 +124,8 @@ def equal_budget_section(eb: EqualBudget) -> render.Section:
         blocks.append(
             render.Paragraph(
                 (
-                    "No replicate of this study is in the database yet. Run ",
-                    render.Code(replicate_command(eb)),
+                    # Plain text, not a code span: the study file's path is escaped like any text.
+                    f"No replicate of this study is in the database yet. Run {replicate_command(eb)}",
                     " to run the study with more seeds and random search at the same budget, each stored as "
                     "a related study; list hand-written networks under ",
                     render.Code("baselines:"),
