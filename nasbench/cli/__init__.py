@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nasbench.cli.baseline import baseline
+from nasbench.cli.baseline import baseline, replicate
 from nasbench.cli.bench import app as bench_app
 from nasbench.cli.bench import proxies
 from nasbench.cli.console import DbOption, NasbenchGroup, console, fail
@@ -257,6 +257,7 @@ def doctor(db: DbOption = None) -> None:
 # Each part owns its commands; the top-level app mounts them.
 app.command("report")(report_cmd)
 app.command()(baseline)
+app.command()(replicate)
 app.command()(dashboard)
 app.command("proxies")(proxies)
 app.add_typer(bench_app, name="bench")

@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from nasbench.errors import NasbenchError
@@ -20,8 +21,8 @@ DbOption = Annotated[
 
 
 def fail(message: str) -> NoReturn:
-    """Print one sentence naming what is wrong and exit with code 2."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """Print one sentence naming what is wrong and exit with code 2 (brackets in it printed as they are)."""
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 

@@ -8,6 +8,7 @@ import pandas as pd
 
 from nasbench.errors import ConfigError
 from nasbench.report import documented, plots, render
+from nasbench.report.equal_budget import equal_budget
 from nasbench.report.study import StudyData, load_study_data
 from nasbench.report.study_report import study_document
 from nasbench.report.summary import summary_sentences
@@ -35,14 +36,15 @@ BOARD_COLUMNS = [
 
 
 def leaderboard(data: StudyData) -> pd.DataFrame:
-    """Measured rows ranked by validation accuracy (never test): searched architectures and zoo baselines.
+    """Measured rows ranked by validation accuracy (never test): searched architectures and baselines
+    (zoo or hand-written).
 
     In a search that scored candidates by a supernet's shared weights, a searched row is there only
     if it was re-trained from scratch, and ranked by that stand-alone validation accuracy; its
     shared-weight score is in ``shared_val_acc``.
 
     A searched architecture sampled twice appears once (its best run). Test accuracy appears only
-    where there was a final evaluation: the re-training of a top architecture, or a zoo baseline.
+    where there was a final evaluation: the re-training of a top architecture, or a baseline.
     """
     searched = data.searched.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest")
     finals = data.finals.set_index("number")
@@ -65,7 +67,7 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
         )
     base = data.baselines.sort_values("trial_id").drop_duplicates("name", keep="last")
     base = base.assign(
-        family="zoo baseline",
+        family=base["arch"].notna().map({True: "hand-written baseline", False: "zoo baseline"}),
         epochs=base["epochs_run"],
         shared_val_acc=None,
         final_val_acc=None,
@@ -89,11 +91,12 @@ def write_report(
     The Markdown file links its plots as PNG files in ``<study>_plots/``; the HTML file embeds them.
     """
     check_formats(formats)
-    data = load_study_data(open_reader(db_url), study)
+    engine = open_reader(db_url)
+    data = load_study_data(engine, study)
     board = leaderboard(data)
     docs = documented.for_study(data.dataset.name, list(data.baselines["name"]))
     figures = plots.study_figures(data, board, docs.dataset_rows)
-    doc = study_document(data, board, docs, figures, summary_sentences(data, board))
+    doc = study_document(data, board, docs, figures, summary_sentences(data, board), equal_budget(engine, study))
     out.mkdir(parents=True, exist_ok=True)
     return render.write(doc, out, safe_name(study), formats)
 

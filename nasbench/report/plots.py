@@ -81,7 +81,7 @@ def pareto(board: pd.DataFrame, documented_rows: pd.DataFrame) -> render.Figure 
     missing = [label for col, label in PARETO_AXES if board[col].isna().all()]
     caption = (
         "Validation accuracy against cost; the line joins the searched architectures no other beats "
-        "on both. Zoo baselines are squares; documented points (published test accuracy of "
+        "on both. Baselines (zoo and hand-written) are squares; documented points (published test accuracy of "
         "the data set's benchmark table, measured elsewhere) are hollow diamonds."
     )
     title = "Pareto fronts: accuracy against parameters, FLOPs and latency"
@@ -110,9 +110,9 @@ def _pareto_panel(ax: Axes, board: pd.DataFrame, docs: pd.DataFrame | None, col:
             lw=1.2,
             label="Pareto front",
         )
-    b = rows[rows["family"] == "zoo baseline"]
+    b = rows[rows["family"] != "searched"]
     if len(b):
-        ax.scatter(b[col], b["val_acc"], s=48, marker="s", color=COLORS[3], label="zoo baseline (val)")
+        ax.scatter(b[col], b["val_acc"], s=48, marker="s", color=COLORS[3], label="baseline (val)")
         for r in b.itertuples():
             ax.annotate(
                 str(r.name), (getattr(r, col), r.val_acc), fontsize=7, xytext=(4, 3), textcoords="offset points"

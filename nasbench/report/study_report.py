@@ -8,6 +8,7 @@ import pandas as pd
 from nasbench.report import format as fmt
 from nasbench.report import render
 from nasbench.report.documented import Documented
+from nasbench.report.equal_budget import EqualBudget, replicate_command, verdict
 from nasbench.report.study import StudyData, protocol, provenance_lines, state_counts
 from nasbench.report.targets import check_targets, describe
 
@@ -15,15 +16,22 @@ SORT_HINT = render.Only(render.Format.HTML, " Click a header to sort.")
 
 
 def study_document(
-    data: StudyData, board: pd.DataFrame, docs: Documented, figures: list[render.Figure], summary: list[str]
+    data: StudyData,
+    board: pd.DataFrame,
+    docs: Documented,
+    figures: list[render.Figure],
+    summary: list[str],
+    equal: EqualBudget | None = None,
 ) -> render.Document:
-    """``board``: the study's leaderboard; ``summary``: its sentences in words."""
+    """``board``: the study's leaderboard; ``summary``: its sentences in words; ``equal``: the study
+    beside its replicates (random search, other seeds) and baselines."""
     return render.Document(
         f"Leaderboard: {data.name}",
         (
             render.Paragraph(f"Generated {fmt.utc_now()} from the results database."),
             render.Summary(tuple(summary)),
             targets_section(data),
+            *([equal_budget_section(equal)] if equal is not None else []),
             render.Section(
                 "Leaderboard (measured here)",
                 (
@@ -32,7 +40,7 @@ def study_document(
                             "Ranked by ",
                             render.Strong("validation"),
                             " accuracy; test accuracy is measured only for final "
-                            "evaluations (the re-training of the top architectures, and zoo baselines).",
+                            "evaluations (the re-training of the top architectures, and the baselines).",
                             SORT_HINT,
                         )
                     ),
@@ -78,6 +86,58 @@ def targets_section(data: StudyData) -> render.Block:
         ),
         inline=True,
     )
+
+
+EQUAL_TITLE = "Does the search beat random search and a hand-written network?"
+
+
+def equal_budget_section(eb: EqualBudget) -> render.Section:
+    """Per seed, the test accuracy of the network chosen by validation: the search, random search at
+    the same budget, each baseline; then mean and spread, the verdict in words, and how to add seeds."""
+    arms = [a for a in eb.arms if a.by_seed or a.name == "random search"]
+    columns = (render.Column("seed", right=True), *(render.Column(a.name, right=True) for a in arms))
+    rows = [
+        render.Row((render.number(seed, str(seed)), *(_acc(a.by_seed.get(seed)) for a in arms))) for seed in eb.seeds
+    ]
+    rows.append(render.Row(("mean", *(_acc(a.mean) for a in arms))))
+    rows.append(
+        render.Row(
+            (
+                "spread (sd, points)",
+                *(render.number(a.spread, "-" if a.spread is None else f"{100 * a.spread:.2f}") for a in arms),
+            )
+        )
+    )
+    blocks: list[render.Block] = [
+        render.Paragraph(
+            (
+                "Test accuracy of the network chosen by ",
+                render.Strong("validation"),
+                " among the final re-trainings, per seed: the search (this study and its seed replicates), "
+                "random search at the same budget, and the baselines the study trains under its final protocol.",
+            )
+        ),
+        render.Table(columns, tuple(rows), id="equal-budget"),
+        render.Bullets(tuple(verdict(eb))),
+    ]
+    if eb.replicates == 0 or not eb.arms[1].by_seed:
+        blocks.append(
+            render.Paragraph(
+                (
+                    # Plain text, not a code span: the study file's path is escaped like any text.
+                    f"No replicate of this study is in the database yet. Run {replicate_command(eb)}",
+                    " to run the study with more seeds and random search at the same budget, each stored as "
+                    "a related study; list hand-written networks under ",
+                    render.Code("baselines:"),
+                    " in the study file to train them beside it.",
+                )
+            )
+        )
+    return render.Section(EQUAL_TITLE, tuple(blocks))
+
+
+def _acc(value: float | None) -> render.Cell:
+    return render.number(value, fmt.accuracy(value, blank="-"))
 
 
 BOARD_COLUMNS = (
@@ -181,7 +241,7 @@ def board_table(board: pd.DataFrame) -> render.Table:
                     render.number(r["test_acc"], fmt.accuracy(r["test_acc"])),
                     render.number(training_seconds(r), training_cost(r)),
                 ),
-                css="baseline" if r["family"] == "zoo baseline" else "searched",
+                css="searched" if searched else "baseline",
             )
         )
     return render.Table(BOARD_COLUMNS, tuple(rows), sortable=True, id="leaderboard")

@@ -22,7 +22,7 @@ def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
         ]
     best = searched.iloc[0]
     sentences.append(_best_sentence(best))
-    baselines = board[board["family"] == "zoo baseline"]
+    baselines = board[board["family"] != "searched"]
     if len(baselines):
         ref = _reference(baselines)
         sentences.append(_baseline_sentence(best, ref, _fidelity_words(data, ref)))
@@ -84,6 +84,6 @@ def _baseline_sentence(best: pd.Series, ref: pd.Series, protocol: str = "under t
         ratio = f"{best['params'] / ref['params']:.1f}x more parameters than"
     test = f", {fmt.accuracy(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
     return (
-        f"That is {ratio} the {ref['name']} zoo baseline ({fmt.compact(ref['params'])} parameters), which reaches "
+        f"That is {ratio} the {ref['name']} {ref['family']} ({fmt.compact(ref['params'])} parameters), which reaches "
         f"{fmt.accuracy(ref['val_acc'], blank='-')} validation{test} {protocol}."
     )

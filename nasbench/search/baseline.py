@@ -1,16 +1,20 @@
-"""``nasbench baseline``: zoo networks trained under exactly a study's protocol.
+"""``nasbench baseline``: zoo and hand-written networks trained under exactly a study's protocol.
 
-The protocol is read back from the study as the store recorded it (data set and options, split,
-recipe, seed, resources); the fidelity is the study's ``final`` one when it has one, else the
-search fidelity. Baselines go through the same evaluator, Ray Tune worker and Lightning trainer
-as searched trials, are tested on the test split, and are stored as trials of the study with
-family ``baseline``, stage ``final``, the zoo name, and a negative number (searched trials
-number from 0 up). Re-running skips baselines already complete.
+A baseline is a zoo network or an architecture in the project's notation (``s32 > conv1x64k5 >
+... > relu bn``, see ``nasbench.space.notation``); a study file may list its own under
+``baselines:``, which the search's final stage trains. The protocol is read back from the study
+as the store recorded it (data set and options, split, recipe, seed, resources); the fidelity is
+the study's ``final`` one when it has one, else the search fidelity. Baselines go through the
+same evaluator, Ray Tune worker and Lightning trainer as searched trials, are tested on the test
+split, and are stored as trials of the study with family ``baseline``, stage ``final``, the
+baseline's name (and its architecture, when hand-written), and a negative number (searched
+trials number from 0 up). Re-running skips baselines already complete.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,13 +25,14 @@ from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape, Task
 from nasbench.errors import ConfigError
 from nasbench.search.cluster import check_reachable, start_ray, stop_ray
-from nasbench.search.config import StudyConfig, load_study
+from nasbench.search.config import BaselineConfig, StudyConfig, load_study
 from nasbench.search.dispatch import run_trials
 from nasbench.search.ledger import Ledger, StoredStudy, TrialStart, TrialSummary
 from nasbench.search.messages import TrialRequest
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.runner import dispatch_for
-from nasbench.search.searcher import Job, ListSearcher
+from nasbench.search.searcher import Job, ListSearcher, measure_on_meta
+from nasbench.space.sample import infeasibility
 from nasbench.train.evaluate import Candidate
 from nasbench.train.recipe import Fidelity
 
@@ -37,14 +42,25 @@ class BaselineOutcome:
     study: str
     trained: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # already complete
-    states: dict[str, str] = field(default_factory=dict)  # zoo name -> state after this run
+    states: dict[str, str] = field(default_factory=dict)  # baseline name -> state after this run
     wall_s: float = 0.0
 
 
-def study_name(study: str) -> str:
-    """A study file's study name, or ``study`` itself (a name in the database)."""
+def study_file_config(study: str) -> StudyConfig | None:
+    """The config of study file ``study``, or None when ``study`` is a name in the database."""
     path = Path(study)
-    return load_study(path).config.name if path.suffix in (".yaml", ".yml") and path.is_file() else study
+    return load_study(path).config if path.suffix in (".yaml", ".yml") and path.is_file() else None
+
+
+def measure_baseline(net: BaselineConfig, shape: DataShape, resolution: int | None) -> tuple[int, int]:
+    """Params and FLOPs of a baseline on the study's inputs; a clear error if it cannot take them."""
+    arch = net.architecture
+    if arch is None:
+        return measure_zoo(str(net.zoo), shape, resolution)
+    reason = infeasibility(arch, shape.spatial(resolution or arch.resolution))
+    if reason is not None:
+        raise ConfigError(f"baseline {net.label!r} cannot be trained on the study's inputs: {reason}.")
+    return measure_on_meta(arch, shape, resolution or arch.resolution)
 
 
 def measure_zoo(name: str, shape: DataShape, resolution: int | None) -> tuple[int, int]:
@@ -109,40 +125,42 @@ def run_baseline(
     console: Console | None = None,
     shutdown_ray: bool = False,
     fidelity: str | None = None,
+    archs: list[BaselineConfig] | None = None,
 ) -> BaselineOutcome:
-    """Train the zoo networks ``models`` under study ``study``'s protocol (a name or a study file).
+    """Train baselines under study ``study``'s protocol (a name or a study file): the zoo networks
+    ``models`` and the hand-written ``archs``; when neither is given, the study's own ``baselines``.
 
     ``fidelity``: ``final`` (the study's final training; the default when it has one) or ``search``
     (the budget each searched candidate got: the affordable comparison for networks too large to
-    train at final fidelity on the machine at hand). A model is trained once per fidelity.
+    train at final fidelity on the machine at hand). A baseline is trained once per fidelity.
     """
     console = console or Console()
     t0 = time.perf_counter()
-    if not models:
-        raise ConfigError("--models: give at least one zoo model name (see `nasbench zoo list`).")
     if ray_address is not None:
         check_reachable(ray_address)
-    stored = find_study(ledger, study_name(study))
-    cfg = stored.config
-    fid = baseline_fidelity(cfg, fidelity)
-    all_rows = ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
-    existing = {r.name: r for r in all_rows if r.fidelity == fid}
+    from_file = study_file_config(study)
+    stored = find_study(ledger, from_file.name if from_file is not None else study)
+    nets = [zoo_baseline(m) for m in models] + list(archs or [])
+    if not nets:
+        nets = list((from_file or stored.config).baselines)
+    if not nets:
+        raise ConfigError(
+            "--models: give at least one zoo model name (see `nasbench zoo list`) or an --arch, "
+            f"or list baselines under 'baselines:' in the study file of {stored.name!r}."
+        )
+    fid = baseline_fidelity(stored.config, fidelity)
     try:
-        task = cfg.data.load(expect_hash=stored.dataset.content_hash)
+        task = stored.config.data.load(expect_hash=stored.dataset.content_hash)
     except ConfigError as e:
         raise ConfigError(f"study {stored.name!r}: {e}") from e
-    measured = {m: measure_zoo(m, task.shape, fid.resolution) for m in dict.fromkeys(models)}
     out = BaselineOutcome(study=stored.name)
-    out.skipped = [m for m in measured if m in existing and existing[m].state == TrialState.COMPLETE]
-    todo = [m for m in measured if m not in out.skipped]
-    numbers = baseline_numbers(existing, list(measured), low=min([r.number for r in all_rows] + [0]))
-    if todo:
-        started = start_ray(ray_address)
-        try:
-            _train(task, ledger, stored, todo, numbers, measured, fid, console)
-        finally:
-            stop_ray(started and shutdown_ray)
-    out.trained = todo
+    started: list[bool] = []  # whether this call started Ray (only when something is to train)
+    try:
+        out.trained, out.skipped, numbers = train_baselines(
+            task, ledger, stored, nets, fid, console, lambda: started.append(start_ray(ray_address))
+        )
+    finally:
+        stop_ray(any(started) and shutdown_ray)
     rows = {
         r.name: r
         for r in ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
@@ -153,11 +171,56 @@ def run_baseline(
     return out
 
 
+def zoo_baseline(name: str) -> BaselineConfig:
+    """The baseline of zoo network ``name``; an unknown name lists the zoo's models."""
+    from nasbench.zoo import model_info
+
+    model_info(name)  # raises UnknownName listing the models
+    return BaselineConfig(zoo=name)
+
+
+def train_baselines(
+    task: Task,
+    ledger: Ledger,
+    stored: StoredStudy,
+    nets: list[BaselineConfig],
+    fidelity: Fidelity,
+    console: Console,
+    start: Callable[[], object] | None = None,
+) -> tuple[list[str], list[str], dict[str, int]]:
+    """Train the baselines ``nets`` not yet complete at ``fidelity`` (all checked first; ``start``
+    is called before the first training, e.g. to start Ray); returns the names trained, the names
+    skipped (already complete) and every name's trial number."""
+    all_rows = ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.BASELINE)
+    existing = {r.name: r for r in all_rows if r.fidelity == fidelity}
+    unique = list({n.label: n for n in nets}.values())
+    for n in unique:
+        if (row := existing.get(n.label)) is not None and row.digest != _digest(n):
+            raise ConfigError(
+                f"baseline {n.label!r}: study {stored.name!r} already has a baseline of that name with another "
+                "network; give this one another name."
+            )
+    measured = {n.label: measure_baseline(n, task.shape, fidelity.resolution) for n in unique}
+    skipped = [n.label for n in unique if n.label in existing and existing[n.label].state == TrialState.COMPLETE]
+    todo = [n for n in unique if n.label not in skipped]
+    numbers = baseline_numbers(existing, list(measured), low=min([r.number for r in all_rows] + [0]))
+    if todo:
+        if start is not None:
+            start()
+        _train(task, ledger, stored, todo, numbers, measured, fidelity, console)
+    return [n.label for n in todo], skipped, numbers
+
+
+def _digest(net: BaselineConfig) -> str | None:
+    arch = net.architecture
+    return arch.digest() if arch is not None else None
+
+
 def _train(
     task: Task,
     ledger: Ledger,
     stored: StoredStudy,
-    todo: list[str],
+    todo: list[BaselineConfig],
     numbers: dict[str, int],
     measured: dict[str, tuple[int, int]],
     fidelity: Fidelity,
@@ -168,15 +231,24 @@ def _train(
     prov["seed"] = cfg.seed
     recorder = StudyRecorder(ledger, stored, prov)
     jobs = []
-    for m in todo:
-        params, flops = measured[m]
+    for n in todo:
+        params, flops = measured[n.label]
+        arch, number = n.architecture, numbers[n.label]
         start = TrialStart(
-            Stage.FINAL, numbers[m], m, cfg.seed, fidelity, family=Family.BASELINE, params=params, flops=flops
+            Stage.FINAL,
+            number,
+            n.label,
+            cfg.seed,
+            fidelity,
+            family=Family.BASELINE,
+            arch=arch,
+            params=params,
+            flops=flops,
         )
-        jobs.append(Job(TrialRequest(Stage.FINAL, numbers[m], cfg.seed, Candidate(zoo=m), params, flops), start))
-    console.print(
-        f"baselines for study {stored.name}: {', '.join(todo)} at {fidelity.epochs} epochs (test accuracy measured)"
-    )
+        candidate = Candidate(arch=arch) if arch is not None else Candidate(zoo=n.zoo)
+        jobs.append(Job(TrialRequest(Stage.FINAL, number, cfg.seed, candidate, params, flops), start))
+    names = ", ".join(n.label for n in todo)
+    console.print(f"baselines for study {stored.name}: {names} at {fidelity.epochs} epochs (test accuracy measured)")
     run_trials(
         ListSearcher(jobs, recorder), recorder, dispatch_for(cfg, task, Stage.FINAL, fidelity, True, len(jobs)), console
     )

@@ -21,13 +21,14 @@ from nasbench.core.config import Strict, first_error, parse_yaml_mapping, read_c
 from nasbench.core.durations import parse_duration
 from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError
+from nasbench.space.architecture import Architecture
 from nasbench.space.spec import SpaceSpec, load_space
 from nasbench.train.curves import CurveLogging, LoggerKind
 from nasbench.train.recipe import Fidelity, Recipe
 
-MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets", "logging")
+MUTABLE_FIELDS = ("budget", "final", "resources", "max_consecutive_failures", "targets", "logging", "baselines")
 MAX_NAME = 100
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")  # '@' joins a replicate's suffix (x@seed1)
 
 Direction = Literal["minimize", "maximize"]
 OBJECTIVES: dict[str, Direction] = {
@@ -165,6 +166,53 @@ class TargetConfig(Strict):
     flops: float | None = Field(None, gt=0)  # at most
 
 
+class BaselineConfig(Strict):
+    """A network trained beside the search under its final protocol (the final fidelity when the study
+    has one, test measured): a hand-written ``arch`` in the architecture notation (see
+    ``nasbench.space.notation``), or a ``zoo`` network. ``name`` labels it in the store and reports
+    (default: the zoo name, or the notation itself)."""
+
+    name: str | None = None
+    arch: str | None = None
+    zoo: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> BaselineConfig:
+        if (self.arch is None) == (self.zoo is None):
+            raise ValueError("give either arch (a network in the architecture notation) or zoo (a zoo model name)")
+        from nasbench.space.notation import parse_architecture
+        from nasbench.zoo import model_info
+
+        try:  # each error names the bad token or lists the zoo's models
+            parse_architecture(self.arch) if self.arch is not None else model_info(str(self.zoo))
+        except ConfigError as e:
+            raise ValueError(str(e).rstrip(".")) from None
+        if self.name is not None and not NAME_RE.fullmatch(self.name):
+            raise ValueError(f"the baseline name {self.name!r} may use only letters, digits, '.', '_' and '-'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The name the baseline's trial is stored under."""
+        arch = self.architecture
+        return self.name or self.zoo or (arch.summary() if arch is not None else "")
+
+    @property
+    def architecture(self) -> Architecture | None:
+        from nasbench.space.notation import parse_architecture
+
+        return parse_architecture(self.arch) if self.arch is not None else None
+
+
+class ReplicateConfig(Strict):
+    """Set by ``nasbench replicate``, not written by hand: this study is study ``of`` run again with
+    seed ``seed``, with the random sampler (and no pre-filter) when ``random``."""
+
+    of: str
+    seed: int
+    random: bool = False
+
+
 class StudyConfig(Strict):
     """A validated study file."""
 
@@ -186,6 +234,8 @@ class StudyConfig(Strict):
     targets: list[TargetConfig] = Field(default_factory=list)
     logging: CurveLogging | None = None  # each trial's curves in a TensorBoard, CSV or MLflow logger
     evaluator: EvaluatorConfig | None = None  # None: scratch
+    baselines: list[BaselineConfig] = Field(default_factory=list)
+    replicate: ReplicateConfig | None = None  # a replicate of another study (nasbench replicate)
 
     @field_validator("logging", mode="before")
     @classmethod
@@ -203,7 +253,7 @@ class StudyConfig(Strict):
         if len(v) > MAX_NAME:
             raise ValueError(f"the study name has {len(v)} characters; at most {MAX_NAME} are allowed")
         if not NAME_RE.fullmatch(v):
-            raise ValueError(f"the study name {v!r} may use only letters, digits, '.', '_' and '-'")
+            raise ValueError(f"the study name {v!r} may use only letters, digits, '.', '_', '-' and '@'")
         return v
 
     @field_validator("objectives", mode="before")
@@ -234,6 +284,13 @@ class StudyConfig(Strict):
                 f"field 'scheduler.grace_period': {s.grace_period} is more than the "
                 f"{self.fidelity.epochs} epochs of a trial"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _baseline_names(self) -> StudyConfig:
+        labels = [b.label for b in self.baselines]
+        if twice := sorted({n for n in labels if labels.count(n) > 1}):
+            raise ValueError(f"field 'baselines': the name {twice[0]!r} is used twice; give each baseline its own name")
         return self
 
     @model_validator(mode="after")
@@ -292,17 +349,42 @@ class LoadedStudy(BaseModel):
 NO_LOGGER = "none"
 
 
-def load_study(path: str | Path, logger: str | None = None) -> LoadedStudy:
+def replicate_name(study: str, seed: int, random: bool) -> str:
+    """The name of study ``study``'s replicate: ``x@seed1``, ``x@random-seed0``."""
+    return f"{study}@{'random-' if random else ''}seed{seed}"
+
+
+def as_replicate(data: dict[str, Any], seed: int, random: bool) -> dict[str, Any]:
+    """A study file's fields turned into its replicate's: another name and seed (the sampler's seed
+    follows it), and for random search the random sampler, without pre-filter or baselines (the
+    search's replicate of the same seed trains those); the rest, budget included, is the file's."""
+    of = data["name"]
+    out = {**data, "name": replicate_name(of, seed, random), "seed": seed}
+    out["replicate"] = {"of": of, "seed": seed, "random": random}
+    sampler = out.get("sampler")
+    if isinstance(sampler, dict):
+        out["sampler"] = {k: v for k, v in sampler.items() if k != "seed"}
+    if random:
+        out["sampler"] = {"name": "random"}
+        out.pop("prefilter", None)
+        out.pop("baselines", None)
+    return out
+
+
+def load_study(path: str | Path, logger: str | None = None, replicate: tuple[int, bool] | None = None) -> LoadedStudy:
     """Read and validate a study file and its space; errors name the file and the field.
 
     ``logger`` (``tensorboard``, ``csv``, ``mlflow`` or ``none``) overrides the file's
     ``logging.logger``. The log folder is resolved here, on the driver, and the logger's package
-    checked before anything is written.
+    checked before anything is written. ``replicate`` (seed, random): the study's replicate with
+    that seed (see ``as_replicate``) instead of the study itself.
     """
     path = Path(path)
     text = read_config_text(path, "study")
     data = parse_yaml_mapping(text, path, "study")
     data.setdefault("name", path.stem)
+    if replicate is not None:
+        data = as_replicate(data, *replicate)
     try:
         config = StudyConfig.model_validate(data)
     except ValidationError as e:

@@ -63,11 +63,12 @@ class SearchOutcome:
     exit_code: int = 0  # 1 when the search stopped on its own limits; 130/143 after SIGINT/SIGTERM
 
 
-def prepare(study_path: str, logger: str | None = None) -> Prepared:
+def prepare(study_path: str, logger: str | None = None, replicate: tuple[int, bool] | None = None) -> Prepared:
     """Load and check the study file, its space, sampler and data; nothing is written.
 
-    ``logger`` overrides the study's ``logging.logger`` (``none``: no logger)."""
-    loaded = load_study(study_path, logger)
+    ``logger`` overrides the study's ``logging.logger`` (``none``: no logger); ``replicate`` (seed,
+    random): prepare the study's replicate instead (see ``nasbench.search.config.as_replicate``)."""
+    loaded = load_study(study_path, logger, replicate)
     cfg, space = loaded.config, loaded.space
     try:
         sampler = create_sampler(
@@ -114,18 +115,20 @@ def run_search(
     shutdown_ray: bool = False,
     resume: bool = False,
     logger: str | None = None,
+    replicate: tuple[int, bool] | None = None,
 ) -> SearchOutcome:
     """Run (or resume) the study in ``study_path`` until its budget is spent.
 
     Re-running a study always continues it; ``resume=True`` also insists that it exists.
-    ``logger`` overrides the study's ``logging.logger`` (``none``: no logger).
+    ``logger`` overrides the study's ``logging.logger`` (``none``: no logger). ``replicate``
+    (seed, random): run the study's replicate with that seed (random search when ``random``).
     """
     console = console or Console()
     t_start = time.perf_counter()
     if ray_address is not None:  # before the database is touched
         check_reachable(ray_address)
         check_token(ray_address)
-    p = prepare(study_path, logger)
+    p = prepare(study_path, logger, replicate)
     ledger.connect()
     stored = open_study(ledger, p.loaded, p.task, must_exist=resume)
     stop = StopRequest()
@@ -184,6 +187,8 @@ def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, 
             outcome.stopped_reason = failed
         if cfg.final and (cfg.final.top_k > 0 or cfg.final.best_within) and outcome.stopped_reason is None:
             _final(p, ledger, stored, recorder, console)
+        if cfg.baselines and outcome.stopped_reason is None and not stop.asked:
+            _baselines(p, ledger, stored, console)
         if stop.asked:
             outcome.stopped_reason, outcome.exit_code = stop.reason, stop.exit_code
         elif outcome.stopped_reason:
@@ -358,3 +363,10 @@ def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyReco
         dispatch_for(cfg, p.task, Stage.FINAL, fidelity, True, len(jobs)),
         console,
     )
+
+
+def _baselines(p: Prepared, ledger: Ledger, stored: StoredStudy, console: Console) -> None:
+    """Train the study's baselines under its final protocol (those not complete yet)."""
+    from nasbench.search.baseline import baseline_fidelity, train_baselines
+
+    train_baselines(p.task, ledger, stored, list(p.config.baselines), baseline_fidelity(p.config, None), console)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from nasbench.search.ledger import StoredStudy
 from nasbench.store.db import session_scope
 from nasbench.store.ledger import stored_study
-from nasbench.store.models import TrialRow
+from nasbench.store.models import StudyRow, TrialRow
 from nasbench.store.records import get_study, load_epochs, load_trials
 from nasbench.store.rows import study_row
 
@@ -49,3 +49,15 @@ def _distinct(records: Any) -> list[dict[str, Any]]:
         if rec:
             seen.setdefault(json.dumps(rec, sort_keys=True, default=str), rec)
     return list(seen.values())
+
+
+def related_studies(engine: Engine, name: str) -> list[StudyRecord]:
+    """Study ``name``'s family: the study it replicates (or itself) and every replicate of that
+    study (``nasbench replicate``: ``replicate.of`` in their configs), in creation order."""
+    with session_scope(engine) as s:
+        study_row(s, name)  # names an unknown study
+        stored = [stored_study(row) for row in s.scalars(select(StudyRow).order_by(StudyRow.study_id))]
+    this = next(st for st in stored if st.name == name)
+    base = this.config.replicate.of if this.config.replicate is not None else name
+    family = [st for st in stored if st.name == base or (st.config.replicate and st.config.replicate.of == base)]
+    return [StudyRecord(st, load_trials(engine, st.name, with_arch=True), pd.DataFrame(), []) for st in family]

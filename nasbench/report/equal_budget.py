@@ -1,0 +1,140 @@
+"""Does the search beat random search and a hand-written network? A study's replicates side by side.
+
+For every seed, the figure is the test accuracy of the network chosen by validation among the final
+re-trainings (never by test): for the search (the study and its ``x@seedN`` replicates), for random
+search at the same budget (``x@random-seedN``), and for each baseline the study trains under its
+final protocol (hand-written or zoo), at the seed of the search study that trained it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from nasbench.report import format as fmt
+from nasbench.store.reading import StudyRecord, related_studies
+
+SEARCH = "search"
+RANDOM = "random search"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One competitor's test accuracy per seed (None: that seed's study has no final figure yet)."""
+
+    name: str
+    by_seed: dict[int, float | None]
+
+    @property
+    def values(self) -> list[float]:
+        return [v for v in self.by_seed.values() if v is not None]
+
+    @property
+    def mean(self) -> float | None:
+        return statistics.fmean(self.values) if self.values else None
+
+    @property
+    def spread(self) -> float | None:
+        """Sample standard deviation over seeds (None with fewer than two)."""
+        return statistics.stdev(self.values) if len(self.values) >= 2 else None
+
+
+@dataclass(frozen=True)
+class EqualBudget:
+    base: str  # the study the others replicate
+    study_file: str
+    replicates: int  # related studies besides the base
+    arms: list[Arm] = field(default_factory=list)  # search, random search, then the baselines
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({s for a in self.arms for s in a.by_seed})
+
+    def arm(self, name: str) -> Arm | None:
+        return next((a for a in self.arms if a.name == name), None)
+
+
+def equal_budget(engine: Engine, study: str) -> EqualBudget:
+    """Read ``study``'s family of related studies and each one's figure per seed."""
+    records = related_studies(engine, study)
+    this = next(r for r in records if r.study.name == study).study
+    base_name = this.config.replicate.of if this.config.replicate is not None else this.name
+    search: dict[int, float | None] = {}
+    random: dict[int, float | None] = {}
+    baselines: dict[str, dict[int, float | None]] = {}
+    for r in records:
+        cfg = r.study.config
+        if cfg.replicate is not None and cfg.replicate.random:
+            random[cfg.seed] = chosen_test_acc(r)
+            continue
+        search[cfg.seed] = chosen_test_acc(r)
+        for name, acc in baseline_test_accs(r).items():
+            baselines.setdefault(name, {})[cfg.seed] = acc
+    arms = [Arm(SEARCH, search), Arm(RANDOM, random), *(Arm(n, v) for n, v in baselines.items())]
+    file = next((r.study.study_file for r in records if r.study.name == base_name), this.study_file)
+    return EqualBudget(base_name, file, len(records) - 1, arms)
+
+
+def chosen_test_acc(record: StudyRecord) -> float | None:
+    """Test accuracy of the network chosen by validation among the study's final re-trainings."""
+    t = record.trials
+    if t.empty:
+        return None
+    finals = t[(t["stage"] == "final") & (t["family"] == "searched") & (t["state"] == "complete")]
+    best = finals.sort_values(["val_acc", "number"], ascending=[False, True]).head(1)
+    return None if best.empty or pd.isna(best.iloc[0]["test_acc"]) else float(best.iloc[0]["test_acc"])
+
+
+def baseline_test_accs(record: StudyRecord) -> dict[str, float]:
+    """Test accuracy of each baseline trained at the study's final protocol (its last run)."""
+    t, cfg = record.trials, record.study.config
+    if t.empty:
+        return {}
+    protocol = (cfg.final.fidelity if cfg.final else cfg.fidelity).model_dump(mode="json")
+    base = t[(t["family"] == "baseline") & (t["state"] == "complete") & t["test_acc"].notna()]
+    at_protocol = pd.Series([f == protocol for f in base["fidelity"]], index=base.index, dtype=bool)
+    base = base.loc[at_protocol].sort_values("trial_id")
+    return {str(r["name"]): float(r["test_acc"]) for _, r in base.iterrows()}
+
+
+def verdict(eb: EqualBudget) -> list[str]:
+    """The answer in words, one sentence per competitor."""
+    search = eb.arm(SEARCH)
+    assert search is not None
+    others = [a for a in eb.arms if a.name != SEARCH and a.values]
+    if len(search.values) < 2:
+        return [
+            f"Not enough seeds: the search has a final test figure for {len(search.values)} seed(s); "
+            "at least 2 are needed to tell a difference from seed noise."
+        ]
+    if not others:
+        return ["Nothing to compare with yet: neither random search nor a baseline has a final test figure."]
+    sentences = []
+    for other in others:
+        what = "random search at the same budget" if other.name == RANDOM else f"the baseline {other.name}"
+        if len(other.values) < 2:
+            sentences.append(f"Against {what}: not enough seeds ({len(other.values)}; at least 2 are needed).")
+            continue
+        assert search.mean is not None and other.mean is not None
+        diff = search.mean - other.mean
+        noise = max(search.spread or 0.0, other.spread or 0.0)
+        beats = "beats" if diff > 0 else "does not beat"
+        size = "larger" if abs(diff) > noise else "no larger"
+        sentences.append(
+            f"The search {beats} {what}: mean test accuracy {_pm(search)} over {len(search.values)} seeds "
+            f"against {_pm(other)} over {len(other.values)}, a difference of {100 * diff:+.2f} points, "
+            f"{size} than the spread across seeds."
+        )
+    return sentences
+
+
+def _pm(arm: Arm) -> str:
+    spread = f" ± {100 * arm.spread:.2f}" if arm.spread is not None else ""
+    return f"{fmt.accuracy(arm.mean)}{spread}"
+
+
+def replicate_command(eb: EqualBudget) -> str:
+    return f"nasbench replicate {eb.study_file or '<study file>'} --seeds 0,1,2"

@@ -1,0 +1,70 @@
+"""Baselines a study file lists (hand-written in the architecture notation, or zoo networks) are
+trained by the search's final stage under the final protocol and stored with test accuracy."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from nasbench.cli import app
+from nasbench.errors import ConfigError
+from nasbench.search.config import load_study
+from nasbench.space.notation import parse_architecture
+from nasbench.store import load_trials
+from tests.search.helpers import quick_study, search
+
+PLAIN = "s8 > conv1x16k3 > conv1x32k3/2 > relu bn"
+BASELINES = f'[{{name: plain2, arch: "{PLAIN}"}}, {{zoo: mobilenet_v3_small}}]'
+FINAL = "{top_k: 1, fidelity: {epochs: 2, train_fraction: 0.3}}"
+
+
+def test_a_bad_baseline_is_refused_when_the_study_is_read(tmp_path):
+    study = quick_study(tmp_path, "bad", baselines='[{name: p, arch: "s8 > conv1x16k4 > relu bn"}]')
+    with pytest.raises(ConfigError) as e:
+        load_study(study)
+    assert "field 'baselines[0]'" in str(e.value) and "'conv1x16k4'" in str(e.value) and "\n" not in str(e.value)
+    twice = quick_study(tmp_path, "twice", baselines="[{zoo: resnet18}, {zoo: resnet18}]")
+    with pytest.raises(ConfigError, match="the name 'resnet18' is used twice"):
+        load_study(twice)
+    neither = quick_study(tmp_path, "neither", baselines="[{name: x}]")
+    with pytest.raises(ConfigError, match="give either arch"):
+        load_study(neither)
+
+
+@pytest.mark.slow
+def test_the_search_trains_the_study_baselines_under_the_final_protocol(tmp_path, ray_local):
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    study = quick_study(tmp_path, "listed", budget="{trials: 2}", final=FINAL, baselines=BASELINES)
+    search(study, url)
+    df = load_trials(url, "listed", with_arch=True)
+    base = df[df["family"] == "baseline"].set_index("name")
+    assert sorted(base.index) == ["mobilenet_v3_small", "plain2"]
+    assert (base["state"] == "complete").all() and (base["stage"] == "final").all()
+    assert base["test_acc"].between(0, 1).all() and (base["epochs_run"] == 2).all()
+    assert base.iloc[0]["fidelity"] == {"epochs": 2, "train_fraction": 0.3, "resolution": None}
+    assert base.loc["plain2", "arch"] == parse_architecture(PLAIN)
+    assert base.loc["mobilenet_v3_small", "arch"] is None
+
+    # Re-running the study trains nothing again; `nasbench baseline STUDY` trains only what is new.
+    search(study, url)
+    assert len(load_trials(url, "listed")) == len(df)
+    runner = CliRunner()
+    same = runner.invoke(app, ["baseline", str(study), "--db", url])
+    assert same.exit_code == 0, same.output
+    assert "already complete, skipped: plain2, mobilenet_v3_small" in same.output
+    new = runner.invoke(app, ["baseline", "listed", "--arch", "wide=s16 > conv1x32k3/2 > relu bn", "--db", url])
+    assert new.exit_code == 0, new.output
+    assert "wide complete" in new.output
+    rows = load_trials(url, "listed").query("family == 'baseline'").set_index("name")
+    assert rows.loc["wide", "test_acc"] > 0 and rows["number"].is_unique
+
+    bad = runner.invoke(app, ["baseline", "listed", "--arch", "s16 > conv1x32k3/3 > relu bn", "--db", url])
+    assert bad.exit_code == 2 and "'conv1x32k3/3'" in bad.output
+
+    # The report names the baselines, and without replicates says how to make them.
+    from nasbench.report.leaderboard import write_report
+
+    md = write_report(url, "listed", tmp_path / "reports", ["md"])[0].read_text()
+    assert "plain2" in md and "hand-written baseline" in md and "zoo baseline" in md
+    assert "## Does the search beat random search and a hand-written network?" in md
+    assert "Not enough seeds" in md and f"nasbench replicate {study} --seeds 0,1,2" in md
