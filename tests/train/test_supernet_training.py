@@ -41,6 +41,7 @@ def tiny():
     return bench, DataSpec.model_validate(bench.info["data"]).load()
 
 
+@pytest.mark.slow  # three supernet trainings
 def test_training_resumes_from_its_checkpoint_without_repeating_an_epoch(tiny):
     bench, task = tiny
     recipe = Recipe(batch_size=100)
@@ -69,6 +70,7 @@ def test_the_sandwich_rule_trains_the_largest_and_the_smallest_path(tiny):
     assert all(s.kernel == 5 for s in largest.stages) and all(s.kernel == 3 for s in smallest.stages)
 
 
+@pytest.mark.slow  # a supernet training
 def test_a_path_is_scored_by_its_inherited_weights(tiny):
     bench, task = tiny
     run = train_supernet(bench.space, task, Recipe(batch_size=100), SupernetSettings(epochs=3), device="cpu")
