@@ -265,12 +265,12 @@ class Supernet(nn.Module):
 
     def uncovered(self, arch: Architecture) -> str | None:
         """Why ``arch`` is not a path of this supernet (None when it is)."""
-        for key, s in path_shapes(arch, self.in_channels, self.num_classes, self.ndim).items():
-            if self.few_shot:
-                key = f"{arch.stages[0].block}{FEW_SHOT_SEP}{key}"
+        with torch.device("meta"):
+            net = build_network(arch, self.in_channels, self.num_classes, self.ndim)
+        for _, key, p, _ in path_parameters(arch, net, self.few_shot):
             have = self.shapes.get(key)
-            if have is None or any(w > h for w, h in zip(s.shape, have.shape, strict=True)):
-                return f"{key} {s.shape} is outside the supernet of space {self.space_name}"
+            if have is None or any(w > h for w, h in zip(p.shape, have.shape, strict=True)):
+                return f"{key} {tuple(p.shape)} is outside the supernet of space {self.space_name}"
         return None
 
     def extract(self, arch: Architecture, device: str | torch.device = "cpu") -> Network:

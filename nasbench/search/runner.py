@@ -176,7 +176,7 @@ def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, 
             weights = study_supernet(cfg, p.loaded.space, p.task, ledger, stored, recorder, console)
         # After the supernet's training: its time counts against the time budget.
         trials_left, time_left = remaining_budget(ledger, stored, cfg.budget)
-        if stop.asked:
+        if stop.asked:  # during the supernet's training: no search, no final stage
             pass
         elif (trials_left is None or trials_left > 0) and (time_left is None or time_left > 0):
             outcome.stopped_reason = _tune(p, study, recorder, trials_left, time_left, console, weights)

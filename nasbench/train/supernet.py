@@ -317,7 +317,7 @@ class SupernetEvaluator:
             raise ValueError("a supernet scores architectures of its space on validation only")
         arch = candidate.arch
         t0 = time.perf_counter()
-        with torch_threads(self.threads), torch.inference_mode(False):
+        with torch_threads(self.threads):
             dm = _data(self.task, self.batch_size)
             shape = self.task.shape
             net = extract_network(arch, self.weights, shape.in_channels, shape.num_classes, shape.ndim)

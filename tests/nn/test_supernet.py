@@ -80,7 +80,8 @@ def test_a_path_inherits_the_leading_channels_and_the_centre_of_the_largest_kern
     supernet = Supernet(space, 2, 5, 2)
     arch = next(a for a in paths(space, (12, 12), 50) if a.stages[0].kernel == 3 and a.stages[0].width == 8)
     net = supernet.extract(arch)
-    small = dict(net.named_parameters())["stages.0.%d.conv.0.weight" % (1 if arch.stages[0].downsample == "pool" else 0)]
+    first = 1 if arch.stages[0].downsample == "pool" else 0  # a max-pool comes first
+    small = dict(net.named_parameters())[f"stages.0.{first}.conv.0.weight"]
     big = supernet.shared("s0.b0.plain.conv.0.weight")
     assert big.shape[2:] == (5, 5) and small.shape[2:] == (3, 3)
     assert torch.equal(small, big[:8, : small.shape[1], 1:4, 1:4].detach())

@@ -11,7 +11,6 @@ from nasbench.errors import ConfigError
 from nasbench.report.leaderboard import write_report
 from nasbench.search.replicate import replicate_seeds
 from nasbench.store import load_trials, open_ledger
-
 from tests.search.helpers import quick_study
 
 PLAIN = "s8 > conv1x16k3 > conv1x32k3/2 > relu bn"

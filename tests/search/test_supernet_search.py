@@ -56,8 +56,8 @@ def test_a_supernet_study_runs_resumes_after_kill_9_and_reports_shared_weights_a
     db = tmp_path / "results.db"
     url = f"sqlite:///{db}"
     study = supernet_study(tmp_path)
-    log = open(tmp_path / "first.log", "w")
-    driver = subprocess.Popen(NASBENCH + ["search", str(study), "--db", url], stdout=log, stderr=subprocess.STDOUT,
+    log = open(tmp_path / "first.log", "w")  # noqa: SIM115 (the driver writes to it until it is killed)
+    driver = subprocess.Popen([*NASBENCH, "search", str(study), "--db", url], stdout=log, stderr=subprocess.STDOUT,
                               cwd=tmp_path, start_new_session=True)
     try:
         deadline = time.monotonic() + 600
@@ -76,7 +76,7 @@ def test_a_supernet_study_runs_resumes_after_kill_9_and_reports_shared_weights_a
     for pid in session_processes(driver.pid):
         os.kill(pid, signal.SIGKILL)
 
-    again = subprocess.run(NASBENCH + ["search", str(study), "--db", url], capture_output=True, text=True,
+    again = subprocess.run([*NASBENCH, "search", str(study), "--db", url], capture_output=True, text=True,
                            cwd=tmp_path, timeout=900, env={**os.environ, "COLUMNS": "200"})
     assert again.returncode == 0, again.stdout + again.stderr
     resumed_at = int(again.stdout.split("resuming at epoch ")[1].split(")")[0])
@@ -93,12 +93,12 @@ def test_a_supernet_study_runs_resumes_after_kill_9_and_reports_shared_weights_a
     final = rows(db, "select evaluator, test_acc from nb_trials where stage = 'final'")
     assert len(final) == 1 and final[0][0] == "scratch" and final[0][1] is not None
 
-    status = subprocess.run(NASBENCH + ["status", "shared", "--db", url], capture_output=True, text=True,
+    status = subprocess.run([*NASBENCH, "status", "shared", "--db", url], capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "200"})
     assert "shared-weight score" in status.stdout and "supernet" in status.stdout, status.stdout
 
     out = tmp_path / "reports"
-    report = subprocess.run(NASBENCH + ["report", "shared", "--db", url, "--out", str(out)], capture_output=True,
+    report = subprocess.run([*NASBENCH, "report", "shared", "--db", url, "--out", str(out)], capture_output=True,
                             text=True)
     assert report.returncode == 0, report.stderr
     text = (out / "shared.md").read_text()
@@ -124,7 +124,8 @@ def test_bad_supernet_settings_stop_before_anything_is_written(tmp_path, overrid
 
 def test_a_space_the_supernet_cannot_cover_is_refused_in_one_line(tmp_path):
     space = tmp_path / "resized.yaml"
-    space.write_text((SHIPPED_DIR / "mnist1d_tiny_space.yaml").read_text().replace("ndim: [1]", "ndim: [1]\nresolution: [null, 32]"))
+    shipped = (SHIPPED_DIR / "mnist1d_tiny_space.yaml").read_text()
+    space.write_text(shipped.replace("ndim: [1]", "ndim: [1]\nresolution: [null, 32]"))
     db = tmp_path / "r.db"
     study = supernet_study(tmp_path, space=str(space))
     result = run_cli(["search", str(study), "--db", f"sqlite:///{db}"], tmp_path)

@@ -95,8 +95,9 @@ def dump(url: str, tables: list[str]) -> dict[str, list[tuple]]:
     engine = create_engine(url)
     with engine.connect() as conn:
         out = {
-            t: [tuple(r) for r in conn.execute(text(f"SELECT {', '.join(old_columns.get(t, ['*']))} FROM {t} ORDER BY 1"))]
+            t: [tuple(r) for r in conn.execute(text(f"SELECT {columns} FROM {t} ORDER BY 1"))]
             for t in tables
+            for columns in [", ".join(old_columns.get(t, ["*"]))]
         }
     engine.dispose()
     return out
