@@ -14,7 +14,13 @@ a machine shared with other work slows both sides alike; medians are reported.
 * per-step framework cost: the same comparison with a linear model on digits, where a step
   costs almost nothing, so the difference is Lightning's own work per step (CPU time).
 
+* memory layout: ``--arch`` and ``--data`` time a headline finalist instead, with the trial in
+  the layout training picks (channels_last for 2D networks) and in the default NCHW layout
+  (``lightning_nchw``, the trial before that choice), beside the bare loop (NCHW).
+
 Run:  python benchmarks/train_throughput.py [--epochs 2] [--repeats 5] [--threads 2]
+      python benchmarks/train_throughput.py --arch "s24 > inv2x16k3e4 > conv1x48k3/2 > inv2x64k5e6/p > relu bn" \
+          --threads 1 --epochs 1 --train-fraction 0.1 --no-overhead
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from nasbench.data.module import TensorDataModule
 from nasbench.data.split import Split, make_split
 from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture, Stage
+from nasbench.space.notation import parse_architecture
 from nasbench.train.optim import make_optimizer
 from nasbench.train.recipe import Recipe
 from nasbench.train.run import train_network
@@ -109,13 +116,13 @@ def seeded_model(setup: Setup, seed: int) -> nn.Module:
     return setup.make_model(setup.ds)
 
 
-def lightning_trial(setup: Setup, seed: int) -> Run:
+def lightning_trial(setup: Setup, seed: int, channels_last: bool | None = None) -> Run:
     """The search worker's sequence: seed, build, data module, train_network."""
     t0 = time.perf_counter()
     model = seeded_model(setup, seed)
     clock = FirstBatchClock(model)
     dm = TensorDataModule(setup.ds, setup.split, batch_size=setup.recipe.batch_size, seed=seed)
-    result = train_network(model, dm, setup.recipe, setup.epochs, seed=seed, device="cpu")
+    result = train_network(model, dm, setup.recipe, setup.epochs, seed=seed, device="cpu", channels_last=channels_last)
     return clock.run(t0, setup.epochs * len(dm.train_dataloader()), setup.recipe.batch_size, result.val_acc)
 
 
@@ -162,24 +169,30 @@ def validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     return int(correct) / len(y)
 
 
-SIDES: dict[str, Callable[[Setup, int], Run]] = {"lightning": lightning_trial, "bare": bare_trial}
+SIDES: dict[str, Callable[[Setup, int], Run]] = {
+    "lightning": lightning_trial,
+    "lightning_nchw": lambda setup, seed: lightning_trial(setup, seed, channels_last=False),
+    "bare": bare_trial,
+}
 
 
-def alternate(setup: Setup, repeats: int, show: bool) -> dict[str, list[Run]]:
+def alternate(
+    setup: Setup, repeats: int, show: bool, sides: tuple[str, ...] = ("lightning", "bare")
+) -> dict[str, list[Run]]:
     """One warm-up trial per side on a sliver of the data, then ``repeats`` alternating pairs."""
     sp = setup.split
     # The warm-up pays first-call costs (lazy imports, allocator, kernel selection), so every
     # timed trial is a later trial in a warm process.
     sliver = replace(sp, train=sp.train[: 8 * setup.recipe.batch_size], val=sp.val[:256])
-    for trial in SIDES.values():
-        trial(replace(setup, split=sliver, epochs=1), 0)
-    runs: dict[str, list[Run]] = {name: [] for name in SIDES}
+    for name in sides:
+        SIDES[name](replace(setup, split=sliver, epochs=1), 0)
+    runs: dict[str, list[Run]] = {name: [] for name in sides}
     for rep in range(repeats):
-        for name, trial in SIDES.items():
-            r = trial(setup, 0)
+        for name in sides:
+            r = SIDES[name](setup, 0)
             runs[name].append(r)
             if show:
-                print(f"  {rep + 1} {name:9s} images/s={r.images_per_s:6.0f}  per CPU-s={r.images_per_cpu_s:6.0f}  "
+                print(f"  {rep + 1} {name:14s} images/s={r.images_per_s:6.0f}  per CPU-s={r.images_per_cpu_s:6.0f}  "
                       f"startup={r.startup_s:.3f}s  train={r.train_s:.2f}s  val_acc={r.val_acc:.4f}", flush=True)
     return runs
 
@@ -189,17 +202,30 @@ def median(runs: list[Run], key: Callable[[Run], float]) -> float:
 
 
 def throughput(args: argparse.Namespace) -> None:
-    ds = load_dataset("fashion_mnist")
+    ds = load_dataset(args.data)
     split = make_split(ds, val_size=0.1, seed=0)
     if args.train_fraction < 1:
         split = replace(split, train=split.train_subset(args.train_fraction))
+    arch = parse_architecture(args.arch) if args.arch else ARCH
     setup = Setup(ds, split, Recipe(batch_size=args.batch_size), args.epochs,
-                  lambda d: build_network(ARCH, d.in_channels, d.num_classes, d.ndim))
+                  lambda d: build_network(arch, d.in_channels, d.num_classes, d.ndim))
     params = sum(p.numel() for p in seeded_model(setup, 0).parameters())
-    print(f"model: {ARCH.summary()}  params={params:,}")
-    print(f"data: fashion_mnist train={len(split.train)} val={len(split.val)}, batch={args.batch_size}, "
-          f"epochs={args.epochs}, {args.repeats} pairs")
-    runs = alternate(setup, args.repeats, show=True)
+    print(f"model: {arch.summary()}  params={params:,}")
+    print(f"data: {args.data} train={len(split.train)} val={len(split.val)}, batch={args.batch_size}, "
+          f"epochs={args.epochs}, {args.repeats} rounds")
+    sides = ("lightning", "lightning_nchw", "bare") if args.arch else ("lightning", "bare")
+    runs = alternate(setup, args.repeats, show=True, sides=sides)
+    if args.arch:
+        ipc = {n: median(rs, lambda r: r.images_per_cpu_s) for n, rs in runs.items()}
+        ipw = {n: median(rs, lambda r: r.images_per_s) for n, rs in runs.items()}
+        for n in sides:
+            print(f"median {n}: images/s {ipw[n]:.0f}, images per CPU-second {ipc[n]:.0f}")
+        after = [a.images_per_cpu_s / b.images_per_cpu_s for a, b in zip(runs["lightning"], runs["lightning_nchw"])]
+        print(f"after/before per CPU-second, per round: {', '.join(f'{q:.2f}' for q in after)}; "
+              f"median {statistics.median(after):.2f}")
+        print(f"after/bare per CPU-second: {ipc['lightning'] / ipc['bare']:.2f}; "
+              f"before/bare: {ipc['lightning_nchw'] / ipc['bare']:.2f}")
+        return
     ips = {n: median(rs, lambda r: r.images_per_s) for n, rs in runs.items()}
     ipc = {n: median(rs, lambda r: r.images_per_cpu_s) for n, rs in runs.items()}
     start = {n: median(rs, lambda r: r.startup_s) for n, rs in runs.items()}
@@ -232,13 +258,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--train-fraction", type=float, default=1.0)
+    ap.add_argument("--arch", help="a network in the architecture notation (default: the 61K-parameter CNN)")
+    ap.add_argument("--data", default="fashion_mnist")
+    ap.add_argument("--no-overhead", action="store_true", help="skip the per-step framework cost")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     print(f"machine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
           f"python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.2f}")
     throughput(args)
-    step_overhead(max(args.repeats, 3))
+    if not args.no_overhead:
+        step_overhead(max(args.repeats, 3))
     assert torch.get_num_threads() == args.threads, "a trial changed the thread count"
     print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine)")
 

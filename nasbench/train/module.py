@@ -45,9 +45,12 @@ class ClassificationModule(pl.LightningModule):
         steps_per_epoch: int,
         seed: int = 0,
         on_epoch: Callable[[dict[str, float]], None] | None = None,
+        memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         super().__init__()
         self.model = model
+        # Batches are laid out as the model's weights are (see nasbench.train.run.memory_format_for).
+        self.memory_format = memory_format
         self.automatic_optimization = False  # see _optimise
         self.recipe, self.epochs, self.steps_per_epoch = recipe, epochs, steps_per_epoch
         self.on_epoch = on_epoch  # receives each epoch's metrics (e.g. to report them to Ray Tune)
@@ -69,7 +72,12 @@ class ClassificationModule(pl.LightningModule):
             super().__setattr__(name, value)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        return self.model(self._layout(x))
+
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        if self.memory_format is torch.contiguous_format:
+            return x
+        return x.contiguous(memory_format=self.memory_format)
 
     # --- training ------------------------------------------------------------------------
     def training_step(self, batch: Batch, batch_idx: int) -> None:
@@ -80,7 +88,7 @@ class ClassificationModule(pl.LightningModule):
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """The batch's loss (mixed labels when mixup/cutmix is on); accumulated for the epoch."""
         x, y_b, lam = mix_batch(x, y, self.recipe.mixup_alpha, self.recipe.cutmix_alpha, self.rng)
-        logits = self.model(x)
+        logits = self(x)
         ls = self.recipe.label_smoothing
         loss = F.cross_entropy(logits, y, label_smoothing=ls)
         if lam < 1.0:
@@ -159,7 +167,7 @@ class ClassificationModule(pl.LightningModule):
     # --- evaluation (one shared step for validation and test) ----------------------------
     def _eval_step(self, batch: Batch, stage: str) -> None:
         x, y = batch
-        logits = self.model(x)
+        logits = self(x)
         loss = F.cross_entropy(logits, y, reduction="sum")
         correct = (logits.argmax(1) == y).sum()
         acc = self._eval.get(stage)

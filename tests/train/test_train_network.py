@@ -19,7 +19,7 @@ from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture, Stage
 from nasbench.train.module import DivergenceError
 from nasbench.train.recipe import Recipe
-from nasbench.train.run import TrainResult, augment_from, pick_device, train_network
+from nasbench.train.run import TrainResult, augment_from, memory_format_for, pick_device, train_network
 
 SMALL = Architecture(stages=(Stage("plain", 1, 16, downsample="stride"), Stage("plain", 1, 32, downsample="stride")),
                      stem_width=8)
@@ -119,6 +119,32 @@ def test_same_seed_and_data_give_the_same_result_on_cpu(digits: ArrayDataset) ->
 
     assert losses(a) == losses(b)
     assert a.history[-1]["train_loss"] != c.history[-1]["train_loss"]
+
+
+def test_2d_networks_train_channels_last_and_learn_what_the_default_layout_learns(digits: ArrayDataset) -> None:
+    recipe = Recipe(batch_size=64, crop_padding=1)
+    split = make_split(digits, 0.2, 0.2, 0)
+    results, layouts = [], []
+    for channels_last in (False, None):  # None: the layout training picks, channels_last for 2D
+        torch.manual_seed(3)
+        model = build_network(SMALL, digits.in_channels, digits.num_classes, ndim=2)
+        dm = TensorDataModule(digits, split, batch_size=64, augment=augment_from(recipe), seed=3)
+        results.append(train_network(model, dm, recipe, 2, seed=3, channels_last=channels_last))
+        conv = [m for m in model.modules() if isinstance(m, nn.Conv2d)][-1]  # C > 1: layouts differ
+        layouts.append(conv.weight.is_contiguous(memory_format=torch.channels_last)
+                       and not conv.weight.is_contiguous())
+    assert layouts == [False, True]
+    default, nhwc = results
+    # The same arithmetic in another order: equal up to float rounding, epoch by epoch.
+    for a, b in zip(default.history, nhwc.history, strict=True):
+        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
+        assert b["val_acc"] == pytest.approx(a["val_acc"], abs=0.01)
+
+
+def test_1d_networks_keep_the_default_layout() -> None:
+    model = build_network(SMALL, 1, 10, ndim=1)
+    assert memory_format_for(model) is torch.contiguous_format
+    assert memory_format_for(build_network(SMALL, 1, 10, ndim=2)) is torch.channels_last
 
 
 # ---------------------------------------------------------------- the recipe
