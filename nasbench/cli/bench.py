@@ -1,5 +1,5 @@
 """Typer commands of the bench package, mounted by ``nasbench.cli``: ``app`` as ``nasbench bench``
-(build, export, replay) and ``proxies`` as ``nasbench proxies``. Parse, call, print."""
+(build, export, surrogate, replay) and ``proxies`` as ``nasbench proxies``. Parse, call, print."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from nasbench.cli.console import DbOption, NasbenchGroup, console
 
 app = typer.Typer(
     cls=NasbenchGroup,
-    help="Tabular benchmarks: build one, export it, replay samplers against it.",
+    help="Tabular benchmarks: build one, export it, fit a surrogate on it, replay samplers against it.",
     no_args_is_help=True,
 )
 
@@ -87,6 +87,54 @@ def export(
 
     path = export_benchmark(name, out, db)
     console.print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)", highlight=False)
+
+
+@app.command()
+def surrogate(
+    benchmark: Annotated[
+        str, typer.Argument(help="A benchmark: a file, a shipped name (e.g. mnist1d_tiny) or a name in the database.")
+    ],
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Epoch budget whose accuracy to predict (default: the longest).")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Folds of the held-out evaluation.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and of the model.")] = 0,
+    model: Annotated[
+        str, typer.Option("--model", help="ridge, boosting, forest or ridge+boosting (their mean).")
+    ] = "ridge+boosting",
+    features: Annotated[
+        str,
+        typer.Option("--features", help="encoding (the architecture's choices) or encoding+size (log params, FLOPs)."),
+    ] = "encoding",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the surrogate to this file for `bench replay --surrogate`.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Fit a surrogate model on a benchmark: held-out Kendall tau and error, beside ranking by FLOPs and params."""
+    from nasbench.tabular.surrogate import fit_surrogate
+    from nasbench.tabular.table import load_benchmark
+
+    fitted = fit_surrogate(load_benchmark(benchmark, db), epochs, model, features, folds, seed)
+    ev, train = fitted.evaluation, fitted.train
+    skipped = f" ({train.dropped} without a completed run left out)" if train.dropped else ""
+    console.print(
+        f"surrogate {fitted.model} on {fitted.features} ({len(fitted.encoding.features)} columns) for "
+        f"{fitted.origin.benchmark} at {fitted.origin.epochs} epochs: {len(train)} architectures{skipped}",
+        highlight=False,
+    )
+    console.print(
+        f"held out ({ev.folds}-fold, seed {ev.seed}), validation accuracy: Kendall tau {ev.tau:.3f}, "
+        f"RMSE {ev.rmse:.4f}, MAE {ev.mae:.4f}",
+        highlight=False,
+    )
+    console.print(
+        f"baselines on the same architectures: Kendall tau of FLOPs {ev.tau_flops:.3f}, of params {ev.tau_params:.3f}",
+        highlight=False,
+    )
+    if out is not None:
+        path = fitted.save(out)
+        console.print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)", highlight=False)
 
 
 @app.command()
