@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -16,6 +17,10 @@ from rich.progress import (
 )
 
 from nasbench.cli.console import DbOption, NasbenchGroup, console
+
+if TYPE_CHECKING:
+    from nasbench.tabular.surrogate import Surrogate
+    from nasbench.tabular.table import Benchmark
 
 app = typer.Typer(
     cls=NasbenchGroup,
@@ -170,6 +175,14 @@ def replay(
     workers: Annotated[
         int, typer.Option("--workers", help="Processes replaying seeds in parallel (results are the same).")
     ] = 1,
+    surrogate: Annotated[
+        Path | None,
+        typer.Option(
+            "--surrogate",
+            help="A surrogate file (bench surrogate --out): it answers for architectures a table lacks, "
+            "instead of the nearest entry; those trials are marked as surrogate values.",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings."""
@@ -180,6 +193,9 @@ def replay(
     names = [s.strip() for s in samplers.split(",") if s.strip()]
     settings = ReplaySettings(tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options))
     benches = [load_benchmark(b, db) for b in benchmarks]
+    answers = _load_surrogate(surrogate, benches, epochs)
+    if answers is not None:
+        settings = replace(settings, surrogate=f"{surrogate}: {answers.describe()}")
     import time
 
     t0 = time.perf_counter()
@@ -196,16 +212,35 @@ def replay(
             threads,
             progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
             workers=workers,
+            surrogate=answers,
         )
     elapsed = time.perf_counter() - t0
     write_replay_report(runs, benches, settings, out)
     _print_leaderboard(out)
+    if answers is not None:
+        valued, trials = sum(r.surrogate_values for r in runs), sum(len(r.entry) for r in runs)
+        console.print(
+            f"surrogate values: {valued} of {trials} trials ({valued / max(trials, 1):.1%}) were architectures "
+            f"the table lacks, valued by the surrogate {surrogate} (column surrogate of replay_trials.csv)",
+            highlight=False,
+        )
     per_sampler = ", ".join(f"{s} {sum(r.wall_s for r in runs if r.sampler == s):.1f}s" for s in names)
     console.print(
         f"{len(runs)} replays in {elapsed:.1f}s with {workers} worker(s) (seconds per sampler, summed over "
         f"its replays: {per_sampler}); report: {out / 'replay.md'}, {out / 'replay.html'}",
         highlight=False,
     )
+
+
+def _load_surrogate(path: Path | None, benches: list[Benchmark], epochs: int | None) -> Surrogate | None:
+    from nasbench.tabular.surrogate import load_surrogate
+
+    if path is None:
+        return None
+    found = load_surrogate(path)
+    for bench in benches:
+        found.check(bench, epochs, where=f"surrogate {path}")
+    return found
 
 
 def _json_options(text: str | None) -> dict[str, dict]:

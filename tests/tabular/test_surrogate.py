@@ -6,14 +6,17 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from nasbench.cli import app as cli
 from nasbench.errors import ConfigError
+from nasbench.tabular.replay import Budget, replay
 from nasbench.tabular.selection import enumerate_space
 from nasbench.tabular.surrogate import Encoding, fit_surrogate, load_surrogate
-from nasbench.tabular.table import SHIPPED_DIR, load_benchmark
+from nasbench.tabular.table import SHIPPED_DIR, load_benchmark, read_benchmark_file
+from tests.tabular.synthetic import synthetic_benchmark
 
 runner = CliRunner()
 
@@ -65,6 +68,42 @@ def test_a_file_whose_refit_predicts_differently_is_refused(tiny, tmp_path: Path
         load_surrogate(path)
 
 
+def test_replay_of_a_reduced_table_takes_surrogate_values_for_what_it_lacks(tiny, tmp_path: Path) -> None:
+    part = read_benchmark_file(reduced_table(tmp_path / "part.json", slice(0, None, 2)))
+    assert len(part) == 40 and not part.exhaustive
+    fitted = fit_surrogate(part, model="ridge")
+    lacking = [a for a in tiny.archs if a.digest() not in part.index]
+    predicted = set(np.round(fitted.predict(lacking)["val_acc"], 12))
+    run = replay(part, "random", 0, Budget(trials=60), surrogate=fitted)
+    marked = np.array(run.surrogate)
+    assert 0 < marked.sum() < 60 and run.surrogate_values == marked.sum()
+    entries, vals = np.array(run.entry), np.array(run.val_acc)
+    assert (entries[marked] >= len(part)).all() and (entries[~marked] < len(part)).all()
+    assert set(np.round(vals[marked], 12)) <= predicted  # surrogate trials carry its predictions
+    assert np.array_equal(vals[~marked], part.val_acc[entries[~marked], -1])  # the others the table's
+    again = replay(part, "random", 0, Budget(trials=60), surrogate=fitted)
+    assert again.entry == run.entry and again.val_acc == run.val_acc
+    without = replay(part, "random", 0, Budget(trials=60))
+    assert not any(without.surrogate) and max(without.entry) < len(part)  # nearest entries instead
+
+
+def test_cli_fits_saves_and_replays_with_surrogate_values(tmp_path: Path) -> None:
+    table = reduced_table(tmp_path / "part.json", slice(0, None, 2))
+    saved = tmp_path / "surrogate.json"
+    fit = runner.invoke(cli, ["bench", "surrogate", str(table), "--folds", "4", "--seed", "1", "--out", str(saved)])
+    assert fit.exit_code == 0, fit.output
+    assert "Kendall tau" in fit.output and "RMSE" in fit.output and "of FLOPs" in fit.output and saved.is_file()
+    out = tmp_path / "replay"
+    result = runner.invoke(cli, ["bench", "replay", str(table), "--samplers", "random", "--seeds", "2",
+                                 "--budget", "30trials", "--surrogate", str(saved), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    trials = pd.read_csv(out / "replay_trials.csv")
+    valued = int(trials["surrogate"].sum())
+    assert valued > 0 and f"surrogate values: {valued} of 60 trials" in " ".join(result.output.split())
+    assert "Surrogate values:" in (out / "replay.md").read_text()
+    assert json.loads((out / "replay.json").read_text())["settings"]["surrogate"].startswith(str(saved))
+
+
 def one_line_error(args: list[str]) -> str:
     result = runner.invoke(cli, args)
     assert result.exit_code == 2, result.output
@@ -89,3 +128,13 @@ def test_a_table_too_small_to_fit_is_one_line_and_writes_nothing(tmp_path: Path)
 def test_bad_settings_are_one_line(args: list[str], message: str, tmp_path: Path) -> None:
     assert message in one_line_error(["bench", "surrogate", "mnist1d_tiny", *args, "--out", str(tmp_path / "s")])
     assert not (tmp_path / "s").exists()
+
+
+def test_replay_refuses_a_surrogate_of_another_space_budget_or_format(tmp_path: Path) -> None:
+    other = fit_surrogate(synthetic_benchmark([0.5 + 0.01 * i for i in range(20)])).save(tmp_path / "flat.json")
+    replay_args = ["bench", "replay", "mnist1d_tiny", "--samplers", "random", "--seeds", "1", "--out", str(tmp_path)]
+    assert "space" in one_line_error([*replay_args, "--surrogate", str(other)])
+    tiny = fit_surrogate(load_benchmark("mnist1d_tiny"), model="ridge").save(tmp_path / "tiny.json")
+    assert "--epochs 9" in one_line_error([*replay_args, "--epochs", "3", "--surrogate", str(tiny)])
+    table = str(SHIPPED_DIR / "mnist1d_tiny.json")
+    assert "not a nasbench surrogate file" in one_line_error([*replay_args, "--surrogate", table])
