@@ -239,14 +239,20 @@ class Evaluation:
     tau_params: float
 
 
+def held_out_predictions(x: np.ndarray, y: np.ndarray, model: str, folds: int, seed: int) -> np.ndarray:
+    """Each row predicted by ``model`` fitted on the other folds (k-fold, shuffled by ``seed``)."""
+    predicted = np.empty_like(y)
+    for fit_rows, held_out in KFold(folds, shuffle=True, random_state=seed).split(x):
+        predicted[held_out] = MODELS[model](seed).fit(x[fit_rows], y[fit_rows]).predict(x[held_out])
+    return predicted
+
+
 def cross_validate(
     train: TrainingSet, encoding: Encoding, model: str, folds: int, seed: int
 ) -> tuple[Evaluation, np.ndarray]:
     """K-fold held-out predictions of validation accuracy, and their figures."""
-    x, y = train.matrix(encoding), train.targets["val_acc"]
-    predicted = np.empty_like(y)
-    for fit_rows, held_out in KFold(folds, shuffle=True, random_state=seed).split(x):
-        predicted[held_out] = MODELS[model](seed).fit(x[fit_rows], y[fit_rows]).predict(x[held_out])
+    y = train.targets["val_acc"]
+    predicted = held_out_predictions(train.matrix(encoding), y, model, folds, seed)
     error = predicted - y
     ev = Evaluation(
         folds,
