@@ -409,6 +409,24 @@ def load_surrogate(path: Path) -> Surrogate:
             f"{path}: not a nasbench surrogate file (format {found[0]!r}, version {found[1]!r}; "
             f"expected {FORMAT!r}, {VERSION})."
         )
+    try:
+        s, saved = _from_dict(d, path)
+    except ConfigError:
+        raise
+    except (KeyError, TypeError, ValueError) as e:  # a field missing, or a value of the wrong kind
+        raise ConfigError(f"{path}: a field of the surrogate file is missing or malformed ({e!r}).") from e
+    again = s.predict(s.train.archs)
+    if not all(np.allclose(again[k], saved[k], rtol=REFIT_TOLERANCE, atol=0.0) for k in TARGETS):
+        worst = max(float(np.max(np.abs(again[k] / saved[k] - 1))) for k in TARGETS)
+        raise ConfigError(
+            f"{path}: fitted again here the surrogate predicts differently (by up to {worst:.2%}; scikit-learn "
+            f"{sklearn.__version__} here, {d.get('sklearn')} when saved); fit it again with nasbench bench surrogate."
+        )
+    return s
+
+
+def _from_dict(d: dict[str, Any], path: Path) -> tuple[Surrogate, dict[str, np.ndarray]]:
+    """The surrogate a file describes, fitted again, and the predictions saved with it."""
     check_settings(d["model"], d["features"], d["evaluation"]["folds"])
     origin = Origin(**{**d["origin"], "input_shape": tuple(d["origin"]["input_shape"])})
     t = d["training"]
@@ -424,15 +442,7 @@ def load_surrogate(path: Path) -> Surrogate:
     s = Surrogate(
         d["model"], d["features"], int(d["seed"]), origin, train, Evaluation(**d["evaluation"]), encoding, estimators
     )
-    again = s.predict(train.archs)
-    saved = {k: np.array(d["fitted"][k], dtype=float) for k in TARGETS}
-    if not all(np.allclose(again[k], saved[k], rtol=REFIT_TOLERANCE, atol=0.0) for k in TARGETS):
-        worst = max(float(np.max(np.abs(again[k] / saved[k] - 1))) for k in TARGETS)
-        raise ConfigError(
-            f"{path}: fitted again here the surrogate predicts differently (by up to {worst:.2%}; scikit-learn "
-            f"{sklearn.__version__} here, {d.get('sklearn')} when saved); fit it again with nasbench bench surrogate."
-        )
-    return s
+    return s, {k: np.array(d["fitted"][k], dtype=float) for k in TARGETS}
 
 
 # --- identities -------------------------------------------------------------------------------------
@@ -475,10 +485,10 @@ class SurrogateRows:
 
     def lookup(self, arch: Architecture) -> tuple[int, bool]:
         """The table's row and True, or the architecture's surrogate row and False."""
-        exact = self.bench.index.get(arch.digest())
+        digest = arch.digest()
+        exact = self.bench.index.get(digest)
         if exact is not None:
             return exact, True
-        digest = arch.digest()
         if digest not in self._row:
             p = self.surrogate.predict([arch])
             self._row[digest] = len(self.bench) + len(self._values)

@@ -59,12 +59,16 @@ def test_held_out_tau_on_the_shipped_table_is_positive_and_the_file_predicts_the
     assert loaded.evaluation == ev and loaded.origin == fitted.origin
 
 
-def test_a_file_whose_refit_predicts_differently_is_refused(tiny, tmp_path: Path) -> None:
+def test_a_file_whose_refit_predicts_differently_or_that_lacks_a_field_is_refused(tiny, tmp_path: Path) -> None:
     path = fit_surrogate(tiny, model="ridge").save(tmp_path / "s.json")
     d = json.loads(path.read_text())
     d["fitted"]["val_acc"][0] += 0.01
     path.write_text(json.dumps(d))
     with pytest.raises(ConfigError, match="predicts differently"):
+        load_surrogate(path)
+    del d["training"]["flops"]
+    path.write_text(json.dumps(d))
+    with pytest.raises(ConfigError, match="missing or malformed"):
         load_surrogate(path)
 
 
