@@ -1,10 +1,11 @@
 """Typer commands of the bench package, mounted by ``nasbench.cli``: ``app`` as ``nasbench bench``
-(build, export, replay) and ``proxies`` as ``nasbench proxies``. Parse, call, print."""
+(build, export, surrogate, replay) and ``proxies`` as ``nasbench proxies``. Parse, call, print."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -17,9 +18,13 @@ from rich.progress import (
 
 from nasbench.cli.console import DbOption, NasbenchGroup, console
 
+if TYPE_CHECKING:
+    from nasbench.tabular.surrogate import Surrogate
+    from nasbench.tabular.table import Benchmark
+
 app = typer.Typer(
     cls=NasbenchGroup,
-    help="Tabular benchmarks: build one, export it, replay samplers against it.",
+    help="Tabular benchmarks: build one, export it, fit a surrogate on it, replay samplers against it.",
     no_args_is_help=True,
 )
 
@@ -90,6 +95,54 @@ def export(
 
 
 @app.command()
+def surrogate(
+    benchmark: Annotated[
+        str, typer.Argument(help="A benchmark: a file, a shipped name (e.g. mnist1d_tiny) or a name in the database.")
+    ],
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Epoch budget whose accuracy to predict (default: the longest).")
+    ] = None,
+    folds: Annotated[int, typer.Option("--folds", help="Folds of the held-out evaluation.")] = 5,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and of the model.")] = 0,
+    model: Annotated[
+        str, typer.Option("--model", help="ridge, boosting, forest or ridge+boosting (their mean).")
+    ] = "ridge+boosting",
+    features: Annotated[
+        str,
+        typer.Option("--features", help="encoding (the architecture's choices) or encoding+size (log params, FLOPs)."),
+    ] = "encoding",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Save the surrogate to this file for `bench replay --surrogate`.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Fit a surrogate model on a benchmark: held-out Kendall tau and error, beside ranking by FLOPs and params."""
+    from nasbench.tabular.surrogate import fit_surrogate
+    from nasbench.tabular.table import load_benchmark
+
+    fitted = fit_surrogate(load_benchmark(benchmark, db), epochs, model, features, folds, seed)
+    ev, train = fitted.evaluation, fitted.train
+    skipped = f" ({train.dropped} without a completed run left out)" if train.dropped else ""
+    console.print(
+        f"surrogate {fitted.model} on {fitted.features} ({len(fitted.encoding.features)} columns) for "
+        f"{fitted.origin.benchmark} at {fitted.origin.epochs} epochs: {len(train)} architectures{skipped}",
+        highlight=False,
+    )
+    console.print(
+        f"held out ({ev.folds}-fold, seed {ev.seed}), validation accuracy: Kendall tau {ev.tau:.3f}, "
+        f"RMSE {ev.rmse:.4f}, MAE {ev.mae:.4f}",
+        highlight=False,
+    )
+    console.print(
+        f"baselines on the same architectures: Kendall tau of FLOPs {ev.tau_flops:.3f}, of params {ev.tau_params:.3f}",
+        highlight=False,
+    )
+    if out is not None:
+        path = fitted.save(out)
+        console.print(f"wrote {path} ({path.stat().st_size / 1024:.1f} KiB)", highlight=False)
+
+
+@app.command()
 def replay(
     benchmarks: Annotated[
         list[str],
@@ -122,6 +175,14 @@ def replay(
     workers: Annotated[
         int, typer.Option("--workers", help="Processes replaying seeds in parallel (results are the same).")
     ] = 1,
+    surrogate: Annotated[
+        Path | None,
+        typer.Option(
+            "--surrogate",
+            help="A surrogate file (bench surrogate --out): it answers for architectures a table lacks, "
+            "instead of the nearest entry; those trials are marked as surrogate values.",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings."""
@@ -132,6 +193,9 @@ def replay(
     names = [s.strip() for s in samplers.split(",") if s.strip()]
     settings = ReplaySettings(tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options))
     benches = [load_benchmark(b, db) for b in benchmarks]
+    answers = _load_surrogate(surrogate, benches, epochs)
+    if answers is not None:
+        settings = replace(settings, surrogate=f"{surrogate}: {answers.describe()}")
     import time
 
     t0 = time.perf_counter()
@@ -148,16 +212,35 @@ def replay(
             threads,
             progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
             workers=workers,
+            surrogate=answers,
         )
     elapsed = time.perf_counter() - t0
     write_replay_report(runs, benches, settings, out)
     _print_leaderboard(out)
+    if answers is not None:
+        valued, trials = sum(r.surrogate_values for r in runs), sum(len(r.entry) for r in runs)
+        console.print(
+            f"surrogate values: {valued} of {trials} trials ({valued / max(trials, 1):.1%}) were architectures "
+            f"the table lacks, valued by the surrogate {surrogate} (column surrogate of replay_trials.csv)",
+            highlight=False,
+        )
     per_sampler = ", ".join(f"{s} {sum(r.wall_s for r in runs if r.sampler == s):.1f}s" for s in names)
     console.print(
         f"{len(runs)} replays in {elapsed:.1f}s with {workers} worker(s) (seconds per sampler, summed over "
         f"its replays: {per_sampler}); report: {out / 'replay.md'}, {out / 'replay.html'}",
         highlight=False,
     )
+
+
+def _load_surrogate(path: Path | None, benches: list[Benchmark], epochs: int | None) -> Surrogate | None:
+    from nasbench.tabular.surrogate import load_surrogate
+
+    if path is None:
+        return None
+    found = load_surrogate(path)
+    for bench in benches:
+        found.check(bench, epochs, where=f"surrogate {path}")
+    return found
 
 
 def _json_options(text: str | None) -> dict[str, dict]:

@@ -10,7 +10,11 @@ search does. For each asked architecture:
 - otherwise the table answers with the stored validation accuracy at the chosen epoch budget (the
   mean over the stored seeds), and the simulated clock advances by the stored training time. If
   the benchmark lacks the architecture (it holds a sample of a larger space), the nearest entry
-  answers (see ``nasbench.tabular.table``); ``exact`` records which.
+  answers (see ``nasbench.tabular.table``); ``exact`` records which. With a surrogate
+  (``nasbench.tabular.surrogate``) the surrogate answers instead, with predicted accuracies and
+  training time: ``surrogate`` marks those trials (surrogate values, not trained ones), and
+  ``dedup`` on a table that is not the whole space stops only when asks stop giving new
+  architectures.
 
 An architecture asked again is, by default, charged again (a search that does not remember
 what it trained retrains it). With ``dedup=True`` a repeat is answered from memory: the sampler
@@ -34,7 +38,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -49,6 +53,9 @@ from nasbench.space.sample import sample_architecture
 from nasbench.tabular.replay_gp import REFIT_EVERY, REPLAY_GP_OPTIONS, ReplayGPSampler, check_replay_gp
 from nasbench.tabular.table import Benchmark
 from nasbench.train.threads import torch_threads
+
+if TYPE_CHECKING:
+    from nasbench.tabular.surrogate import Surrogate, SurrogateRows
 
 MAX_IDLE_ASKS = 1000  # asks in a row that yield no trial (infeasible, or repeats with dedup)
 WORST_VAL_ACC = 0.0
@@ -99,6 +106,7 @@ class ReplayRun:
     oracle_test_acc: float  # best test accuracy in the table, at the replayed budget
     entry: list[int] = field(default_factory=list)
     exact: list[bool] = field(default_factory=list)
+    surrogate: list[bool] = field(default_factory=list)  # valued by the surrogate, not the table
     val_acc: list[float] = field(default_factory=list)
     test_acc: list[float] = field(default_factory=list)
     time_s: list[float] = field(default_factory=list)  # simulated clock when the trial finished
@@ -108,6 +116,10 @@ class ReplayRun:
     repeats: int = 0  # asks of an architecture already evaluated (charged again unless dedup)
     stopped: str = ""
     wall_s: float = 0.0
+
+    @property
+    def surrogate_values(self) -> int:
+        return sum(self.surrogate)
 
     @property
     def regret(self) -> np.ndarray:
@@ -123,6 +135,7 @@ class ReplayRun:
                 "trial": np.arange(1, n + 1),
                 "entry": self.entry,
                 "exact": self.exact,
+                "surrogate": self.surrogate or [False] * n,  # a run put together without it
                 "val_acc": self.val_acc,
                 "test_acc": self.test_acc,
                 "time_s": self.time_s,
@@ -165,10 +178,13 @@ def replay(
     epochs: int | None = None,
     dedup: bool = False,
     threads: int = 1,
+    surrogate: Surrogate | None = None,
 ) -> ReplayRun:
     """Search ``bench`` with ``sampler`` (seeded) until ``budget`` is spent; deterministic per seed.
 
-    ``threads``: torch CPU threads for model-based samplers (GP computes with torch)."""
+    ``threads``: torch CPU threads for model-based samplers (GP computes with torch);
+    ``surrogate``: answers for architectures the table lacks (refused if fitted on another space,
+    data, recipe or budget)."""
     col = bench.column(epochs)
     val, test, cost = bench.val_acc[:, col], bench.test_acc[:, col], bench.train_time_s[:, col]
     run = ReplayRun(bench.name, sampler, seed, float(np.nanmax(test)))
@@ -177,7 +193,8 @@ def replay(
     # time here (its kernel fits call L-BFGS-B, which calls BLAS on tiny vectors).
     with _quiet_optuna(), torch_threads(threads), threadpool_limits(threads, user_api="blas"):
         study = optuna.create_study(direction="maximize", sampler=replay_sampler(sampler, seed, options or {}, bench))
-        _search(bench, study, run, budget, dedup, val, test, cost)
+        rows = None if surrogate is None else surrogate.rows(bench, col)
+        _search(bench, study, run, budget, dedup, val, test, cost, rows)
     run.wall_s = time.perf_counter() - t0
     return run
 
@@ -212,6 +229,7 @@ def _search(
     val: np.ndarray,
     test: np.ndarray,
     cost: np.ndarray,
+    rows: SurrogateRows | None = None,
 ) -> None:
     clock, idle, best = 0.0, 0, _Incumbent()
     seen: set[int] = set()  # table entries evaluated
@@ -219,7 +237,7 @@ def _search(
         if idle >= MAX_IDLE_ASKS:
             run.stopped = f"{MAX_IDLE_ASKS} asks in a row gave nothing new to evaluate"
             return
-        if dedup and len(seen) == len(bench):
+        if dedup and (rows is None or bench.exhaustive) and len(seen) == len(bench):
             run.stopped = "every architecture of the table was evaluated"
             return
         trial = study.ask()
@@ -231,22 +249,24 @@ def _search(
             idle += 1
             _tell_infeasible(study, trial, reason)
             continue
-        i, exact = bench.lookup(arch)
+        i, exact = bench.lookup(arch) if rows is None else rows.lookup(arch)
+        v, t, c = (float(val[i]), float(test[i]), float(cost[i])) if rows is None else rows.values(i)
         repeat = i in seen
         run.repeats += repeat
         if dedup and repeat:
             idle += 1
-            _tell(study, trial, val[i])
+            _tell(study, trial, v)
             continue
-        if budget.seconds is not None and clock + cost[i] > budget.seconds:
+        if budget.seconds is not None and clock + c > budget.seconds:
             run.stopped = "time budget spent"
             return
-        clock += float(cost[i])
+        clock += c
         idle = 0
         seen.add(i)
-        _tell(study, trial, val[i])
-        best.offer(float(val[i]), float(test[i]))
-        _record(run, i, exact, float(val[i]), float(test[i]), clock, best.test)
+        _tell(study, trial, v)
+        best.offer(v, t)
+        _record(run, i, exact, v, t, clock, best.test)
+        run.surrogate.append(i >= len(bench))
     run.stopped = "trial budget spent"
 
 
@@ -284,6 +304,7 @@ def replay_all(
     threads: int = 1,
     progress: Callable[[ReplayRun], None] | None = None,
     workers: int = 1,
+    surrogate: Surrogate | None = None,
 ) -> list[ReplayRun]:
     """Every benchmark x sampler x seed (seeds 0..seeds-1), in that order.
 
@@ -294,7 +315,7 @@ def replay_all(
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}.")
     jobs = [
-        (bench, sampler, seed, budget, (options or {}).get(sampler), epochs, dedup, threads)
+        (bench, sampler, seed, budget, (options or {}).get(sampler), epochs, dedup, threads, surrogate)
         for bench in benches
         for sampler in samplers
         for seed in range(seeds)

@@ -30,6 +30,7 @@ class ReplaySettings:
     epochs: int | None
     dedup: bool
     options: dict[str, dict[str, Any]]
+    surrogate: str | None = None  # what answered architectures the tables lack (Surrogate.describe)
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,18 @@ def write_replay_report(
     out.mkdir(parents=True, exist_ok=True)
     tables = summarise(runs, settings.budget)
     facts = [bench_facts(b, settings.epochs) for b in benches]
+    if settings.surrogate is not None:
+        for f in facts:
+            f.update(_surrogate_counts(runs, f["name"]))
     paths = _write_data(tables, facts, settings, out)
     doc = replay_document(tables, facts, settings, {f["name"]: _figures(tables, f["name"]) for f in facts})
     paths += render.markdown.write(doc, out / "replay.md", "plots")
     return [*paths, render.html.write(doc, out / "replay.html")]
+
+
+def _surrogate_counts(runs: Sequence[ReplayRun], bench: str) -> dict[str, int]:
+    mine = [r for r in runs if r.benchmark == bench]
+    return {"trials": sum(len(r.entry) for r in mine), "surrogate_values": sum(r.surrogate_values for r in mine)}
 
 
 def _write_data(tables: ReplayTables, facts: list[dict[str, Any]], settings: ReplaySettings, out: Path) -> list[Path]:
@@ -129,6 +138,7 @@ def _settings_dict(s: ReplaySettings) -> dict[str, Any]:
         "epochs": s.epochs,
         "dedup": s.dedup,
         "options": s.options,
+        "surrogate": s.surrogate,
     }
 
 
@@ -276,6 +286,21 @@ def _leader_table(board: pd.DataFrame, names: list[str]) -> Table:
 
 
 def _bench_line(f: dict[str, Any]) -> str:
+    return _table_line(f) + _surrogate_line(f)
+
+
+def _surrogate_line(f: dict[str, Any]) -> str:
+    if "surrogate_values" not in f:
+        return ""
+    k, n = f["surrogate_values"], f["trials"]
+    return (
+        f" Surrogate values: {k} of {n} trials ({k / max(n, 1):.1%}) were architectures the table lacks, "
+        "valued by the surrogate's predictions, not by training (replay_trials.csv: column surrogate); regret "
+        "is still against the table's best test accuracy, so a prediction above it gives a negative regret."
+    )
+
+
+def _table_line(f: dict[str, Any]) -> str:
     return (
         f"{f['entries']} architectures ({'the whole space' if f['exhaustive'] else 'a sample of the space'}), "
         f"replayed at {f['epochs']} epochs; best test accuracy {fmt.decimal(f['best_test_acc'], 4)}; the "
@@ -286,10 +311,12 @@ def _bench_line(f: dict[str, Any]) -> str:
 
 
 def _intro(settings: ReplaySettings) -> str:
+    surrogate = f" Architectures the tables lack: answered by the surrogate {settings.surrogate}."
     return (
         f"Samplers {', '.join(settings.samplers)}; {settings.seeds} seeds each; budget "
         f"{settings.budget.describe()}; repeated architectures "
         f"{'answered from memory (free)' if settings.dedup else 'charged again'}.{_gp_note(settings)}"
+        + (surrogate if settings.surrogate else "")
     )
 
 
