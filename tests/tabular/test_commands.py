@@ -7,11 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-# What the store records of MNIST-1D's default split (the numbers only matter for reading back).
-DATASET = {"name": "mnist1d", "source": "", "ndim": 1, "in_channels": 1, "input_size": [40], "num_classes": 10,
-           "train_size": 4000, "test_size": 1000, "content_hash": ""}
-SPLIT = {"train": 3600, "val": 400, "test": 1000, "test_is_official": True}
 from typer.testing import CliRunner
 
 from nasbench.cli import app as cli
@@ -19,6 +14,11 @@ from nasbench.measure.proxies import PROXIES
 from nasbench.tabular.table import SHIPPED_DIR, load_benchmark
 
 runner = CliRunner()
+
+# What the store records of MNIST-1D's default split (the numbers only matter for reading back).
+DATASET = {"name": "mnist1d", "source": "", "ndim": 1, "in_channels": 1, "input_size": [40], "num_classes": 10,
+           "train_size": 4000, "test_size": 1000, "content_hash": ""}
+SPLIT = {"train": 3600, "val": 400, "test": 1000, "test_is_official": True}
 
 
 def test_replay_of_the_shipped_benchmark_writes_the_report(tmp_path: Path) -> None:

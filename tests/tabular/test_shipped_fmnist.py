@@ -4,11 +4,13 @@ curves, and samplers replay on it as on ``mnist1d_tiny``."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nasbench.space.spec import load_space
+from nasbench.tabular.proxy_eval import benchmark_target, score_proxies
 from nasbench.tabular.replay import Budget, replay
 from nasbench.tabular.selection import enumerate_space
 from nasbench.tabular.table import CURVE_FIELDS, SHIPPED_DIR, load_benchmark, shipped_benchmarks
@@ -16,6 +18,9 @@ from nasbench.tabular.table import CURVE_FIELDS, SHIPPED_DIR, load_benchmark, sh
 SHIPPED = SHIPPED_DIR / "fmnist_tiny.json"
 SPACE = SHIPPED_DIR / "fmnist_tiny_space.yaml"
 EPOCHS = 6
+needs_debian_fashion = pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist").is_dir(), reason="Debian's dataset-fashion-mnist is not installed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +77,12 @@ def test_a_short_replay_runs_on_it(bench, sampler: str) -> None:
     assert (run.regret >= 0).all() and run.oracle_test_acc == pytest.approx(bench.test_acc.max())
     assert np.diff(run.time_s).min() > 0  # the simulated clock advances by each stored training time
     assert replay(bench, sampler, 0, Budget(trials=20)).entry == run.entry  # deterministic per seed
+
+
+@needs_debian_fashion
+def test_proxies_score_it_on_the_sample_it_was_trained_on() -> None:
+    target = benchmark_target("fmnist_tiny")
+    assert target.data.options == {"train_size": 15000} and target.data.val_size == 5000
+    result = score_proxies(target, ["synflow", "params"], n=8, batch_size=16)
+    assert len(result.scores) == 8 and set(result.correlations["proxy"]) == {"synflow", "params"}
+    assert (result.correlations["n"] == 8).all()
