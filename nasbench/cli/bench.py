@@ -50,6 +50,13 @@ def build(
     name: Annotated[str | None, typer.Option("--name", help="Benchmark name (default: <space>_<data>).")] = None,
     sample_seed: Annotated[int, typer.Option("--sample-seed", help="Seed of the architecture selection.")] = 0,
     threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads for training and timing.")] = 1,
+    data_options: Annotated[
+        str | None,
+        typer.Option("--data-options", help="Loader options as JSON, e.g. '{\"train_size\": 15000}'."),
+    ] = None,
+    val_size: Annotated[
+        float, typer.Option("--val-size", help="Validation split: a fraction (< 1) or a count of training samples.")
+    ] = 0.1,
     db: DbOption = None,
 ) -> None:
     """Train a space's architectures at several epoch budgets into a tabular benchmark (resumable)."""
@@ -62,6 +69,8 @@ def build(
         n=n,
         budgets=parse_budgets(epochs),
         seeds=seeds,
+        data_options=_data_options(data_options),
+        val_size=val_size,
         sample_seed=sample_seed,
         threads=threads,
     )
@@ -241,6 +250,20 @@ def _load_surrogate(path: Path | None, benches: list[Benchmark], epochs: int | N
     for bench in benches:
         found.check(bench, epochs, where=f"surrogate {path}")
     return found
+
+
+def _data_options(text: str | None) -> dict[str, object]:
+    import json
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise typer.BadParameter(f"--data-options is not valid JSON ({e}).") from None
+    if not isinstance(value, dict):
+        raise typer.BadParameter("--data-options must be a JSON object, e.g. '{\"train_size\": 15000}'.")
+    return value
 
 
 def _json_options(text: str | None) -> dict[str, dict]:

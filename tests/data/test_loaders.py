@@ -105,6 +105,29 @@ def test_fashion_mnist_from_user_folder(tmp_path: Path, suffix: str) -> None:
     np.testing.assert_array_equal(data.y_test, arrays["y_test"])
 
 
+def test_fashion_mnist_train_size_keeps_a_fixed_sample_and_the_whole_test_set(tmp_path: Path) -> None:
+    arrays = write_tiny_fashion(tmp_path)
+    full = load_dataset("fashion_mnist", path=tmp_path)
+    part = load_dataset("fashion_mnist", path=tmp_path, train_size=4)
+    again = load_dataset("fashion_mnist", path=tmp_path, train_size=4)
+    assert part.x.shape == (4, 1, 28, 28) and part.describe()["train_size"] == 4
+    # Rows of the full training set, in file order, each image with its own label; the same every time.
+    rows = [int(np.flatnonzero((arrays["x"] == img[0]).all(axis=(1, 2)))[0]) for img in part.x]
+    assert rows == sorted(rows) and len(set(rows)) == 4
+    np.testing.assert_array_equal(part.y, arrays["y"][rows])
+    np.testing.assert_array_equal(again.x, part.x)
+    np.testing.assert_array_equal(part.x_test, full.x_test)
+    assert part.content_hash() != full.content_hash() and part.x.flags.writeable
+    assert load_dataset("fashion_mnist", path=tmp_path, train_size=6).content_hash() == full.content_hash()
+
+
+@pytest.mark.parametrize("bad", [0, 7, -1, 2.5, "3", True])
+def test_fashion_mnist_bad_train_size_is_named(tmp_path: Path, bad) -> None:
+    write_tiny_fashion(tmp_path)
+    with pytest.raises(DataError, match="train_size"):
+        load_dataset("fashion_mnist", path=tmp_path, train_size=bad)
+
+
 def test_fashion_mnist_folder_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_tiny_fashion(tmp_path)
     monkeypatch.setenv("NASBENCH_FASHION_MNIST_DIR", str(tmp_path))

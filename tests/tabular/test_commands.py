@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
+
+from nasbench.cli import app as cli
+from nasbench.measure.proxies import PROXIES
+from nasbench.tabular.table import SHIPPED_DIR, load_benchmark
+
+runner = CliRunner()
 
 # What the store records of MNIST-1D's default split (the numbers only matter for reading back).
 DATASET = {"name": "mnist1d", "source": "", "ndim": 1, "in_channels": 1, "input_size": [40], "num_classes": 10,
            "train_size": 4000, "test_size": 1000, "content_hash": ""}
 SPLIT = {"train": 3600, "val": 400, "test": 1000, "test_is_official": True}
-from typer.testing import CliRunner
-
-from nasbench.cli import app as cli
-from nasbench.measure.proxies import PROXIES
-
-runner = CliRunner()
 
 
 def test_replay_of_the_shipped_benchmark_writes_the_report(tmp_path: Path) -> None:
@@ -44,11 +45,42 @@ def test_replay_with_a_time_budget_and_a_lower_epoch_budget(tmp_path: Path) -> N
     (["bench", "replay", "mnist1d_tiny", "--epochs", "5", "--seeds", "1"], "--epochs 5"),
     (["bench", "build", "--space", "nowhere.yaml", "--data", "mnist1d", "--n", "2"], "nowhere.yaml"),
     (["bench", "build", "--space", "nowhere.yaml", "--data", "mnist1d", "--n", "2", "--epochs", "1,x"], "--epochs"),
+    (["bench", "build", "--space", "nowhere.yaml", "--data", "mnist1d", "--n", "2", "--data-options", "{x"],
+     "--data-options"),
+    (["bench", "build", "--space", "nowhere.yaml", "--data", "mnist1d", "--n", "2", "--data-options", "[1]"],
+     "--data-options"),
+    (["bench", "build", "--space", str(SHIPPED_DIR / "mnist1d_tiny_space.yaml"), "--data", "mnist1d", "--n", "2",
+      "--data-options", '{"size": 3}'], "no option 'size'"),
 ])
 def test_bad_input_exits_2_naming_the_value(args: list[str], message: str, tmp_path: Path) -> None:
     result = runner.invoke(cli, args + (["--out", str(tmp_path)] if "replay" in args else []))
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_build_passes_loader_options_and_a_validation_count_into_the_benchmark(tmp_path: Path) -> None:
+    import struct
+
+    import numpy as np
+
+    (tmp_path / "fashion").mkdir()
+    rng = np.random.default_rng(0)
+    for stem, array in [("train-images-idx3-ubyte", rng.integers(0, 256, (6, 28, 28))),
+                        ("train-labels-idx1-ubyte", np.arange(6)),
+                        ("t10k-images-idx3-ubyte", rng.integers(0, 256, (4, 28, 28))),
+                        ("t10k-labels-idx1-ubyte", np.arange(4))]:  # IDX files of Fashion-MNIST's format
+        header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", n) for n in array.shape)
+        (tmp_path / "fashion" / stem).write_bytes(header + array.astype(np.uint8).tobytes())
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    options = f'{{"path": "{tmp_path / "fashion"}", "train_size": 5}}'
+    result = runner.invoke(cli, ["bench", "build", "--space", str(SHIPPED_DIR / "fmnist_tiny_space.yaml"), "--data",
+                                 "fashion_mnist", "--data-options", options, "--val-size", "2", "--n", "1",
+                                 "--epochs", "1", "--name", "f", "--db", db])
+    assert result.exit_code == 0, result.output
+    info = load_benchmark("f", db).info
+    assert info["data"]["options"]["train_size"] == 5 and info["data"]["val_size"] == 2
+    assert info["dataset"]["train_size"] == 5
+    assert (info["split"]["train"], info["split"]["val"], info["split"]["test"]) == (3, 2, 4)
 
 
 def test_unknown_benchmark_exits_2(tmp_path: Path) -> None:

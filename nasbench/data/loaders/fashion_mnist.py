@@ -1,4 +1,9 @@
-"""Fashion-MNIST from IDX files (gzip or not): Debian's `dataset-fashion-mnist` or a folder."""
+"""Fashion-MNIST from IDX files (gzip or not): Debian's `dataset-fashion-mnist` or a folder.
+
+``train_size`` keeps a seeded uniform sample of that many training images (the test set stays
+whole): the shipped ``fmnist_tiny`` table trains on one, so a build fits in CPU minutes. The
+sample is part of the data set's content, so its content hash differs from the full set's.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,7 @@ CLASS_NAMES = (
     "Ankle boot",
 )
 _IDX_UBYTE = 0x08
+SUBSET_SEED = 0  # seed of the training sample ``train_size`` keeps; fixed, so the sample is too
 PREPROCESSING = Preprocessing(
     native=NativeInput(
         source="the IDX files train-images-idx3-ubyte and t10k-images-idx3-ubyte, read as arrays",
@@ -89,13 +95,28 @@ def _read_pair(folder: Path, images_stem: str, labels_stem: str) -> tuple[np.nda
     return PREPROCESSING.apply(images), labels.astype(np.int64)
 
 
+def training_sample(n: int, train_size: int | None) -> np.ndarray | None:
+    """Sorted indices of a seeded uniform sample of ``train_size`` of ``n`` training images (None: all)."""
+    if train_size is None:
+        return None
+    if isinstance(train_size, bool) or not isinstance(train_size, (int, np.integer)):
+        raise DataError(f"Fashion-MNIST option train_size must be a whole number, got {train_size!r}.")
+    if not 1 <= train_size <= n:
+        raise DataError(f"Fashion-MNIST option train_size must lie in [1, {n}], got {train_size}.")
+    return np.sort(np.random.default_rng(SUBSET_SEED).choice(n, size=int(train_size), replace=False))
+
+
 @register_dataset("fashion_mnist")
-def load_fashion_mnist(path: PathLike | None = None) -> ArrayDataset:
-    """Fashion-MNIST from ``path``, else $NASBENCH_FASHION_MNIST_DIR, else Debian's folder."""
+def load_fashion_mnist(path: PathLike | None = None, train_size: int | None = None) -> ArrayDataset:
+    """Fashion-MNIST from ``path``, else $NASBENCH_FASHION_MNIST_DIR, else Debian's folder;
+    ``train_size``: keep a seeded sample of that many training images (see the module notes)."""
     folder = data_dir(
         path, ENV_VAR, "Fashion-MNIST", default=DEBIAN_DIR, hint="install Debian's dataset-fashion-mnist, "
     )
     x, y = _read_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    keep = training_sample(len(y), train_size)
+    if keep is not None:
+        x, y = x[keep], y[keep]
     x_test, y_test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
     return ArrayDataset(
         name="fashion_mnist",
