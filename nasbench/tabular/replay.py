@@ -116,6 +116,7 @@ class ReplayRun:
     sampler: str
     seed: int
     oracle_test_acc: float  # best test accuracy in the table, at the replayed budget
+    number: list[int] = field(default_factory=list)  # the trial's number in the replay's Optuna study
     entry: list[int] = field(default_factory=list)
     exact: list[bool] = field(default_factory=list)
     val_acc: list[float] = field(default_factory=list)  # the last one the trial reported
@@ -149,6 +150,7 @@ class ReplayRun:
                 **{k: [v] * n for k, v in self.describe().items()},
                 "seed": [self.seed] * n,
                 "trial": np.arange(1, n + 1),
+                "optuna_trial": self.number,
                 "entry": self.entry,
                 "exact": self.exact,
                 "val_acc": self.val_acc,
@@ -323,7 +325,7 @@ def _search(
         asking.evaluate(i)
         _tell(study, trial, val[i])
         best.offer(float(val[i]), float(test[i]))
-        _record(run, i, exact, float(val[i]), float(test[i]), (start, clock), best.test, epochs)
+        _record(run, trial, i, exact, float(val[i]), float(test[i]), (start, clock), best.test, epochs)
     run.stopped = "trial budget spent"
 
 
@@ -422,7 +424,7 @@ class _Simulated:
         test = float(self.test[r.entry])
         self.best.offer(value, test)
         trained = r.reported if self.scheduler is not None and len(r.ends) > 1 else self.epochs
-        _record(self.run, r.entry, r.exact, value, test, (r.start, now), self.best.test, trained, pruned)
+        _record(self.run, r.trial, r.entry, r.exact, value, test, (r.start, now), self.best.test, trained, pruned)
 
     def _remembered(self, trial: optuna.Trial, i: int) -> None:
         """A repeat with dedup: the outcome of the entry's ended trial, or failed while it runs."""
@@ -442,6 +444,7 @@ class _Simulated:
 
 def _record(
     run: ReplayRun,
+    trial: optuna.Trial,
     i: int,
     exact: bool,
     val: float,
@@ -451,6 +454,7 @@ def _record(
     epochs: int,
     pruned: bool = False,
 ) -> None:
+    run.number.append(trial.number)
     run.entry.append(i)
     run.exact.append(exact)
     run.val_acc.append(val)
@@ -460,6 +464,22 @@ def _record(
     run.epochs.append(epochs)
     run.pruned.append(pruned)
     run.best_test_acc.append(best_test)
+
+
+def results(run: ReplayRun, bench: Benchmark, epochs: int | None = None) -> pd.DataFrame:
+    """Every result ``run``'s recorded trials reported, in simulated-time order, as a live search's
+    callbacks would have seen them: ``time_s``, ``trial`` (the record's 1-based index), ``entry``,
+    ``epoch`` and ``val_acc``. With a scheduler, one per epoch a trial trained; else one per trial,
+    when it ended. ``epochs``: the budget replayed (None: the longest)."""
+    ends, values = trial_plan(bench, bench.column(epochs), run.simulation)
+    rows = []
+    for k, (i, start, end) in enumerate(zip(run.entry, run.start_s, run.time_s)):
+        if len(ends[i]) == 1:  # one result, at the end (no scheduler, or the training failed)
+            rows.append((end, k + 1, i, run.epochs[k], float(values[i][0])))
+            continue
+        rows += [(start + ends[i][e], k + 1, i, e + 1, float(values[i][e])) for e in range(run.epochs[k])]
+    df = pd.DataFrame(rows, columns=["time_s", "trial", "entry", "epoch", "val_acc"])
+    return df.sort_values(["time_s", "trial"], kind="stable", ignore_index=True)
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, value: float) -> None:
