@@ -197,7 +197,9 @@ SIMULATION = (
     "Simulated workers: a free worker asks the sampler for the next candidate at once (an asynchronous "
     "search); a trial occupies its worker for its stored training time, and results reach the sampler, "
     "the scheduler and the record in simulated-time order. A method names the sampler, the scheduler "
-    "and the number of workers; the regret-vs-trials axis counts trials in the order they ended.",
+    "and the number of workers; the regret-vs-trials axis counts trials in the order they ended. Under a "
+    "trial budget, early stopping spends less time per trial: compare such methods at equal simulated "
+    "time (the regret-vs-time plot, or a time budget such as --budget 600s).",
     "Early stopping: the live search's Ray Tune schedulers (asha: asynchronous successive halving; "
     "hyperband: the same over Hyperband's brackets; median: the median stopping rule) read each stored "
     "epoch's validation accuracy when that epoch ends (after the run's stored setup time and epoch "
