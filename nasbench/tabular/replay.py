@@ -339,6 +339,7 @@ class _Running:
     start: float
     ends: np.ndarray  # simulated clock of each result (each epoch's with a scheduler, else one)
     values: np.ndarray  # validation accuracy of each result
+    per_epoch: bool  # reports each epoch to Optuna and the scheduler (else one result at its end)
     reported: int = 0
 
 
@@ -392,8 +393,9 @@ class _Simulated:
                 return
             trial, i, exact = asked
             self.asking.evaluate(i)
-            r = _Running(trial, i, exact, now, self.ends[i], self.values[i])
-            if self.scheduler is not None:
+            per_epoch = self.scheduler is not None and len(self.ends[i]) > 1
+            r = _Running(trial, i, exact, now, self.ends[i], self.values[i], per_epoch)
+            if self.scheduler is not None and per_epoch:
                 self.scheduler.add(trial.number)
             heapq.heappush(self.events, (now + r.ends[0], next(self.order), r))
             self.free -= 1
@@ -404,7 +406,7 @@ class _Simulated:
         value = float(r.values[r.reported])
         r.reported += 1
         last = r.reported == len(r.ends)
-        if self.scheduler is None or not math.isfinite(value):
+        if self.scheduler is None or not r.per_epoch:
             return last
         r.trial.report(value, step=r.reported)
         stop = self.scheduler.report(r.trial.number, r.reported, value)
@@ -423,7 +425,7 @@ class _Simulated:
             self.outcomes[r.entry] = (value, None)
         test = float(self.test[r.entry])
         self.best.offer(value, test)
-        trained = r.reported if self.scheduler is not None and len(r.ends) > 1 else self.epochs
+        trained = r.reported if r.per_epoch else self.epochs
         _record(self.run, r.trial, r.entry, r.exact, value, test, (r.start, now), self.best.test, trained, pruned)
 
     def _remembered(self, trial: optuna.Trial, i: int) -> None:
