@@ -8,11 +8,15 @@ the replay's (``nasbench.tabular.replay_gp``: exact grid acquisition, refits eve
 runs it, which is far slower, so ``--gp-seeds`` can time fewer of its seeds; its 20-seed figure
 is then that median times 20, marked extrapolated.
 
+``--scheduler`` and ``--sim-workers`` time the asynchronous, multi-fidelity replay instead (e.g.
+``--scheduler asha --sim-workers 4``: ASHA on the stored curves, 4 simulated workers); Ray's
+scheduler module is imported before the timing starts.
+
 Proxies: every zero-cost proxy (and the params/FLOPs baselines) for each of the benchmark's
 architectures on one batch of 64 MNIST-1D training signals, one thread; seconds per architecture
 (median and max), and the proxies' Kendall tau / Spearman rho against validation accuracy.
 
-Run:  python benchmarks/replay_speed.py [--seeds 20] [--trials 200] [--gp-seeds 20]
+Run:  python benchmarks/replay_speed.py [--seeds 20] [--trials 200] [--gp-seeds 20] [--scheduler asha --sim-workers 4]
 """
 
 from __future__ import annotations
@@ -28,18 +32,21 @@ import torch
 
 from nasbench.tabular.proxy_eval import benchmark_target, score_proxies
 from nasbench.tabular.replay import Budget, replay
+from nasbench.tabular.schedulers import Simulation
 from nasbench.tabular.table import load_benchmark
 
 SAMPLERS = ("random", "tpe", "evolution", "nsga2", "gp")
 
 
-def time_sampler(name: str, seeds: int, trials: int, options: dict | None = None) -> tuple[list[float], list[float]]:
+def time_sampler(
+    name: str, seeds: int, trials: int, options: dict | None = None, simulation: Simulation | None = None
+) -> tuple[list[float], list[float]]:
     """Wall and CPU seconds (this process) of each seed's replay."""
     bench = load_benchmark("mnist1d_tiny")
     walls, cpus = [], []
     for seed in range(seeds):
         t0, c0 = time.perf_counter(), time.process_time()
-        run = replay(bench, name, seed, Budget(trials=trials), options)
+        run = replay(bench, name, seed, Budget(trials=trials), options, simulation=simulation)
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
         assert len(run.entry) == trials
@@ -53,13 +60,18 @@ def main() -> None:
     parser.add_argument("--gp-seeds", type=int, default=20)
     parser.add_argument("--gp-options", type=json.loads, default=None, help="options of the replay's gp (JSON)")
     parser.add_argument("--skip-proxies", action="store_true")
+    parser.add_argument("--scheduler", default="none", help="none, asha, hyperband or median")
+    parser.add_argument("--sim-workers", type=int, default=1, help="simulated workers")
     args = parser.parse_args()
+    sim = Simulation(args.scheduler, args.sim_workers)
+    if sim.scheduler != "none":
+        import ray.tune.schedulers  # noqa: F401  (once, outside the timed replays)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared), "
-          f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}")
+          f"torch {torch.__version__}, load average {os.getloadavg()[0]:.1f}; replay: {sim.describe()}")
     total = total_cpu = 0.0
     for name in SAMPLERS:
         seeds = args.gp_seeds if name == "gp" else args.seeds
-        walls, cpus = time_sampler(name, seeds, args.trials, args.gp_options if name == "gp" else None)
+        walls, cpus = time_sampler(name, seeds, args.trials, args.gp_options if name == "gp" else None, sim)
         scale = args.seeds / seeds  # 1 unless extrapolated
         full, cpu = sum(walls) * scale, sum(cpus) * scale
         total, total_cpu = total + full, total_cpu + cpu

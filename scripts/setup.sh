@@ -11,6 +11,9 @@ WITH_TEST=0
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 TORCH_VERSION=${NASBENCH_TORCH_VERSION:-2.13.0}
+SYNE_TUNE_VERSION=0.16.0
+# pip's note that syne-tune's unneeded dependencies (xgboost, statsmodels, ...) are missing
+SYNE_UNMET="dependency resolver does not currently take|^syne-tune .* requires"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -52,5 +55,12 @@ fi
 extras="postgres,export,parquet"
 [ "$WITH_TEST" = 1 ] && extras="test,dashboard,loggers,$extras"
 echo "== installing nasbench[$extras]"
-$VPY -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE "is ignored|^$" || true
+$VPY -m pip install -q -e ".[${extras}]" 2>&1 | grep -vE "is ignored|^$|$SYNE_UNMET" || true
+if [ "$WITH_TEST" = 1 ]; then
+  # The syne extra (the Syne Tune agreement test) without syne-tune's own dependencies: its xgboost
+  # would pull NVIDIA's NCCL (~350 MB). Its simulator backend imports only dill and huggingface_hub.
+  echo "== installing syne-tune ${SYNE_TUNE_VERSION} (no dependencies), dill, huggingface_hub"
+  $VPY -m pip install -q --no-deps "syne-tune==${SYNE_TUNE_VERSION}" 2>&1 | grep -vE "is ignored|^$" || true
+  $VPY -m pip install -q "dill>=0.3.6" "huggingface_hub>=0.20" 2>&1 | grep -vE "is ignored|^$|$SYNE_UNMET" || true
+fi
 $VPY -c "import torch, nasbench; print('torch', torch.__version__, '| nasbench', nasbench.__version__)"

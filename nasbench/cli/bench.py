@@ -192,15 +192,44 @@ def replay(
             "instead of the nearest entry; those trials are marked as surrogate values.",
         ),
     ] = None,
+    scheduler: Annotated[
+        str,
+        typer.Option(
+            "--scheduler",
+            help="Early stopping on the stored learning curves: none, asha, hyperband or median; "
+            "comma-separated to compare (e.g. none,asha).",
+        ),
+    ] = "none",
+    sim_workers: Annotated[
+        str,
+        typer.Option(
+            "--sim-workers",
+            help="Simulated workers of an asynchronous search (a free worker takes the next candidate); "
+            "comma-separated to compare (e.g. 1,4).",
+        ),
+    ] = "1",
+    grace_period: Annotated[
+        int, typer.Option("--grace-period", help="Epochs before the scheduler's first decision (its first rung).")
+    ] = 1,
+    reduction_factor: Annotated[
+        float, typer.Option("--reduction-factor", help="asha/hyperband: 1 in this many trials goes on at a rung.")
+    ] = 3.0,
     db: DbOption = None,
 ) -> None:
-    """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings."""
+    """Replay samplers against tabular benchmarks under equal budgets; write regret curves and rankings.
+
+    With --sim-workers or --scheduler the replay simulates an asynchronous search with early
+    stopping; regret is then plotted against simulated wall time."""
     from nasbench.tabular.replay import Budget, replay_all
     from nasbench.tabular.report import ReplaySettings, write_replay_report
+    from nasbench.tabular.schedulers import parse_simulations
     from nasbench.tabular.table import load_benchmark
 
     names = [s.strip() for s in samplers.split(",") if s.strip()]
-    settings = ReplaySettings(tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options))
+    simulations = parse_simulations(scheduler, sim_workers, grace_period, reduction_factor)
+    settings = ReplaySettings(
+        tuple(names), seeds, Budget.parse(budget), epochs, dedup, _json_options(options), simulations
+    )
     benches = [load_benchmark(b, db) for b in benchmarks]
     answers = _load_surrogate(surrogate, benches, epochs)
     if answers is not None:
@@ -209,7 +238,7 @@ def replay(
 
     t0 = time.perf_counter()
     with _progress() as bar:
-        task = bar.add_task("replaying", total=len(benches) * len(names) * seeds)
+        task = bar.add_task("replaying", total=len(benches) * len(names) * len(simulations) * seeds)
         runs = replay_all(
             benches,
             names,
@@ -219,13 +248,14 @@ def replay(
             epochs,
             dedup,
             threads,
-            progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.sampler}"),
+            progress=lambda r: bar.update(task, advance=1, description=f"{r.benchmark} {r.method}"),
             workers=workers,
+            simulations=simulations,
             surrogate=answers,
         )
     elapsed = time.perf_counter() - t0
     write_replay_report(runs, benches, settings, out)
-    _print_leaderboard(out)
+    _print_leaderboard(out, "sampler" if settings.sequential else "method")
     if answers is not None:
         valued, trials = sum(r.surrogate_values for r in runs), sum(len(r.entry) for r in runs)
         console.print(
@@ -282,12 +312,12 @@ def _json_options(text: str | None) -> dict[str, dict]:
     return value
 
 
-def _print_leaderboard(out: Path) -> None:
+def _print_leaderboard(out: Path, what: str) -> None:
     import pandas as pd
     from rich.table import Table
 
-    board = pd.read_csv(out / "leaderboard.csv")
-    table = Table(*board.columns, title="samplers (mean rank; rank / mean final regret per benchmark)")
+    board = pd.read_csv(out / "leaderboard.csv").drop(columns=["sampler", "scheduler", "sim_workers"])
+    table = Table(*board.columns, title=f"{what}s (mean rank; rank / mean final regret per benchmark)")
     for row in board.itertuples(index=False):
         table.add_row(*(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
     console.print(table)

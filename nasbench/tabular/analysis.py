@@ -5,6 +5,8 @@
 - Regret vs simulated time: on an even grid up to the time budget (or the longest run); a run has
   no value before its first trial finishes, and seeds without a value are left out (``n``).
 - Mean over seeds with a Student-t 95% interval (NaN bounds from a single seed).
+- Runs are grouped by method: the sampler, and with simulated workers or a scheduler, how its
+  trials ran (``ReplayRun.method``); every table names the method, sampler, scheduler and workers.
 - Ranking per benchmark: by mean final regret, ties by mean anytime regret (the mean of the
   regret-vs-trials curve over the trial axis), then by name. Each sampler's final regrets are
   compared with the top-ranked sampler's by a two-sided Mann-Whitney U test (seeds of different
@@ -45,10 +47,13 @@ def trials_frame(runs: Sequence[ReplayRun]) -> pd.DataFrame:
     return pd.concat([r.frame() for r in runs], ignore_index=True) if runs else pd.DataFrame()
 
 
+DESCRIBE = ("method", "sampler", "scheduler", "sim_workers")  # the columns naming what ran
+
+
 def _by_group(runs: Sequence[ReplayRun]) -> dict[tuple[str, str], list[ReplayRun]]:
     groups: dict[tuple[str, str], list[ReplayRun]] = {}
     for r in runs:
-        groups.setdefault((r.benchmark, r.sampler), []).append(r)
+        groups.setdefault((r.benchmark, r.method), []).append(r)
     return groups
 
 
@@ -77,25 +82,12 @@ def regret_at_times(run: ReplayRun, grid: np.ndarray) -> np.ndarray:
 
 
 def curve_vs_trials(runs: Sequence[ReplayRun]) -> pd.DataFrame:
-    """Mean regret and 95% interval per benchmark, sampler and trial."""
+    """Mean regret and 95% interval per benchmark, method and trial."""
     horizons = _horizons(runs)
-    rows = []
-    for (bench, sampler), group in _by_group(runs).items():
-        matrix = np.array([regret_by_trial(r, horizons[bench]) for r in group])
-        for k in range(horizons[bench]):
-            mean, lo, hi, n = mean_ci(matrix[:, k])
-            rows.append(
-                {
-                    "benchmark": bench,
-                    "sampler": sampler,
-                    "trial": k + 1,
-                    "regret_mean": mean,
-                    "regret_lo": lo,
-                    "regret_hi": hi,
-                    "n": n,
-                }
-            )
-    return pd.DataFrame(rows, columns=["benchmark", "sampler", "trial", "regret_mean", "regret_lo", "regret_hi", "n"])
+    curves = {
+        key: np.array([regret_by_trial(r, horizons[key[0]]) for r in group]) for key, group in _by_group(runs).items()
+    }
+    return _curve_frame(runs, curves, "trial", {b: np.arange(1, h + 1) for b, h in horizons.items()})
 
 
 def time_grid(runs: Sequence[ReplayRun], bench: str, seconds: float | None) -> np.ndarray:
@@ -104,26 +96,36 @@ def time_grid(runs: Sequence[ReplayRun], bench: str, seconds: float | None) -> n
 
 
 def curve_vs_time(runs: Sequence[ReplayRun], seconds: float | None = None) -> pd.DataFrame:
-    """Mean regret and 95% interval per benchmark, sampler and simulated time."""
-    rows = []
+    """Mean regret and 95% interval per benchmark, method and simulated (wall) time."""
     grids = {b: time_grid(runs, b, seconds) for b in {r.benchmark for r in runs}}
-    for (bench, sampler), group in _by_group(runs).items():
-        grid = grids[bench]
-        matrix = np.array([regret_at_times(r, grid) for r in group])
-        for j, t in enumerate(grid):
+    curves = {
+        key: np.array([regret_at_times(r, grids[key[0]]) for r in group]) for key, group in _by_group(runs).items()
+    }
+    return _curve_frame(runs, curves, "time_s", grids)
+
+
+def _curve_frame(
+    runs: Sequence[ReplayRun], curves: dict[tuple[str, str], np.ndarray], x: str, axes: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """One row per benchmark, method and point of its axis: mean regret over the runs (rows of
+    ``curves[benchmark, method]``) and its 95% interval."""
+    described = {(r.benchmark, r.method): r.describe() for r in runs}
+    rows = []
+    for (bench, method), matrix in curves.items():
+        for j, at in enumerate(axes[bench]):
             mean, lo, hi, n = mean_ci(matrix[:, j])
             rows.append(
                 {
                     "benchmark": bench,
-                    "sampler": sampler,
-                    "time_s": float(t),
+                    **described[bench, method],
+                    x: at.item(),
                     "regret_mean": mean,
                     "regret_lo": lo,
                     "regret_hi": hi,
                     "n": n,
                 }
             )
-    return pd.DataFrame(rows, columns=["benchmark", "sampler", "time_s", "regret_mean", "regret_lo", "regret_hi", "n"])
+    return pd.DataFrame(rows, columns=["benchmark", *DESCRIBE, x, "regret_mean", "regret_lo", "regret_hi", "n"])
 
 
 def final_frame(runs: Sequence[ReplayRun]) -> pd.DataFrame:
@@ -132,9 +134,10 @@ def final_frame(runs: Sequence[ReplayRun]) -> pd.DataFrame:
     rows = [
         {
             "benchmark": r.benchmark,
-            "sampler": r.sampler,
+            **r.describe(),
             "seed": r.seed,
             "trials": len(r.entry),
+            "pruned": int(sum(r.pruned)),
             "asks": r.asks,
             "infeasible": r.infeasible,
             "repeats": r.repeats,
@@ -180,31 +183,32 @@ def ranking(final: pd.DataFrame) -> pd.DataFrame:
 
 def _rank_one(bench: str, final: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for sampler, g in final.groupby("sampler", sort=False):
+    for _, g in final.groupby("method", sort=False):
         mean, lo, hi, n = mean_ci(g["final_regret"])
         rows.append(
             {
                 "benchmark": bench,
-                "sampler": sampler,
+                **{k: g[k].iloc[0] for k in DESCRIBE},
                 "final_regret_mean": mean,
                 "final_regret_lo": lo,
                 "final_regret_hi": hi,
                 "anytime_regret_mean": float(g["anytime_regret"].mean()),
                 "final_test_acc_mean": float(g["final_test_acc"].mean()),
                 "trials_mean": float(g["trials"].mean()),
+                "pruned_mean": float(g["pruned"].mean()),
                 "repeats_mean": float(g["repeats"].mean()),
                 "time_s_mean": float(g["time_s"].mean()),
                 "seeds": n,
             }
         )
     table = pd.DataFrame(rows).sort_values(
-        ["final_regret_mean", "anytime_regret_mean", "sampler"], na_position="last", ignore_index=True
+        ["final_regret_mean", "anytime_regret_mean", "method"], na_position="last", ignore_index=True
     )
     table.insert(1, "rank", np.arange(1, len(table) + 1))
-    top = final.loc[final["sampler"] == table["sampler"].iloc[0], "final_regret"].to_numpy(dtype=float)
+    top = final.loc[final["method"] == table["method"].iloc[0], "final_regret"].to_numpy(dtype=float)
     p = [math.nan] + [
-        _mann_whitney(final.loc[final["sampler"] == s, "final_regret"].to_numpy(dtype=float), top)
-        for s in table["sampler"].iloc[1:]
+        _mann_whitney(final.loc[final["method"] == m, "final_regret"].to_numpy(dtype=float), top)
+        for m in table["method"].iloc[1:]
     ]
     table["p_vs_best"] = p
     table["p_holm"] = holm(p)
@@ -213,13 +217,15 @@ def _rank_one(bench: str, final: pd.DataFrame) -> pd.DataFrame:
 
 
 def leaderboard(ranks: pd.DataFrame) -> pd.DataFrame:
-    """Samplers x benchmarks: rank and mean final regret per benchmark, mean rank overall."""
+    """Methods x benchmarks: rank and mean final regret per benchmark, mean rank overall."""
     if ranks.empty:
         return pd.DataFrame()
-    rank = ranks.pivot(index="sampler", columns="benchmark", values="rank")
-    regret = ranks.pivot(index="sampler", columns="benchmark", values="final_regret_mean")
-    board = pd.DataFrame({"sampler": rank.index, "mean_rank": rank.mean(axis=1).to_numpy()})
+    rank = ranks.pivot(index="method", columns="benchmark", values="rank")
+    regret = ranks.pivot(index="method", columns="benchmark", values="final_regret_mean")
+    described = ranks.drop_duplicates("method").set_index("method").loc[rank.index, list(DESCRIBE[1:])]
+    board = pd.DataFrame({"method": rank.index, **{k: described[k].to_numpy() for k in DESCRIBE[1:]}})
+    board["mean_rank"] = rank.mean(axis=1).to_numpy()
     for bench in ranks["benchmark"].unique():
         board[f"rank:{bench}"] = rank[bench].to_numpy()
         board[f"regret:{bench}"] = regret[bench].to_numpy()
-    return board.sort_values(["mean_rank", "sampler"], ignore_index=True)
+    return board.sort_values(["mean_rank", "method"], ignore_index=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,6 +19,7 @@ from nasbench.report.render import Bullets, Column, Document, Paragraph, Row, Se
 from nasbench.tabular import analysis
 from nasbench.tabular.replay import Budget, ReplayRun
 from nasbench.tabular.replay_gp import REFIT_EVERY, REFIT_GROWTH
+from nasbench.tabular.schedulers import Simulation
 from nasbench.tabular.table import Benchmark
 
 
@@ -30,7 +31,17 @@ class ReplaySettings:
     epochs: int | None
     dedup: bool
     options: dict[str, dict[str, Any]]
+    simulations: tuple[Simulation, ...] = (Simulation(),)
     surrogate: str | None = None  # what answered architectures the tables lack (Surrogate.describe)
+
+    @property
+    def sequential(self) -> bool:
+        """Whether every replay ran sequentially (one worker, no scheduler)."""
+        return all(s.sequential for s in self.simulations)
+
+    @property
+    def early_stopping(self) -> bool:
+        return any(s.scheduler != "none" for s in self.simulations)
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ def write_replay_report(
         for f in facts:
             f.update(_surrogate_counts(runs, f["name"]))
     paths = _write_data(tables, facts, settings, out)
-    doc = replay_document(tables, facts, settings, {f["name"]: _figures(tables, f["name"]) for f in facts})
+    doc = replay_document(tables, facts, settings, {f["name"]: _figures(tables, f["name"], settings) for f in facts})
     paths += render.markdown.write(doc, out / "replay.md", "plots")
     return [*paths, render.html.write(doc, out / "replay.html")]
 
@@ -139,39 +150,41 @@ def _settings_dict(s: ReplaySettings) -> dict[str, Any]:
         "dedup": s.dedup,
         "options": s.options,
         "surrogate": s.surrogate,
+        "simulations": [asdict(sim) for sim in s.simulations],
     }
 
 
 # --- plots ------------------------------------------------------------------------------------
-def _figures(tables: ReplayTables, bench: str) -> list[render.Figure]:
-    """Regret against trials and against simulated time, one line per sampler."""
+def _figures(tables: ReplayTables, bench: str, settings: ReplaySettings) -> list[render.Figure]:
+    """Regret against trials and against simulated time, one line per method."""
     made = []
+    what = "sampler" if settings.sequential else "method"
     for df, x, label, suffix in (
-        (tables.vs_trials, "trial", "trials", "trials"),
-        (tables.vs_time, "time_s", "simulated time (s)", "time"),
+        (tables.vs_trials, "trial", "trials" if settings.sequential else "trials (in the order they ended)", "trials"),
+        (tables.vs_time, "time_s", "simulated time (s)" if settings.sequential else "simulated wall time (s)", "time"),
     ):
         title = f"{bench}: regret vs {label}"
-        png = _curve_png(df[df["benchmark"] == bench], x, label, title)
+        png = _curve_png(df[df["benchmark"] == bench], x, label, title, what)
         caption = (
-            f"Regret of each sampler's best-by-validation architecture against {label}: mean over seeds, "
+            f"Regret of each {what}'s best-by-validation architecture against {label}: mean over seeds, "
             "shaded: 95% confidence interval."
         )
         made.append(render.Figure(f"{_safe(bench)}_regret_vs_{suffix}", title, caption, png))
     return made
 
 
-def _curve_png(df: pd.DataFrame, x: str, xlabel: str, title: str) -> bytes:
+def _curve_png(df: pd.DataFrame, x: str, xlabel: str, title: str, what: str) -> bytes:
     fig = Figure(figsize=(7, 4.2), dpi=100)
     ax = fig.subplots()
-    for sampler, g in df.groupby("sampler", sort=False):
-        ax.plot(g[x], g["regret_mean"], label=sampler, linewidth=1.6)
+    for method, g in df.groupby("method", sort=False):
+        ax.plot(g[x], g["regret_mean"], label=method, linewidth=1.6)
         ax.fill_between(g[x], g["regret_lo"], g["regret_hi"], alpha=0.18)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("regret (best test acc. in table - found)")
     ax.set_title(title)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
-    ax.legend(title="sampler (mean, 95% CI)")
+    ax.legend(title=f"{what} (mean, 95% CI)")
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -189,6 +202,21 @@ METHOD = (
     "Ranking: by mean final regret, ties by mean anytime regret (mean of the regret-vs-trials curve); "
     "p: two-sided Mann-Whitney U of final regrets against the top-ranked sampler, Holm-corrected; "
     "'worse' marks p_holm < 0.05.",
+)
+SIMULATION = (
+    "Simulated workers: a free worker asks the sampler for the next candidate at once (an asynchronous "
+    "search); a trial occupies its worker for its stored training time, and results reach the sampler, "
+    "the scheduler and the record in simulated-time order. A method names the sampler, the scheduler "
+    "and the number of workers; the regret-vs-trials axis counts trials in the order they ended. Under a "
+    "trial budget, early stopping spends less time per trial: compare such methods at equal simulated "
+    "time (the regret-vs-time plot, or a time budget such as --budget 600s).",
+    "Early stopping: the live search's Ray Tune schedulers (asha: asynchronous successive halving; "
+    "hyperband: the same over Hyperband's brackets; median: the median stopping rule) read each stored "
+    "epoch's validation accuracy when that epoch ends (after the run's stored setup time and epoch "
+    "times). A stopped trial frees its worker at the end of its last epoch and is told to the sampler "
+    "as pruned, its epochs' accuracies as intermediate values, as a live search tells Optuna; its last "
+    "accuracy competes for the incumbent, whose test accuracy is the architecture's at the full budget. "
+    "'stopped early': mean trials per run the scheduler stopped.",
 )
 DATA_FILES = (
     "replay_trials.csv",
@@ -210,12 +238,18 @@ def replay_document(
         "Sampler replay on tabular benchmarks",
         (
             Paragraph(f"Generated {fmt.utc_now()}. {_intro(settings)}"),
-            Bullets(METHOD),
-            Section("Leaderboard (samplers x benchmarks)", (_leader_table(tables.leaderboard, names),)),
+            Bullets(METHOD if settings.sequential else (*METHOD, *SIMULATION)),
+            Section(
+                f"Leaderboard ({_what(settings)}s x benchmarks)", (_leader_table(tables.leaderboard, names, settings),)
+            ),
             *(
                 Section(
                     f["name"],
-                    (Paragraph(_bench_line(f)), _ranking_table(tables.ranking, f["name"]), *figures[f["name"]]),
+                    (
+                        Paragraph(_bench_line(f)),
+                        _ranking_table(tables.ranking, f["name"], settings),
+                        *figures[f["name"]],
+                    ),
                 )
                 for f in facts
             ),
@@ -228,54 +262,63 @@ def _value(v: Any, digits: int = 4) -> str:
     return fmt.cell(v, digits, blank="-")
 
 
-RANKING_COLUMNS = (
-    Column("rank", right=True),
-    Column("sampler"),
-    Column("final regret (95% CI)", "final_regret", right=True),
-    Column("anytime regret", "anytime_regret", right=True),
-    Column("final test acc", "final_test_acc", right=True),
-    Column("trials", right=True),
-    Column("repeats", right=True),
-    Column("sim. time (s)", "time_s", right=True),
-    Column("p vs best (Holm)", "p", right=True),
-    Column("worse"),
-)
+def _what(settings: ReplaySettings) -> str:
+    """What a row of the tables is: a sampler, or a method (sampler, scheduler, workers)."""
+    return "sampler" if settings.sequential else "method"
 
 
-def _ranking_table(ranks: pd.DataFrame, bench: str) -> Table:
-    rows = tuple(
-        Row(
-            (
-                number(r.rank, str(r.rank)),
-                str(r.sampler),
-                number(
-                    r.final_regret_mean,
-                    f"{_value(r.final_regret_mean)} [{_value(r.final_regret_lo)}, {_value(r.final_regret_hi)}]",
-                ),
-                number(r.anytime_regret_mean, _value(r.anytime_regret_mean)),
-                number(r.final_test_acc_mean, _value(r.final_test_acc_mean)),
-                number(r.trials_mean, fmt.decimal(r.trials_mean, 1)),
-                number(r.repeats_mean, fmt.decimal(r.repeats_mean, 1)),
-                number(r.time_s_mean, fmt.decimal(r.time_s_mean, 0)),
-                number(r.p_vs_best, f"{_value(r.p_vs_best, 3)} ({_value(r.p_holm, 3)})"),
-                "yes" if r.worse_than_best else "no",
-            )
-        )
-        for r in ranks[ranks["benchmark"] == bench].itertuples()
-    )
-    return Table(RANKING_COLUMNS, rows, sortable=True, id=f"ranking_{_safe(bench)}")
+def _ranking_table(ranks: pd.DataFrame, bench: str, settings: ReplaySettings) -> Table:
+    cells: list[tuple[Column, Callable[[Any], Any]]] = [
+        (Column("rank", right=True), lambda r: number(r.rank, str(r.rank))),
+        (Column(_what(settings), "sampler"), lambda r: str(r.method)),
+        (
+            Column("final regret (95% CI)", "final_regret", right=True),
+            lambda r: number(
+                r.final_regret_mean,
+                f"{_value(r.final_regret_mean)} [{_value(r.final_regret_lo)}, {_value(r.final_regret_hi)}]",
+            ),
+        ),
+        (
+            Column("anytime regret", "anytime_regret", right=True),
+            lambda r: number(r.anytime_regret_mean, _value(r.anytime_regret_mean)),
+        ),
+        (
+            Column("final test acc", "final_test_acc", right=True),
+            lambda r: number(r.final_test_acc_mean, _value(r.final_test_acc_mean)),
+        ),
+        (Column("trials", right=True), lambda r: number(r.trials_mean, fmt.decimal(r.trials_mean, 1))),
+        *(
+            [
+                (
+                    Column("stopped early", "pruned", right=True),
+                    lambda r: number(r.pruned_mean, fmt.decimal(r.pruned_mean, 1)),
+                )
+            ]
+            if settings.early_stopping
+            else []
+        ),
+        (Column("repeats", right=True), lambda r: number(r.repeats_mean, fmt.decimal(r.repeats_mean, 1))),
+        (Column("sim. time (s)", "time_s", right=True), lambda r: number(r.time_s_mean, fmt.decimal(r.time_s_mean, 0))),
+        (
+            Column("p vs best (Holm)", "p", right=True),
+            lambda r: number(r.p_vs_best, f"{_value(r.p_vs_best, 3)} ({_value(r.p_holm, 3)})"),
+        ),
+        (Column("worse"), lambda r: "yes" if r.worse_than_best else "no"),
+    ]
+    rows = tuple(Row(tuple(cell(r) for _, cell in cells)) for r in ranks[ranks["benchmark"] == bench].itertuples())
+    return Table(tuple(c for c, _ in cells), rows, sortable=True, id=f"ranking_{_safe(bench)}")
 
 
-def _leader_table(board: pd.DataFrame, names: list[str]) -> Table:
+def _leader_table(board: pd.DataFrame, names: list[str], settings: ReplaySettings) -> Table:
     columns = (
-        Column("sampler"),
+        Column(_what(settings), "sampler"),
         Column("mean rank", "mean_rank", right=True),
         *(Column(f"{n}: rank / regret", f"rank:{n}", right=True) for n in names),
     )
     rows = tuple(
         Row(
             (
-                str(r["sampler"]),
+                str(r["method"]),
                 number(r["mean_rank"], fmt.decimal(r["mean_rank"], 2)),
                 *(number(r[f"rank:{n}"], f"{int(r[f'rank:{n}'])} / {_value(r[f'regret:{n}'])}") for n in names),
             )
@@ -312,10 +355,15 @@ def _table_line(f: dict[str, Any]) -> str:
 
 def _intro(settings: ReplaySettings) -> str:
     surrogate = f" Architectures the tables lack: answered by the surrogate {settings.surrogate}."
+    runs = (
+        ""
+        if settings.sequential
+        else f" Each sampler ran with {'; with '.join(s.describe() for s in settings.simulations)}."
+    )
     return (
         f"Samplers {', '.join(settings.samplers)}; {settings.seeds} seeds each; budget "
         f"{settings.budget.describe()}; repeated architectures "
-        f"{'answered from memory (free)' if settings.dedup else 'charged again'}.{_gp_note(settings)}"
+        f"{'answered from memory (free)' if settings.dedup else 'charged again'}.{runs}{_gp_note(settings)}"
         + (surrogate if settings.surrogate else "")
     )
 
