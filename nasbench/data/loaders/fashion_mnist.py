@@ -95,16 +95,6 @@ def load_fashion_mnist(path: PathLike | None = None) -> ArrayDataset:
     folder = data_dir(
         path, ENV_VAR, "Fashion-MNIST", default=DEBIAN_DIR, hint="install Debian's dataset-fashion-mnist, "
     )
-    x, y = _read_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
-    x_test, y_test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    return ArrayDataset(
-        name="fashion_mnist",
-        x=x,
-        y=y,
-        x_test=x_test,
-        y_test=y_test,
-        num_classes=10,
-        class_names=CLASS_NAMES,
-        source=str(folder),
-        preprocessing=PREPROCESSING,
-    )
+    train = _read_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    return ArrayDataset.with_test_set("fashion_mnist", train, test, CLASS_NAMES, str(folder), PREPROCESSING)
