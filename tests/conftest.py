@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,19 @@ def ray_local():
     start_ray(None)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Torch on one thread, restored afterwards: the test machine's few cores are shared, and torch's
+    thread pool then spins (seconds per pass of a small network instead of milliseconds). The test
+    folders that run networks use it for every test (their conftest.py)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

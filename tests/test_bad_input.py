@@ -96,6 +96,7 @@ def test_a_space_with_nothing_to_train_is_refused_at_load(tmp_path, space, expec
     assert no_study_rows(db)
 
 
+@pytest.mark.slow  # a new process that imports the whole search stack first (several seconds)
 def test_unreachable_database_is_named(tmp_path):
     # Through the real console entry point in a new process: exit code and stderr as a user sees them.
     path = write_study(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from typer.testing import CliRunner
 
 from nasbench.cli import app
@@ -12,6 +13,7 @@ from nasbench.cli.doctor import diagnose
 URL = "postgresql+psycopg://alice:s3cret-pw@127.0.0.1:1/results"
 
 
+@pytest.mark.slow  # starts Ray
 def test_doctor_reports_versions_resources_data_and_a_masked_database(ray_local):
     info = diagnose(URL)
     for package in ("torch", "optuna", "ray", "pytorch-lightning", "sqlalchemy"):
@@ -26,6 +28,7 @@ def test_doctor_reports_versions_resources_data_and_a_masked_database(ray_local)
     assert info["database reachable"].startswith("no: ") and "s3cret-pw" not in info["database reachable"]
 
 
+@pytest.mark.slow  # starts Ray
 def test_doctor_command_prints_it_without_the_password(ray_local):
     r = CliRunner().invoke(app, ["doctor", "--db", URL])
     assert r.exit_code == 0, r.output

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from nasbench.tabular.surrogate import Surrogate
     from nasbench.tabular.table import Benchmark
 
+BudgetOption = Annotated[
+    int | None,
+    typer.Option("--epochs", help="The benchmark's epoch budget whose results are used (default: the longest)."),
+]
+
 app = typer.Typer(
     cls=NasbenchGroup,
     help="Tabular benchmarks: build one, export it, fit a surrogate on it, replay samplers against it.",
@@ -168,9 +173,7 @@ def replay(
         str, typer.Option("--budget", help="200trials, 3600s (simulated), or both: 200trials,1h.")
     ] = "200trials",
     out: Annotated[Path, typer.Option("--out", help="Folder for the report and data files.")] = Path("reports/replay"),
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Epoch budget to replay (default: the longest).")
-    ] = None,
+    epochs: BudgetOption = None,
     dedup: Annotated[
         bool, typer.Option("--dedup", help="Answer a repeated architecture from memory: no time, no trial.")
     ] = False,
@@ -338,12 +341,7 @@ def proxies(
     ] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Training samples the proxies see.")] = 64,
     k: Annotated[int, typer.Option("--k", help="k of the top-k hit rate.")] = 10,
-    epochs: Annotated[
-        int | None,
-        typer.Option(
-            "--epochs", help="Benchmark budget whose validation accuracy is the target (default: the longest)."
-        ),
-    ] = None,
+    epochs: BudgetOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the batch, the sample and the initial weights.")] = 0,
     threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads.")] = 1,
     out: Annotated[Path, typer.Option("--out", help="Folder for the CSV files.")] = Path("reports/proxies"),

@@ -54,6 +54,20 @@ class ArrayDataset:
                     f"{self.x.dtype}; store both as uint8 pixels or both as numbers of one kind."
                 )
 
+    @classmethod
+    def with_test_set(
+        cls,
+        name: str,
+        train: tuple[np.ndarray, np.ndarray],
+        test: tuple[np.ndarray, np.ndarray],
+        class_names: tuple[str, ...],
+        source: str,
+        preprocessing: Preprocessing,
+    ) -> ArrayDataset:
+        """A data set that comes with its official test set (``(x, y)`` pairs) and class names."""
+        (x, y), (x_test, y_test) = train, test
+        return cls(name, x, y, len(class_names), x_test, y_test, class_names, source, preprocessing)
+
     @property
     def ndim(self) -> int:
         """Number of spatial dimensions (1, 2 or 3)."""

@@ -44,13 +44,13 @@ def build_stage(stage: Stage, in_ch: int, ndim: int, act_name: str, norm_name: s
             ndim,
             in_ch,
             stage.width,
-            stage.depth,
-            stage.growth or 12,
             stride=2 if stage.downsample != "none" else 1,
             kernel=stage.kernel,
             dilation=stage.dilation,
             act_name=act_name,
             norm_name=norm_name,
+            depth=stage.depth,
+            growth=stage.growth or 12,
         )
     factory = get_block(stage.block)
     layers: list[nn.Module] = []

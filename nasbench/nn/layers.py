@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from torch import nn
 
@@ -96,22 +97,21 @@ def global_pool(ndim: int) -> nn.Module:
 
 
 class ConvNormAct(nn.Sequential):
-    """conv -> norm -> activation, the unit every block is made of."""
+    """conv -> norm -> activation, the unit every block is made of. ``conv_args`` are ``conv``'s
+    (kernel, stride, dilation, groups, by position or name)."""
 
     def __init__(
         self,
         ndim: int,
         in_ch: int,
         out_ch: int,
-        kernel: int = 3,
-        stride: int = 1,
-        dilation: int = 1,
-        groups: int = 1,
+        *conv_args: Any,
         norm_name: str = "batch",
         act_name: str | None = "relu",
+        **conv_kwargs: Any,
     ) -> None:
         super().__init__(
-            conv(ndim, in_ch, out_ch, kernel, stride=stride, dilation=dilation, groups=groups),
+            conv(ndim, in_ch, out_ch, *conv_args, **conv_kwargs),
             norm(norm_name, ndim, out_ch),
             act(act_name) if act_name else nn.Identity(),
         )

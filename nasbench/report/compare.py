@@ -60,11 +60,11 @@ def check_same_task(datas: dict[str, StudyData]) -> None:
 
 
 def task_key(data: StudyData) -> tuple[str, str]:
-    return data.dataset.name, data.dataset.content_hash
+    return data.study.dataset.name, data.study.dataset.content_hash
 
 
 def describe_task(data: StudyData) -> str:
-    return f"{data.dataset.name} (sha256 {data.dataset.content_hash[:12]})"
+    return f"{data.study.dataset.name} (sha256 {data.study.dataset.content_hash[:12]})"
 
 
 def comparison_table(datas: dict[str, StudyData]) -> pd.DataFrame:
@@ -82,14 +82,14 @@ def study_row(data: StudyData) -> dict:
     search = t[(t["stage"] == "search") & (t["family"] == "searched")]
     board = leaderboard(data)
     best = board[board["family"] == "searched"].head(1)
-    fid, sp = data.config.fidelity, data.split
+    fid, sp = data.study.config.fidelity, data.study.split
     return {
-        "study": data.name,
-        "sampler": data.config.sampler.name,
+        "study": data.study.name,
+        "sampler": data.study.config.sampler.name,
         "trials": len(search),
         "complete": int((search["state"] == "complete").sum()),
         "failed": int((search["state"] == "failed").sum()),
-        "wall_time_s": data.elapsed_s,
+        "wall_time_s": data.study.elapsed_s,
         "best_val_acc": best["val_acc"].iloc[0] if len(best) else None,
         "best_test_acc": best["test_acc"].iloc[0] if len(best) else None,
         "best_params": best["params"].iloc[0] if len(best) else None,
@@ -118,7 +118,7 @@ COLUMNS = (
 
 def comparison_document(datas: dict[str, StudyData], table: pd.DataFrame, figures: list[render.Figure]) -> Document:
     """``table``: the ``comparison_table`` of ``datas``; ``figures``: plots shown below it."""
-    ds = next(iter(datas.values())).dataset.name
+    ds = next(iter(datas.values())).study.dataset.name
     rows = tuple(
         Row(
             (

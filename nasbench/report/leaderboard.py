@@ -94,7 +94,7 @@ def write_report(
     engine = open_reader(db_url)
     data = load_study_data(engine, study)
     board = leaderboard(data)
-    docs = documented.for_study(data.dataset.name, list(data.baselines["name"]))
+    docs = documented.for_study(data.study.dataset.name, list(data.baselines["name"]))
     figures = plots.study_figures(data, board, docs.dataset_rows)
     doc = study_document(data, board, docs, figures, summary_sentences(data, board), equal_budget(engine, study))
     out.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ def study_figures(data: StudyData, board: pd.DataFrame, documented_rows: pd.Data
     """Every plot the study's data allows; plots with nothing to show are left out."""
     figures = [
         pareto(board, documented_rows),
-        best_so_far({data.name: data}, "Best so far", "best_so_far"),
+        best_so_far({data.study.name: data}, "Best so far", "best_so_far"),
         dimension_effects(data),
         learning_curves(data, board),
         parallel_coordinates(board),
@@ -192,8 +192,8 @@ def arch_dimensions(arch: Architecture, resolution: int | None, native: int | No
 
 def dimension_table(data: StudyData) -> pd.DataFrame:
     """Long table (dimension, value, val_acc): one row per completed searched trial and value it uses."""
-    res = data.config.fidelity.resolution
-    native = data.dataset.input_size[0] if data.dataset.input_size else None
+    res = data.study.config.fidelity.resolution
+    native = data.study.dataset.input_size[0] if data.study.dataset.input_size else None
     rows = []
     for r in data.searched.dropna(subset=["arch", "val_acc"]).itertuples():
         for dim, values in arch_dimensions(cast(Architecture, r.arch), res, native).items():

@@ -12,8 +12,8 @@ from nasbench.report.infeasible import InfeasibleKind, infeasible_kinds
 from nasbench.store.reading import StudyRecord, read_study
 
 if TYPE_CHECKING:
-    from nasbench.data.spec import DatasetInfo, SplitInfo
     from nasbench.search.config import StudyConfig
+    from nasbench.search.ledger import StoredStudy
 
 
 @dataclass(frozen=True)
@@ -24,32 +24,9 @@ class StudyData:
     record: StudyRecord
 
     @property
-    def name(self) -> str:
-        return self.record.study.name
-
-    @property
-    def config(self) -> StudyConfig:
-        return self.record.study.config
-
-    @property
-    def dataset(self) -> DatasetInfo:
-        return self.record.study.dataset
-
-    @property
-    def split(self) -> SplitInfo:
-        return self.record.study.split
-
-    @property
-    def elapsed_s(self) -> float:
-        return self.record.study.elapsed_s
-
-    @property
-    def status(self) -> str:
-        return self.record.study.status
-
-    @property
-    def study_file(self) -> str:
-        return self.record.study.study_file
+    def study(self) -> StoredStudy:
+        """The study as stored: name, configuration, data set, split, wall time, status, study file."""
+        return self.record.study
 
     @property
     def trials(self) -> pd.DataFrame:
@@ -111,7 +88,7 @@ def seconds_since_start(trials: pd.DataFrame) -> pd.Series:
 
 def protocol(data: StudyData) -> list[tuple[str, str]]:
     """The study's protocol as (label, value) lines: data, split, fidelity, recipe, seeds, budget, sampler."""
-    cfg, ds, sp = data.config, data.dataset, data.split
+    cfg, ds, sp = data.study.config, data.study.dataset, data.study.split
     final = cfg.final
     shape = "x".join(str(v) for v in [ds.in_channels, *ds.input_size])
     return [
@@ -144,8 +121,8 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
             ", ".join(cfg.objectives) + (f"; constraints {_kv(cfg.constraints)}" if cfg.constraints else ""),
         ),
         ("resources per trial", _kv(cfg.resources.model_dump(mode="json"))),
-        ("wall time", f"{data.elapsed_s:,.1f} s ({data.status})"),
-        ("study file", data.study_file or "-"),
+        ("wall time", f"{data.study.elapsed_s:,.1f} s ({data.study.status})"),
+        ("study file", data.study.study_file or "-"),
     ]
 
 

@@ -26,7 +26,7 @@ def study_document(
     """``board``: the study's leaderboard; ``summary``: its sentences in words; ``equal``: the study
     beside its replicates (random search, other seeds) and baselines."""
     return render.Document(
-        f"Leaderboard: {data.name}",
+        f"Leaderboard: {data.study.name}",
         (
             render.Paragraph(f"Generated {fmt.utc_now()} from the results database."),
             render.Summary(tuple(summary)),
@@ -65,7 +65,7 @@ def study_document(
             ),
             render.Section("Trials and failures", (trials_group(data),)),
         ),
-        title=f"nasbench leaderboard: {data.name}",
+        title=f"nasbench leaderboard: {data.study.name}",
     )
 
 

@@ -34,10 +34,10 @@ def _counts_sentence(data: StudyData) -> str:
     search = t[(t["stage"] == "search") & (t["family"] == "searched")]
     counts = search["state"].value_counts()
     detail = ", ".join(f"{n} {state}" for state, n in counts.items()) or "none run"
-    ds = data.dataset.name
+    ds = data.study.dataset.name
     return (
-        f"Study {data.name} sampled {len(search)} architectures on {ds} with the "
-        f"{data.config.sampler.name} sampler in {data.elapsed_s:,.0f} s of wall time ({detail})."
+        f"Study {data.study.name} sampled {len(search)} architectures on {ds} with the "
+        f"{data.study.config.sampler.name} sampler in {data.study.elapsed_s:,.0f} s of wall time ({detail})."
     )
 
 
@@ -64,10 +64,10 @@ def _fidelity_words(data: StudyData, ref: pd.Series) -> str:
     t = data.trials
     rows = t[(t["family"] == "baseline") & (t["number"] == ref["number"])]
     fidelity = rows.iloc[0]["fidelity"] if len(rows) else None
-    final = data.config.final.fidelity.model_dump(mode="json") if data.config.final else None
+    final = data.study.config.final.fidelity.model_dump(mode="json") if data.study.config.final else None
     if fidelity is not None and fidelity == final:
         return "under the same protocol at the final training's budget"
-    if fidelity is not None and fidelity == data.config.fidelity.model_dump(mode="json"):
+    if fidelity is not None and fidelity == data.study.config.fidelity.model_dump(mode="json"):
         return (
             "under the same protocol at the search's budget (each searched candidate's; compare it with "
             "the searched networks' validation accuracy at search fidelity)"

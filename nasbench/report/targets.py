@@ -32,7 +32,7 @@ class TargetCheck:
 def check_targets(data: StudyData) -> list[TargetCheck]:
     finals = data.finals
     checks = []
-    for target in data.config.targets:
+    for target in data.study.config.targets:
         bounds = {k: v for k, v in (("params", target.params), ("flops", target.flops)) if v is not None}
         fit = finals
         for key, bound in bounds.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
@@ -138,6 +138,14 @@ class Holder:
         return f"PID {self.pid} on host {self.host}, started {self.started_at}"
 
 
+class TrialFilter(TypedDict, total=False):
+    """Which of a study's trials ``Ledger.trials`` returns (a filter left out, or None, keeps all)."""
+
+    stage: Stage | None
+    family: Family | None
+    states: tuple[TrialState, ...] | None
+
+
 class Ledger(Protocol):
     """The results store as a search uses it. Only the driver writes."""
 
@@ -178,13 +186,7 @@ class Ledger(Protocol):
         """Close a running trial; False when it was not running (already closed elsewhere)."""
         ...
 
-    def trials(
-        self,
-        study_id: int,
-        stage: Stage | None = None,
-        family: Family | None = None,
-        states: tuple[TrialState, ...] | None = None,
-    ) -> list[TrialSummary]: ...
+    def trials(self, study_id: int, **where: Unpack[TrialFilter]) -> list[TrialSummary]: ...
 
     def count_finished(self, study_id: int) -> int:
         """Search trials of searched architectures that count against the trial budget."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import fields
+from typing import Any, Unpack
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,16 @@ from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
 from nasbench.errors import StoreError
 from nasbench.search.config import StudyConfig
-from nasbench.search.ledger import Holder, NewStudy, StoredStudy, TrialEnd, TrialEpoch, TrialStart, TrialSummary
+from nasbench.search.ledger import (
+    Holder,
+    NewStudy,
+    StoredStudy,
+    TrialEnd,
+    TrialEpoch,
+    TrialFilter,
+    TrialStart,
+    TrialSummary,
+)
 from nasbench.space.architecture import Architecture
 from nasbench.store import lease, records
 from nasbench.store.db import open_engine, session_scope
@@ -27,39 +37,33 @@ from nasbench.store.rows import parse_arch
 from nasbench.train.recipe import Fidelity
 
 
+def _columns(row: Any, *names: str) -> dict[str, Any]:
+    """A row's columns ``names`` by name: the record fields that are stored as they are."""
+    return {name: getattr(row, name) for name in names}
+
+
 def stored_study(row: StudyRow) -> StoredStudy:
     """A study row as a typed record (its configuration validated as it was stored)."""
     return StoredStudy(
-        study_id=row.study_id,
-        name=row.name,
         config=StudyConfig.model_validate(row.config_json, context={"stored": True}),
         dataset=DatasetInfo.from_dict(row.dataset_json),
         split=SplitInfo.from_dict(row.split_json),
-        study_file=row.study_file,
-        study_file_hash=row.study_file_hash,
-        elapsed_s=row.elapsed_s,
-        status=row.status,
+        **_columns(row, "study_id", "name", "study_file", "study_file_hash", "elapsed_s", "status"),
     )
 
 
 def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
     return TrialSummary(
         stage=Stage(row.stage),
-        number=row.number,
         family=Family(row.family),
-        name=row.name,
         state=TrialState(row.state),
         fidelity=Fidelity.model_validate(row.fidelity_json),
-        seed=row.seed,
         evaluator=EvaluatorKind(row.evaluator),
         arch=arch,
-        params=row.params,
-        flops=row.flops,
-        latency_ms=row.latency_ms,
-        val_acc=row.val_acc,
-        test_acc=row.test_acc,
-        failure_reason=row.failure_reason,
         extra=dict(row.metrics_json or {}),
+        **_columns(
+            row, "number", "name", "seed", "params", "flops", "latency_ms", "val_acc", "test_acc", "failure_reason"
+        ),
     )
 
 
@@ -183,13 +187,7 @@ class SqlLedger:
             records.finish_trial(s, row, end.state, **fields)
             return True
 
-    def trials(
-        self,
-        study_id: int,
-        stage: Stage | None = None,
-        family: Family | None = None,
-        states: tuple[TrialState, ...] | None = None,
-    ) -> list[TrialSummary]:
+    def trials(self, study_id: int, **where: Unpack[TrialFilter]) -> list[TrialSummary]:
         stmt = (
             select(TrialRow, ArchitectureRow.arch_json)
             .outerjoin(ArchitectureRow, TrialRow.architecture_id == ArchitectureRow.architecture_id)
@@ -197,11 +195,11 @@ class SqlLedger:
             .order_by(TrialRow.stage, TrialRow.number)
             .options(undefer(TrialRow.evaluator))
         )
-        if stage is not None:
+        if (stage := where.get("stage")) is not None:
             stmt = stmt.where(TrialRow.stage == stage)
-        if family is not None:
+        if (family := where.get("family")) is not None:
             stmt = stmt.where(TrialRow.family == family)
-        if states is not None:
+        if (states := where.get("states")) is not None:
             stmt = stmt.where(TrialRow.state.in_(states))
         with session_scope(self.engine) as s:
             return [trial_summary(row, parse_arch(arch_json)) for row, arch_json in s.execute(stmt)]
@@ -250,17 +248,7 @@ class SqlLedger:
             return None if row is None else bytes(row.data)
 
 
-_END_FIELDS = (
-    "val_acc",
-    "val_loss",
-    "test_acc",
-    "test_loss",
-    "latency_ms",
-    "train_time_s",
-    "worker",
-    "failure_reason",
-    "traceback",
-)
+_END_FIELDS = tuple(f.name for f in fields(TrialEnd) if f.name != "state")  # what finish_trial stores
 
 
 def _dataset_json(info: DatasetInfo) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from sqlalchemy import JSON, Dialect, ForeignKey, LargeBinary, String, Text, TypeDecorator, UniqueConstraint, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -38,6 +38,11 @@ class EnumText(TypeDecorator[StrEnum]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> StrEnum | None:
         return None if value is None else self.enum(value)
+
+
+def _children(back_populates: str, order_by: str | Literal[False] = False) -> Any:
+    """The one-to-many side of a parent: its child rows, deleted with it (``order_by``: their order)."""
+    return relationship(back_populates=back_populates, cascade="all, delete-orphan", order_by=order_by)
 
 
 class Base(DeclarativeBase):
@@ -72,7 +77,7 @@ class StudyRow(Base):
     elapsed_s: Mapped[float] = mapped_column(default=0.0)  # wall time spent over all sessions
     status: Mapped[str] = mapped_column(String(32), default="created")
 
-    trials: Mapped[list[TrialRow]] = relationship(back_populates="study", cascade="all, delete-orphan")
+    trials: Mapped[list[TrialRow]] = _children("study")
 
 
 class ArchitectureRow(Base):
@@ -125,9 +130,7 @@ class TrialRow(Base):
 
     study: Mapped[StudyRow] = relationship(back_populates="trials")
     architecture: Mapped[ArchitectureRow | None] = relationship()
-    epochs: Mapped[list[EpochRow]] = relationship(
-        back_populates="trial", cascade="all, delete-orphan", order_by="EpochRow.epoch"
-    )
+    epochs: Mapped[list[EpochRow]] = _children("trial", order_by="EpochRow.epoch")
 
 
 class EpochRow(CurveColumns, Base):
@@ -165,9 +168,7 @@ class BenchmarkRow(Base):
     cardinality: Mapped[int | None]  # distinct architectures of the space, when enumerable
     provenance_json: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
-    archs: Mapped[list[BenchArchRow]] = relationship(
-        back_populates="benchmark", cascade="all, delete-orphan", order_by="BenchArchRow.position"
-    )
+    archs: Mapped[list[BenchArchRow]] = _children("benchmark", order_by="BenchArchRow.position")
 
 
 class BenchArchRow(Base):
@@ -187,9 +188,7 @@ class BenchArchRow(Base):
 
     benchmark: Mapped[BenchmarkRow] = relationship(back_populates="archs")
     architecture: Mapped[ArchitectureRow] = relationship()
-    runs: Mapped[list[BenchRunRow]] = relationship(
-        back_populates="arch", cascade="all, delete-orphan", order_by="BenchRunRow.entry_id"
-    )
+    runs: Mapped[list[BenchRunRow]] = _children("arch", order_by="BenchRunRow.entry_id")
 
 
 class BenchRunRow(Base):
@@ -213,9 +212,7 @@ class BenchRunRow(Base):
     finished_at: Mapped[created]
 
     arch: Mapped[BenchArchRow] = relationship(back_populates="runs")
-    curve: Mapped[list[BenchCurveRow]] = relationship(
-        back_populates="run", cascade="all, delete-orphan", order_by="BenchCurveRow.epoch"
-    )
+    curve: Mapped[list[BenchCurveRow]] = _children("run", order_by="BenchCurveRow.epoch")
 
 
 class BenchCurveRow(CurveColumns, Base):

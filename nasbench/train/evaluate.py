@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from nasbench.core.enums import EvaluatorKind
 from nasbench.data.spec import DataShape, Task
@@ -120,22 +120,25 @@ class Listener(Protocol):
     def epoch(self, metrics: EpochMetrics) -> None: ...
 
 
+class EvalOptions(TypedDict, total=False):
+    """What ``evaluate`` takes by keyword besides the candidate, fidelity and seed: ``test`` also
+    scores the test split (final runs); ``listener`` follows the evaluation as it runs; ``run`` is
+    the study logger's run that an evaluator which trains logs its curves to."""
+
+    test: bool
+    listener: Listener | None
+    run: TrialRun | None
+
+
 class Evaluator(Protocol):
     """Scores candidates at a fidelity; the search does not care how. One that trains logs the
-    curves to ``run`` when given (the study's logger); others ignore it."""
+    curves to the ``run`` option when given (the study's logger); others ignore it."""
 
     @property
     def kind(self) -> EvaluatorKind: ...
 
     def evaluate(
-        self,
-        candidate: Candidate,
-        fidelity: Fidelity,
-        seed: int,
-        *,
-        test: bool = False,
-        listener: Listener | None = None,
-        run: TrialRun | None = None,
+        self, candidate: Candidate, fidelity: Fidelity, seed: int, **options: Unpack[EvalOptions]
     ) -> Evaluation: ...
 
 
@@ -148,49 +151,45 @@ class Trained:
     data: TensorDataModule
 
 
-@dataclass(frozen=True)
-class ScratchEvaluator:
-    """Trains every candidate from scratch with one recipe on one task.
-
+@dataclass(frozen=True, eq=False, kw_only=True)
+class DeviceEvaluator:
+    """What evaluators that run candidates share: the ``device``, the torch ``threads``, and
     ``max_latency_ms``: a candidate slower than this (batch 1, measured here: latency is a
-    property of the hardware that runs it) is ``Infeasible`` before any training.
-    """
+    property of the hardware that runs it) is ``Infeasible`` before it is trained or scored."""
 
-    task: Task
-    recipe: Recipe
     device: str = "cpu"
     threads: int = 1
     max_latency_ms: float | None = None
+
+    def started(self, model: nn.Module, input_shape: tuple[int, ...], listener: Listener | None) -> float:
+        """The model's latency here, told to ``listener``; ``Infeasible`` beyond ``max_latency_ms``."""
+        latency_ms = measure_latency(model, input_shape, self.device, self.max_latency_ms)
+        if listener is not None:
+            listener.started(latency_ms)
+        return latency_ms
+
+
+@dataclass(frozen=True)
+class ScratchEvaluator(DeviceEvaluator):
+    """Trains every candidate from scratch with one recipe on one task."""
+
+    task: Task
+    recipe: Recipe
     kind: EvaluatorKind = EvaluatorKind.SCRATCH
 
     def evaluate(
-        self,
-        candidate: Candidate,
-        fidelity: Fidelity,
-        seed: int,
-        *,
-        test: bool = False,
-        listener: Listener | None = None,
-        run: TrialRun | None = None,
+        self, candidate: Candidate, fidelity: Fidelity, seed: int, **options: Unpack[EvalOptions]
     ) -> Evaluation:
-        return self.train(candidate, fidelity, seed, test=test, listener=listener, run=run).evaluation
+        return self.train(candidate, fidelity, seed, **options).evaluation
 
-    def train(
-        self,
-        candidate: Candidate,
-        fidelity: Fidelity,
-        seed: int,
-        *,
-        test: bool = False,
-        listener: Listener | None = None,
-        run: TrialRun | None = None,
-    ) -> Trained:
+    def train(self, candidate: Candidate, fidelity: Fidelity, seed: int, **options: Unpack[EvalOptions]) -> Trained:
         import torch
 
         from nasbench.data.module import TensorDataModule
         from nasbench.train.run import augment_from, train_network
         from nasbench.train.threads import torch_threads
 
+        listener = options.get("listener")
         with torch_threads(self.threads):
             torch.manual_seed(seed)
             model = candidate.build(self.task.shape)
@@ -203,9 +202,7 @@ class ScratchEvaluator:
                 augment=augment_from(self.recipe),
                 seed=seed,
             )
-            latency_ms = measure_latency(model, dm.input_shape, self.device, self.max_latency_ms)
-            if listener is not None:
-                listener.started(latency_ms)
+            latency_ms = self.started(model, dm.input_shape, listener)
 
             def on_epoch(metrics: dict[str, float]) -> None:
                 if listener is not None:
@@ -218,9 +215,9 @@ class ScratchEvaluator:
                 fidelity.epochs,
                 seed=seed,
                 on_epoch=on_epoch,
-                evaluate_test=test,
+                evaluate_test=options.get("test", False),
                 device=self.device,
-                run=run,
+                run=options.get("run"),
             )
         evaluation = Evaluation(
             kind=self.kind,
@@ -261,14 +258,7 @@ class ProxyEvaluator:
         self._batches: dict[int | None, tuple[Any, Any]] = {}
 
     def evaluate(
-        self,
-        candidate: Candidate,
-        fidelity: Fidelity,
-        seed: int,
-        *,
-        test: bool = False,
-        listener: Listener | None = None,
-        run: TrialRun | None = None,
+        self, candidate: Candidate, fidelity: Fidelity, seed: int, **options: Unpack[EvalOptions]
     ) -> Evaluation:
         from nasbench.measure.proxies import compute_proxies
 

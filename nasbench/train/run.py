@@ -159,7 +159,8 @@ def _train(
     dm.device = torch.device(device)
     dm.setup("fit")
     steps = len(dm.train_dataloader())
-    model = model.to(memory_format=layout)  # in place: the caller's model is the one trained
+    # In place (the caller's model is the one trained); torch's stubs omit Module.to's memory_format.
+    model = model.to(memory_format=layout)  # type: ignore[call-overload]
     module = ClassificationModule(model, recipe, epochs, steps, seed=seed, on_epoch=on_epoch, memory_format=layout)
     trainer = make_trainer(device, epochs)
     t0 = time.perf_counter()

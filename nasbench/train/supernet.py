@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, Unpack
 
 import numpy as np
 import pytorch_lightning as pl
@@ -34,13 +34,10 @@ from nasbench.nn.supernet import Supernet, calibrate_bn, extract_network
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
-from nasbench.train.evaluate import Candidate, Evaluation, Listener, measure_latency
+from nasbench.train.evaluate import Candidate, DeviceEvaluator, EvalOptions, Evaluation
 from nasbench.train.module import Batch, ClassificationModule
 from nasbench.train.recipe import Fidelity, Recipe
 from nasbench.train.run import augment_from, make_trainer, pick_device, quiet_lightning
-
-if TYPE_CHECKING:
-    from nasbench.train.curves import TrialRun
 
 MAX_DRAWS = 1000  # samples tried for one feasible path before the space is called unfit
 
@@ -119,17 +116,9 @@ class SupernetModule(ClassificationModule):
 
     model: Supernet
 
-    def __init__(
-        self,
-        supernet: Supernet,
-        paths: PathSampler,
-        recipe: Recipe,
-        epochs: int,
-        steps_per_epoch: int,
-        seed: int = 0,
-        on_epoch: Callable[[dict[str, float]], None] | None = None,
-    ) -> None:
-        super().__init__(supernet, recipe, epochs, steps_per_epoch, seed=seed, on_epoch=on_epoch)
+    def __init__(self, supernet: Supernet, paths: PathSampler, *args: Any, **kwargs: Any) -> None:
+        """``args``/``kwargs``: ``ClassificationModule``'s after the model (recipe, epochs, ...)."""
+        super().__init__(supernet, *args, **kwargs)
         self.paths = paths
         self.reference = paths.extreme(largest=True)
 
@@ -286,7 +275,7 @@ def _data(task: Task, batch_size: int) -> TensorDataModule:
 
 
 @dataclass(frozen=True, eq=False)
-class SupernetEvaluator:
+class SupernetEvaluator(DeviceEvaluator):
     """Scores an architecture by the supernet's shared weights: inherit, recalibrate BatchNorm on
     ``calibration_batches`` training batches (seeded), validate. ``val_acc`` of a shared-weight
     path, never a stand-alone accuracy: every ``Evaluation`` says ``kind: supernet``."""
@@ -296,24 +285,14 @@ class SupernetEvaluator:
     calibration_batches: int = 10
     batch_size: int = 128
     val_samples: int | None = None  # score on the first n validation samples (None: all)
-    device: str = "cpu"
-    threads: int = 1
-    max_latency_ms: float | None = None
     kind: EvaluatorKind = EvaluatorKind.SUPERNET
 
     def evaluate(
-        self,
-        candidate: Candidate,
-        fidelity: Fidelity,
-        seed: int,
-        *,
-        test: bool = False,
-        listener: Listener | None = None,
-        run: TrialRun | None = None,
+        self, candidate: Candidate, fidelity: Fidelity, seed: int, **options: Unpack[EvalOptions]
     ) -> Evaluation:
         from nasbench.train.threads import torch_threads
 
-        if candidate.arch is None or test:
+        if candidate.arch is None or options.get("test"):
             raise ValueError("a supernet scores architectures of its space on validation only")
         arch = candidate.arch
         t0 = time.perf_counter()
@@ -321,9 +300,7 @@ class SupernetEvaluator:
             dm = _data(self.task, self.batch_size)
             shape = self.task.shape
             net = extract_network(arch, self.weights, shape.in_channels, shape.num_classes, shape.ndim)
-            latency_ms = measure_latency(net, dm.input_shape, self.device, self.max_latency_ms)
-            if listener is not None:
-                listener.started(latency_ms)
+            latency_ms = self.started(net, dm.input_shape, options.get("listener"))
             score = score_path(net, dm, self.calibration_batches, seed, self.device, self.val_samples)
         elapsed = time.perf_counter() - t0
         return Evaluation(

@@ -39,6 +39,12 @@ def resnet_stem(in_channels: int, out_ch: int, small_input: bool) -> nn.Module:
     return nn.Sequential(ConvNormAct(NDIM, in_channels, out_ch, 7, 2), max_pool(NDIM, 3, 2, padding=1))
 
 
+def strided_stem(in_channels: int, out_ch: int, small_input: bool, act_name: str = "relu") -> nn.Module:
+    """The MobileNets' and EfficientNet's stem: a 3x3 stride-2 conv-norm-act, stride 1 for small
+    inputs (their families' adaptation: "stem conv stride 2 becomes stride 1")."""
+    return ConvNormAct(NDIM, in_channels, out_ch, 3, 1 if small_input else 2, act_name=act_name)
+
+
 def pool_linear_head(in_features: int, num_classes: int, dropout: float = 0.0) -> nn.Sequential:
     """Global average pool, flatten, optional dropout, linear classifier."""
     layers: list[nn.Module] = [global_pool(NDIM), nn.Flatten(1)]

@@ -17,7 +17,7 @@ from torch import nn
 from nasbench.nn.blocks import InvertedResidual
 from nasbench.nn.layers import ConvNormAct
 from nasbench.space.widths import make_divisible
-from nasbench.zoo.common import NDIM, ZooNet, has_values, init_conv_norm, pool_linear_head
+from nasbench.zoo.common import NDIM, ZooNet, has_values, init_conv_norm, pool_linear_head, strided_stem
 from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family("EfficientNet", "stem conv stride 2 becomes stride 1", scales_width=True)
@@ -112,7 +112,7 @@ def build_efficientnet(
 ) -> ZooNet:
     width = scaling.width * width_mult
     ch = round_filters(B0_STEM, width)
-    stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2, act_name="silu")
+    stem = strided_stem(in_channels, ch, small_input, "silu")
     total = sum(round_repeats(s.repeats, scaling.depth) for s in stages)
     layers: list[nn.Module] = []
     for stage in stages:

@@ -23,25 +23,20 @@ FAMILY = Family(
     "before F6 (32x32 inputs then work too)",
 )
 
-# Which S2 maps each of C3's 16 maps sees (Table I): 6 contiguous triples, 6 contiguous
-# quadruples, 3 discontinuous quadruples, then all six. Breaking symmetry was the point.
+
+def _s2_maps(first: int, offsets: tuple[int, ...]) -> tuple[int, ...]:
+    """The S2 maps ``first + offset`` (modulo S2's 6 maps), in increasing order."""
+    return tuple(sorted((first + offset) % 6 for offset in offsets))
+
+
+# Which S2 maps each of C3's 16 maps sees (Table I), as section II.B describes it: every contiguous
+# triple, every contiguous quadruple, 3 discontinuous quadruples, then all six. Breaking symmetry
+# was the point.
 C3_TABLE: tuple[tuple[int, ...], ...] = (
-    (0, 1, 2),
-    (1, 2, 3),
-    (2, 3, 4),
-    (3, 4, 5),
-    (0, 4, 5),
-    (0, 1, 5),
-    (0, 1, 2, 3),
-    (1, 2, 3, 4),
-    (2, 3, 4, 5),
-    (0, 3, 4, 5),
-    (0, 1, 4, 5),
-    (0, 1, 2, 5),
-    (0, 1, 3, 4),
-    (1, 2, 4, 5),
-    (0, 2, 3, 5),
-    (0, 1, 2, 3, 4, 5),
+    *(_s2_maps(i, (0, 1, 2)) for i in range(6)),
+    *(_s2_maps(i, (0, 1, 2, 3)) for i in range(6)),
+    *(_s2_maps(i, (0, 1, 3, 4)) for i in range(3)),
+    tuple(range(6)),
 )
 
 

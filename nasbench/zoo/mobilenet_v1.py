@@ -12,7 +12,7 @@ from torch import nn
 
 from nasbench.nn.layers import ConvNormAct
 from nasbench.space.widths import make_divisible
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head
+from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, pool_linear_head, strided_stem
 from nasbench.zoo.registry import Family, register_model
 
 FAMILY = Family("MobileNet V1", "stem conv stride 2 becomes stride 1", scales_width=True)
@@ -47,7 +47,7 @@ def build_mobilenet_v1(
     cfg: MobileNetV1Config, num_classes: int, in_channels: int, small_input: bool, width_mult: float
 ) -> ZooNet:
     ch = make_divisible(cfg.stem_ch * width_mult)
-    stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2)
+    stem = strided_stem(in_channels, ch, small_input)
     layers = []
     for out, stride in cfg.layers:
         out = make_divisible(out * width_mult)

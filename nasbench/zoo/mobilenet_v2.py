@@ -13,7 +13,7 @@ from torch import nn
 from nasbench.nn.blocks import InvertedResidual
 from nasbench.nn.layers import ConvNormAct
 from nasbench.space.widths import make_divisible
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal, pool_linear_head
+from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal, pool_linear_head, strided_stem
 from nasbench.zoo.registry import Family, register_model
 
 FAMILY = Family("MobileNet V2", "stem conv stride 2 becomes stride 1", scales_width=True)
@@ -40,7 +40,7 @@ def build_mobilenet_v2(
     cfg: MobileNetV2Config, num_classes: int, in_channels: int, small_input: bool, width_mult: float
 ) -> ZooNet:
     ch = make_divisible(cfg.stem_ch * width_mult)
-    stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2, act_name="relu6")
+    stem = strided_stem(in_channels, ch, small_input, "relu6")
     layers: list[nn.Module] = []
     for t, c, n, s in cfg.stages:
         out = make_divisible(c * width_mult)

@@ -13,7 +13,7 @@ from torch import nn
 from nasbench.nn.blocks import InvertedResidual
 from nasbench.nn.layers import ConvNormAct, global_pool
 from nasbench.space.widths import make_divisible
-from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal
+from nasbench.zoo.common import NDIM, ZooNet, init_conv_norm, init_linear_normal, strided_stem
 from nasbench.zoo.registry import Family, register_variants
 
 FAMILY = Family("MobileNet V3", "stem conv stride 2 becomes stride 1", scales_width=True)
@@ -85,7 +85,7 @@ def build_mobilenet_v3(
         return make_divisible(ch * width_mult)
 
     ch = scaled(cfg.stem_ch)
-    stem = ConvNormAct(NDIM, in_channels, ch, 3, 1 if small_input else 2, act_name=HS)
+    stem = strided_stem(in_channels, ch, small_input, HS)
     layers: list[nn.Module] = []
     for b in cfg.blocks:
         hidden = scaled(b.expanded)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-import torch
 
 from nasbench.errors import ConfigError
 from nasbench.measure.counts import count_flops, count_params
@@ -17,15 +14,6 @@ from tests.space.helpers import shipped
 ARCH = Architecture(stem_width=8, norm="group", activation="gelu", head_width=32, stages=(
     Stage("residual", 1, 16, se_ratio=0.25), Stage("dense", 2, 24, growth=8, downsample="stride"),
     Stage("inverted", 1, 32, expansion=3, kernel=5, downsample="stride")))
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Run passes on one thread: the machine's few cores are shared and torch's pool would spin."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("shape", [(1, 40), (3, 28, 28), (2, 10, 12, 8)])

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from nasbench.cli import app
 from tests.report.conftest import FAILED, MAIN, RANDOM, Studies
+
+pytestmark = pytest.mark.slow  # the studies fixture runs three real searches on Ray
 
 
 def invoke(*args: str):

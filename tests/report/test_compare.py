@@ -12,6 +12,8 @@ from nasbench.report.compare import write_comparison
 from tests.report.conftest import FAILED, MAIN, RANDOM, Studies
 from tests.report.html_tables import table_by_id
 
+pytestmark = pytest.mark.slow  # the studies fixture runs three real searches on Ray
+
 
 def best_val(studies: Studies, study: str) -> float:
     con = sqlite3.connect(studies.db)

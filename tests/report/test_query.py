@@ -9,11 +9,13 @@ from nasbench.report.query import select_trials
 from tests.report.conftest import MAIN, Studies
 
 
+@pytest.mark.slow  # the studies fixture runs three real searches on Ray
 def test_where_filters_trials(studies: Studies):
     df = select_trials(studies.url, study=MAIN, where="params < 1e9 and val_acc > 0", stage="search")
     assert len(df) == 3 and (df["val_acc"] > 0).all()
 
 
+@pytest.mark.slow  # the studies fixture runs three real searches on Ray
 @pytest.mark.parametrize("where, reason", [("params<1e5 and val_accc>0.9", "name 'val_accc' is not defined"),
                                            ("params <", "invalid syntax")])
 def test_bad_where_is_one_sentence(studies: Studies, where: str, reason: str):

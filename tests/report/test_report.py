@@ -15,6 +15,8 @@ from nasbench.store import open_engine
 from tests.report.conftest import FAILED, MAIN, MainReport, Studies
 from tests.report.html_tables import table_by_id, tables
 
+pytestmark = pytest.mark.slow  # the studies fixture runs three real searches on Ray
+
 PNG = b"\x89PNG\r\n\x1a\n"
 
 

@@ -109,6 +109,7 @@ def test_evolution_climbs_where_random_search_wanders():
     assert evo.best_value >= rnd.best_value
 
 
+@pytest.mark.slow  # 30 trials through SQLite, the study loaded afresh for each
 def test_seeded_runs_repeat_and_state_lives_in_storage(tmp_path):
     a = evolve(RegularizedEvolutionSampler(population_size=5, sample_size=2, seed=7), 30)
     # A fresh sampler object per trial, on SQLite: nothing is kept in the sampler between calls.

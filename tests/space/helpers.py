@@ -7,6 +7,7 @@ Both implement the ``TrialLike`` protocol the sampler accepts, as Optuna's trial
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SPACES = sorted(p.stem for p in (ROOT / "search_spaces").glob("*.yaml"))
 
 
+@cache  # loading a space validates it (its cardinality included): about 0.1 s; specs are frozen
 def shipped(name: str) -> SpaceSpec:
     return load_space(ROOT / "search_spaces" / f"{name}.yaml")
 

@@ -151,6 +151,7 @@ def test_proxies_command_reports_the_ensemble_and_refuses_a_bad_name_in_one_line
     assert len(lines) == 1 and "'zenn'" in lines[0] and "ensemble" in lines[0], bad.output
 
 
+@pytest.mark.slow  # two worker processes, each importing torch
 def test_replay_with_two_workers_says_so_and_describes_the_replay_gp(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["bench", "replay", "mnist1d_tiny", "--samplers", "random,gp", "--seeds", "2",
                                  "--budget", "20trials", "--workers", "2", "--out", str(tmp_path)])

@@ -74,6 +74,7 @@ def test_bad_gp_options_are_one_clear_error(options: dict) -> None:
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.slow  # two worker processes, each importing torch
 def test_workers_give_the_same_runs_as_one_process() -> None:
     bench = load_benchmark("mnist1d_tiny")
     args = ([bench], ["random", "evolution"], 2, Budget(trials=15))

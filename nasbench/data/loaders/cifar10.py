@@ -100,16 +100,7 @@ def load_cifar10(path: PathLike | None = None) -> ArrayDataset:
     """CIFAR-10: 50,000 training and 10,000 test colour images, 32x32, 10 classes."""
     folder = find_folder(path)
     class_names = read_class_names(folder / META)
-    train = [read_batch(folder / name) for name in TRAIN_BATCHES]
-    x_test, y_test = read_batch(folder / TEST_BATCH)
-    return ArrayDataset(
-        name="cifar10",
-        x=np.concatenate([x for x, _ in train]),
-        y=np.concatenate([y for _, y in train]),
-        x_test=x_test,
-        y_test=y_test,
-        num_classes=10,
-        class_names=class_names,
-        source=str(folder),
-        preprocessing=PREPROCESSING,
-    )
+    batches = [read_batch(folder / name) for name in TRAIN_BATCHES]
+    train = np.concatenate([x for x, _ in batches]), np.concatenate([y for _, y in batches])
+    test = read_batch(folder / TEST_BATCH)
+    return ArrayDataset.with_test_set("cifar10", train, test, class_names, str(folder), PREPROCESSING)

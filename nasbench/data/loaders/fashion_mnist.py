@@ -115,17 +115,6 @@ def load_fashion_mnist(path: PathLike | None = None, train_size: int | None = No
     )
     x, y = _read_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
     keep = training_sample(len(y), train_size)
-    if keep is not None:
-        x, y = x[keep], y[keep]
-    x_test, y_test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-    return ArrayDataset(
-        name="fashion_mnist",
-        x=x,
-        y=y,
-        x_test=x_test,
-        y_test=y_test,
-        num_classes=10,
-        class_names=CLASS_NAMES,
-        source=str(folder),
-        preprocessing=PREPROCESSING,
-    )
+    train = (x, y) if keep is None else (x[keep], y[keep])
+    test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    return ArrayDataset.with_test_set("fashion_mnist", train, test, CLASS_NAMES, str(folder), PREPROCESSING)

@@ -64,14 +64,6 @@ def load_mnist1d() -> ArrayDataset:
     """MNIST-1D as float32 (N, 1, 40); the official test set is the package's test split."""
     arrays = _cached_arrays()
     # Copies, so a caller that edits its arrays cannot corrupt the cache.
-    return ArrayDataset(
-        name="mnist1d",
-        x=arrays["x"].copy(),
-        y=arrays["y"].copy(),
-        x_test=arrays["x_test"].copy(),
-        y_test=arrays["y_test"].copy(),
-        num_classes=10,
-        class_names=tuple(str(i) for i in range(10)),
-        source=SOURCE,
-        preprocessing=PREPROCESSING,
-    )
+    train = arrays["x"].copy(), arrays["y"].copy()
+    test = arrays["x_test"].copy(), arrays["y_test"].copy()
+    return ArrayDataset.with_test_set("mnist1d", train, test, tuple(str(i) for i in range(10)), SOURCE, PREPROCESSING)

@@ -14,6 +14,7 @@ Create Date: 2025-01-01
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,111 +27,128 @@ branch_labels = None
 depends_on = None
 
 
+# Columns of one kind are made by one helper; the tables stay those of commit 7282676 to the letter
+# (same columns, types, order, keys and defaults).
+def _id(name: str) -> sa.Column:
+    return sa.Column(name, sa.Integer(), primary_key=True, autoincrement=True)
+
+
+def _parent(name: str, table: str, nullable: bool = False, cascade: bool = True) -> sa.Column:
+    """A reference to the column ``name`` of ``table`` (rows deleted with their parent when ``cascade``)."""
+    return sa.Column(name, sa.Integer(), sa.ForeignKey(f"{table}.{name}", ondelete="CASCADE" if cascade else None),
+                     nullable=nullable)
+
+
+def _required(kind: Callable[[], Any], *names: str) -> list:
+    return [sa.Column(name, kind(), nullable=False) for name in names]
+
+
+def _optional(kind: Callable[[], Any], *names: str) -> list:
+    return [sa.Column(name, kind(), nullable=True) for name in names]
+
+
+def _now(name: str) -> sa.Column:
+    return sa.Column(name, sa.DateTime(), server_default=sa.func.now(), nullable=False)
+
+
+def _unique_name() -> sa.Column:
+    return sa.Column("name", sa.String(255), nullable=False, unique=True)
+
+
+# The column sets several tables share.
+def _figures() -> list:
+    """What a network measures (trials, benchmark architectures)."""
+    return [*_optional(sa.Integer, "params", "flops"), *_optional(sa.Double, "latency_ms")]
+
+
+def _scores() -> list:
+    """What a training reached (trials, benchmark runs)."""
+    return _optional(sa.Double, "val_acc", "val_loss", "test_acc", "test_loss")
+
+
+def _curve(key: str, parent: str, parent_table: str, *extra: sa.Column) -> list:
+    """A learning-curve table, one epoch of one parent a row (trial epochs, benchmark curves)."""
+    return [
+        _id(key),
+        _parent(parent, parent_table),
+        *_required(sa.Integer, "epoch"),
+        *_optional(sa.Double, "train_loss", "val_loss", "val_acc", "epoch_time_s"),
+        *extra,
+        sa.UniqueConstraint(parent, "epoch"),
+    ]
+
+
 def _studies() -> list:
     return [
-        sa.Column("study_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("name", sa.String(255), nullable=False, unique=True),
-        sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
-        sa.Column("config_json", sa.JSON(), nullable=False),
-        sa.Column("study_file", sa.Text(), nullable=False),
+        _id("study_id"),
+        _unique_name(),
+        _now("created_at"),
+        *_required(sa.JSON, "config_json"),
+        *_required(sa.Text, "study_file"),
         sa.Column("study_file_hash", sa.String(64), nullable=False),
-        sa.Column("space_json", sa.JSON(), nullable=False),
-        sa.Column("dataset_json", sa.JSON(), nullable=False),
-        sa.Column("split_json", sa.JSON(), nullable=False),
-        sa.Column("elapsed_s", sa.Double(), nullable=False),
+        *_required(sa.JSON, "space_json", "dataset_json", "split_json"),
+        *_required(sa.Double, "elapsed_s"),
         sa.Column("status", sa.String(32), nullable=False),
     ]
 
 
 def _architectures() -> list:
     return [
-        sa.Column("architecture_id", sa.Integer(), primary_key=True, autoincrement=True),
+        _id("architecture_id"),
         sa.Column("digest", sa.String(64), nullable=False, unique=True),
-        sa.Column("arch_json", sa.Text(), nullable=False),
-        sa.Column("summary", sa.Text(), nullable=False),
+        *_required(sa.Text, "arch_json", "summary"),
     ]
 
 
 def _trials() -> list:
     return [
-        sa.Column("trial_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("study_id", sa.Integer(), sa.ForeignKey("nb_studies.study_id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("number", sa.Integer(), nullable=False),
+        _id("trial_id"),
+        _parent("study_id", "nb_studies"),
+        *_required(sa.Integer, "number"),
         sa.Column("stage", sa.String(16), nullable=False),
         sa.Column("family", sa.String(16), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("nb_architectures.architecture_id"),
-                  nullable=True),
+        *_required(sa.Text, "name"),
+        _parent("architecture_id", "nb_architectures", nullable=True, cascade=False),
         sa.Column("state", sa.String(16), nullable=False),
-        sa.Column("seed", sa.Integer(), nullable=False),
-        sa.Column("fidelity_json", sa.JSON(), nullable=False),
-        sa.Column("params", sa.Integer(), nullable=True),
-        sa.Column("flops", sa.Integer(), nullable=True),
-        sa.Column("latency_ms", sa.Double(), nullable=True),
-        sa.Column("val_acc", sa.Double(), nullable=True),
-        sa.Column("val_loss", sa.Double(), nullable=True),
-        sa.Column("test_acc", sa.Double(), nullable=True),
-        sa.Column("test_loss", sa.Double(), nullable=True),
-        sa.Column("epochs_run", sa.Integer(), nullable=False),
-        sa.Column("train_time_s", sa.Double(), nullable=True),
-        sa.Column("started_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
-        sa.Column("finished_at", sa.DateTime(), nullable=True),
-        sa.Column("failure_reason", sa.Text(), nullable=True),
-        sa.Column("traceback", sa.Text(), nullable=True),
+        *_required(sa.Integer, "seed"),
+        *_required(sa.JSON, "fidelity_json"),
+        *_figures(),
+        *_scores(),
+        *_required(sa.Integer, "epochs_run"),
+        *_optional(sa.Double, "train_time_s"),
+        _now("started_at"),
+        *_optional(sa.DateTime, "finished_at"),
+        *_optional(sa.Text, "failure_reason", "traceback"),
         sa.Column("worker", sa.String(255), nullable=True),
-        sa.Column("provenance_json", sa.JSON(), nullable=False),
-        sa.Column("metrics_json", sa.JSON(), nullable=False),
+        *_required(sa.JSON, "provenance_json", "metrics_json"),
         sa.UniqueConstraint("study_id", "number", "stage"),
     ]
 
 
 def _epochs() -> list:
-    return [
-        sa.Column("epoch_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("trial_id", sa.Integer(), sa.ForeignKey("nb_trials.trial_id", ondelete="CASCADE"),
-                  nullable=False),
-        sa.Column("epoch", sa.Integer(), nullable=False),
-        sa.Column("train_loss", sa.Double(), nullable=True),
-        sa.Column("val_loss", sa.Double(), nullable=True),
-        sa.Column("val_acc", sa.Double(), nullable=True),
-        sa.Column("epoch_time_s", sa.Double(), nullable=True),
-        sa.Column("train_samples_per_s", sa.Double(), nullable=True),
-        sa.UniqueConstraint("trial_id", "epoch"),
-    ]
+    return _curve("epoch_id", "trial_id", "nb_trials", *_optional(sa.Double, "train_samples_per_s"))
 
 
 def _benchmarks() -> list:
     return [
-        sa.Column("benchmark_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("name", sa.String(255), nullable=False, unique=True),
-        sa.Column("created_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
-        sa.Column("space_json", sa.JSON(), nullable=False),
-        sa.Column("data_json", sa.JSON(), nullable=False),
-        sa.Column("dataset_json", sa.JSON(), nullable=False),
-        sa.Column("split_json", sa.JSON(), nullable=False),
-        sa.Column("recipe_json", sa.JSON(), nullable=False),
-        sa.Column("budgets_json", sa.JSON(), nullable=False),
-        sa.Column("seeds", sa.Integer(), nullable=False),
-        sa.Column("sample_seed", sa.Integer(), nullable=False),
-        sa.Column("threads", sa.Integer(), nullable=False),
-        sa.Column("cardinality", sa.Integer(), nullable=True),
-        sa.Column("provenance_json", sa.JSON(), nullable=False),
+        _id("benchmark_id"),
+        _unique_name(),
+        _now("created_at"),
+        *_required(sa.JSON, "space_json", "data_json", "dataset_json", "split_json", "recipe_json", "budgets_json"),
+        *_required(sa.Integer, "seeds", "sample_seed", "threads"),
+        *_optional(sa.Integer, "cardinality"),
+        *_required(sa.JSON, "provenance_json"),
     ]
 
 
 def _bench_archs() -> list:
     return [
-        sa.Column("bench_arch_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("benchmark_id", sa.Integer(),
-                  sa.ForeignKey("nb_benchmarks.benchmark_id", ondelete="CASCADE"), nullable=False),
-        sa.Column("architecture_id", sa.Integer(), sa.ForeignKey("nb_architectures.architecture_id"),
-                  nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("infeasible_reason", sa.Text(), nullable=True),
-        sa.Column("params", sa.Integer(), nullable=True),
-        sa.Column("flops", sa.Integer(), nullable=True),
-        sa.Column("latency_ms", sa.Double(), nullable=True),
+        _id("bench_arch_id"),
+        _parent("benchmark_id", "nb_benchmarks"),
+        _parent("architecture_id", "nb_architectures", cascade=False),
+        *_required(sa.Integer, "position"),
+        *_optional(sa.Text, "infeasible_reason"),
+        *_figures(),
         sa.UniqueConstraint("benchmark_id", "architecture_id"),
         sa.UniqueConstraint("benchmark_id", "position"),
     ]
@@ -138,36 +156,20 @@ def _bench_archs() -> list:
 
 def _bench_entries() -> list:
     return [
-        sa.Column("entry_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("bench_arch_id", sa.Integer(),
-                  sa.ForeignKey("nb_bench_archs.bench_arch_id", ondelete="CASCADE"), nullable=False),
-        sa.Column("epochs", sa.Integer(), nullable=False),
-        sa.Column("seed", sa.Integer(), nullable=False),
-        sa.Column("state", sa.String(), nullable=False),
-        sa.Column("val_acc", sa.Double(), nullable=True),
-        sa.Column("val_loss", sa.Double(), nullable=True),
-        sa.Column("test_acc", sa.Double(), nullable=True),
-        sa.Column("test_loss", sa.Double(), nullable=True),
-        sa.Column("train_time_s", sa.Double(), nullable=True),
-        sa.Column("eval_time_s", sa.Double(), nullable=True),
-        sa.Column("failure_reason", sa.Text(), nullable=True),
-        sa.Column("finished_at", sa.DateTime(), server_default=sa.func.now(), nullable=False),
+        _id("entry_id"),
+        _parent("bench_arch_id", "nb_bench_archs"),
+        *_required(sa.Integer, "epochs", "seed"),
+        *_required(sa.String, "state"),
+        *_scores(),
+        *_optional(sa.Double, "train_time_s", "eval_time_s"),
+        *_optional(sa.Text, "failure_reason"),
+        _now("finished_at"),
         sa.UniqueConstraint("bench_arch_id", "epochs", "seed"),
     ]
 
 
 def _bench_curves() -> list:
-    return [
-        sa.Column("curve_id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("entry_id", sa.Integer(),
-                  sa.ForeignKey("nb_bench_entries.entry_id", ondelete="CASCADE"), nullable=False),
-        sa.Column("epoch", sa.Integer(), nullable=False),
-        sa.Column("train_loss", sa.Double(), nullable=True),
-        sa.Column("val_loss", sa.Double(), nullable=True),
-        sa.Column("val_acc", sa.Double(), nullable=True),
-        sa.Column("epoch_time_s", sa.Double(), nullable=True),
-        sa.UniqueConstraint("entry_id", "epoch"),
-    ]
+    return _curve("curve_id", "entry_id", "nb_bench_entries")
 
 
 # In creation order (every table after the tables its foreign keys point to).
