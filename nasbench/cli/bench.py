@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -285,7 +286,8 @@ def _load_surrogate(path: Path | None, benches: list[Benchmark], epochs: int | N
     return found
 
 
-def _data_options(text: str | None) -> dict[str, object]:
+def _json_object(text: str | None, option: str, valid: Callable[[dict], bool], example: str) -> dict:
+    """An option's JSON object ({} when not given); bad JSON or a wrong shape is one line."""
     import json
 
     if not text:
@@ -293,26 +295,23 @@ def _data_options(text: str | None) -> dict[str, object]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise typer.BadParameter(f"--data-options is not valid JSON ({e}).") from None
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--data-options must be a JSON object, e.g. '{\"train_size\": 15000}'.")
+        raise typer.BadParameter(f"{option} is not valid JSON ({e}).") from None
+    if not isinstance(value, dict) or not valid(value):
+        raise typer.BadParameter(f"{option} must be {example}.")
     return value
+
+
+def _data_options(text: str | None) -> dict[str, object]:
+    return _json_object(text, "--data-options", lambda v: True, "a JSON object, e.g. '{\"train_size\": 15000}'")
 
 
 def _json_options(text: str | None) -> dict[str, dict]:
-    import json
-
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise typer.BadParameter(f"--options is not valid JSON ({e}).") from None
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-        raise typer.BadParameter(
-            '--options must map sampler names to option objects, e.g. \'{"tpe": {"n_startup_trials": 10}}\'.'
-        )
-    return value
+    return _json_object(
+        text,
+        "--options",
+        lambda v: all(isinstance(o, dict) for o in v.values()),
+        'a map of sampler names to option objects, e.g. \'{"tpe": {"n_startup_trials": 10}}\'',
+    )
 
 
 def _print_leaderboard(out: Path, what: str) -> None:
