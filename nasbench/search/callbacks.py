@@ -58,7 +58,7 @@ class StoreCallback(Callback):
         self.recorder.finish(self.stage, request.number, end)
         if state != TrialState.INFEASIBLE:  # the worker's latency check: a replacement is handed out
             self.done += 1
-        self._print(request.label, state, end.val_acc, end.test_acc, reason)
+        self._print(request.label, state, end.scores.val_acc, end.scores.test_acc, reason)
 
     def _print(
         self, label: str, state: TrialState, val_acc: float | None, test_acc: float | None, reason: str | None

@@ -17,7 +17,7 @@ from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
 from nasbench.search.config import StudyConfig
 from nasbench.space.architecture import Architecture
-from nasbench.train.evaluate import EpochMetrics
+from nasbench.train.evaluate import EpochMetrics, Scores
 from nasbench.train.recipe import Fidelity
 
 
@@ -82,10 +82,7 @@ class TrialEnd:
     """How a trial ended, with whatever figures it reached."""
 
     state: TrialState
-    val_acc: float | None = None
-    val_loss: float | None = None
-    test_acc: float | None = None
-    test_loss: float | None = None
+    scores: Scores = field(default_factory=Scores)
     latency_ms: float | None = None
     train_time_s: float | None = None
     worker: str | None = None

@@ -67,7 +67,9 @@ class WorkerReport:
     def result(self) -> dict[str, Any]:
         """Tune's result dict: the report, plus what Tune's schedulers and stoppers read."""
         out: dict[str, Any] = {"epoch": self.epoch, REPORT_KEY: self}
-        val_acc = self.metrics.val_acc if self.metrics else (self.evaluation.val_acc if self.evaluation else None)
+        val_acc = (
+            self.metrics.val_acc if self.metrics else (self.evaluation.scores.val_acc if self.evaluation else None)
+        )
         if val_acc is not None:
             out["val_acc"] = val_acc
         return out

@@ -53,7 +53,7 @@ class StudyRecorder:
             self.consecutive_failures += 1
         elif end.state in (TrialState.COMPLETE, TrialState.PRUNED):
             self.consecutive_failures = 0
-        val = end.val_acc
+        val = end.scores.val_acc
         if (
             val is not None
             and end.state == TrialState.COMPLETE

@@ -19,6 +19,7 @@ from nasbench.search.config import BudgetConfig, LoadedStudy
 from nasbench.search.ledger import Ledger, NewStudy, StoredStudy, TrialEnd
 from nasbench.space.sample import choose, parameter_choices
 from nasbench.space.spec import SpaceSpec
+from nasbench.train.evaluate import Scores
 
 INTERRUPTED = "the driver stopped while this trial ran"
 
@@ -121,7 +122,7 @@ def _end_from_optuna(t: FrozenTrial) -> TrialEnd:
     if t.state == OptunaState.COMPLETE and "infeasible" in attrs:
         return TrialEnd(TrialState.INFEASIBLE, failure_reason=attrs["infeasible"])
     if t.state == OptunaState.COMPLETE:
-        return TrialEnd(TrialState.COMPLETE, val_acc=float(t.values[0]))
+        return TrialEnd(TrialState.COMPLETE, Scores(val_acc=float(t.values[0])))
     if t.state == OptunaState.PRUNED:
         return TrialEnd(TrialState.PRUNED)
     if "failure" in attrs:

@@ -31,7 +31,7 @@ from nasbench.search.samplers import CONSTRAINTS_ATTR
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
-from nasbench.train.evaluate import Candidate
+from nasbench.train.evaluate import Candidate, Scores
 from nasbench.train.recipe import Fidelity
 
 WORST = {"val_acc": 0.0, "params": 1e12, "flops": 1e18, "latency_ms": 1e9}
@@ -244,7 +244,7 @@ class OptunaNasSearcher(Searcher):
             set_feasibility(ot, True)
             if report.latency_ms is not None:
                 ot.set_user_attr("latency_ms", report.latency_ms)
-            values = {**measures, "val_acc": final_val_acc(report), "latency_ms": report.latency_ms}
+            values = {**measures, "val_acc": final_scores(report).val_acc, "latency_ms": report.latency_ms}
             self.study.tell(ot, objective_values(values, self.plan.objectives))
         else:
             ot.set_user_attr("failure" if state == TrialState.FAILED else "interrupted", reason)
@@ -281,11 +281,12 @@ class OptunaNasSearcher(Searcher):
         self.trials.clear()
 
 
-def final_val_acc(report: WorkerReport) -> float | None:
-    """The validation accuracy a trial ended with (its last epoch's, or its evaluation's)."""
+def final_scores(report: WorkerReport) -> Scores:
+    """The scores a trial ended with: its evaluation's, or its last epoch's validation figures."""
     if report.evaluation is not None:
-        return report.evaluation.val_acc
-    return report.metrics.val_acc if report.metrics is not None else None
+        return report.evaluation.scores
+    m = report.metrics
+    return Scores(val_acc=m.val_acc, val_loss=m.val_loss) if m is not None else Scores()
 
 
 def _infeasible(start: TrialStart, reason: str) -> TrialStart:
@@ -329,13 +330,9 @@ def end_of(report: WorkerReport | None, state: TrialState, reason: str | None) -
     """A trial's stored ending from its last report."""
     if report is None:
         return TrialEnd(state, failure_reason=reason)
-    ev, m = report.evaluation, report.metrics
     return TrialEnd(
         state=state,
-        val_acc=final_val_acc(report),
-        val_loss=ev.val_loss if ev is not None else (m.val_loss if m is not None else None),
-        test_acc=ev.test_acc if ev is not None else None,
-        test_loss=ev.test_loss if ev is not None else None,
+        scores=final_scores(report),
         latency_ms=report.latency_ms,
         train_time_s=report.elapsed_s,
         worker=report.worker,

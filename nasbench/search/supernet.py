@@ -18,7 +18,7 @@ from nasbench.search.config import StudyConfig
 from nasbench.search.ledger import Ledger, StoredStudy, TrialEnd, TrialEpoch, TrialStart
 from nasbench.search.recorder import StudyRecorder
 from nasbench.space.spec import SpaceSpec
-from nasbench.train.evaluate import EpochMetrics
+from nasbench.train.evaluate import EpochMetrics, Scores
 from nasbench.train.recipe import Fidelity
 
 if TYPE_CHECKING:
@@ -122,8 +122,7 @@ def study_supernet(
             0,
             TrialEnd(
                 TrialState.COMPLETE,
-                val_acc=last.get("val_acc"),
-                val_loss=last.get("val_loss"),
+                Scores(val_acc=last.get("val_acc"), val_loss=last.get("val_loss")),
                 train_time_s=sum(float(m.get("epoch_time_s") or 0) for m in run.history),
             ),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import asdict, fields
 from typing import Any, Unpack
 
 from sqlalchemy import Engine, func, select
@@ -183,8 +183,8 @@ class SqlLedger:
             row = records.trial_by_number(s, self._study(s, study_id), number, stage)
             if row is None or row.state != TrialState.RUNNING:
                 return False
-            fields = {k: getattr(end, k) for k in _END_FIELDS if getattr(end, k) is not None}
-            records.finish_trial(s, row, end.state, **fields)
+            values = asdict(end.scores) | {k: getattr(end, k) for k in _END_FIELDS}
+            records.finish_trial(s, row, end.state, **{k: v for k, v in values.items() if v is not None})
             return True
 
     def trials(self, study_id: int, **where: Unpack[TrialFilter]) -> list[TrialSummary]:
@@ -248,7 +248,7 @@ class SqlLedger:
             return None if row is None else bytes(row.data)
 
 
-_END_FIELDS = tuple(f.name for f in fields(TrialEnd) if f.name != "state")  # what finish_trial stores
+_END_FIELDS = tuple(f.name for f in fields(TrialEnd) if f.name not in ("state", "scores"))  # stored with the scores
 
 
 def _dataset_json(info: DatasetInfo) -> dict[str, Any]:

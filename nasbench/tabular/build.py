@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
@@ -304,10 +304,7 @@ def train_run(evaluator: ScratchEvaluator, arch: Architecture, epochs: int, seed
         epochs=epochs,
         seed=seed,
         state="complete",
-        val_acc=ev.val_acc,
-        val_loss=ev.val_loss,
-        test_acc=ev.test_acc,
-        test_loss=ev.test_loss,
+        **asdict(ev.scores),
         train_time_s=train_time,
         eval_time_s=time.perf_counter() - t0 - train_time,
         finished_at=records.now(),

@@ -98,18 +98,25 @@ def _finite(value: Any) -> float | None:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """How a candidate scored, and how (``kind``). Test figures only when the test split was used."""
+    """How a candidate scored, and how (``kind``)."""
 
     kind: EvaluatorKind
-    val_acc: float | None
-    val_loss: float | None = None
-    test_acc: float | None = None
-    test_loss: float | None = None
+    scores: Scores
     epochs: int = 0
     train_time_s: float | None = None
     latency_ms: float | None = None
     history: tuple[EpochMetrics, ...] = field(default=())
     proxies: dict[str, float] = field(default_factory=dict)  # zero-cost scores (higher = predicted better)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Accuracy and loss on the validation split and, when it was used, the test split."""
+
+    val_acc: float | None = None
+    val_loss: float | None = None
+    test_acc: float | None = None
+    test_loss: float | None = None
 
 
 class Listener(Protocol):
@@ -221,10 +228,7 @@ class ScratchEvaluator(DeviceEvaluator):
             )
         evaluation = Evaluation(
             kind=self.kind,
-            val_acc=_finite(result.val_acc),
-            val_loss=_finite(result.val_loss),
-            test_acc=_finite(result.test_acc),
-            test_loss=_finite(result.test_loss),
+            scores=Scores(*map(_finite, (result.val_acc, result.val_loss, result.test_acc, result.test_loss))),
             epochs=result.epochs,
             train_time_s=result.train_time_s,
             latency_ms=latency_ms,
@@ -267,7 +271,7 @@ class ProxyEvaluator:
             self._batches[resolution] = self.task.train_batch(self.batch_size, self.seed, resolution)
         x, y = self._batches[resolution]
         scores = compute_proxies(lambda: candidate.build(self.task.shape), x, y, self.names, seed=seed)
-        return Evaluation(kind=self.kind, val_acc=None, proxies=scores)
+        return Evaluation(kind=self.kind, scores=Scores(), proxies=scores)
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -126,7 +126,7 @@ def export_model(job: ExportJob, task: Task | None = None) -> ExportResult:
         architecture_path=f"{stem}.arch.json",
         metadata_path=f"{model_path}.json",
         fidelity=job.fidelity.model_dump(mode="json"),
-        retrained_val_acc=float(trained.evaluation.val_acc or 0.0),
+        retrained_val_acc=float(trained.evaluation.scores.val_acc or 0.0),
         retrained_test_acc=in_memory_acc,
         exported_test_acc=exported_acc,
         prediction_mismatches=mismatches,

@@ -34,7 +34,7 @@ from nasbench.nn.supernet import Supernet, calibrate_bn, extract_network
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
-from nasbench.train.evaluate import Candidate, DeviceEvaluator, EvalOptions, Evaluation
+from nasbench.train.evaluate import Candidate, DeviceEvaluator, EvalOptions, Evaluation, Scores
 from nasbench.train.module import Batch, ClassificationModule
 from nasbench.train.recipe import Fidelity, Recipe
 from nasbench.train.run import augment_from, make_trainer, pick_device, quiet_lightning
@@ -305,8 +305,7 @@ class SupernetEvaluator(DeviceEvaluator):
         elapsed = time.perf_counter() - t0
         return Evaluation(
             kind=self.kind,
-            val_acc=score[0],
-            val_loss=score[1],
+            scores=Scores(*score),
             epochs=0,
             train_time_s=elapsed,
             latency_ms=latency_ms,

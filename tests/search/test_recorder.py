@@ -9,6 +9,7 @@ from nasbench.search.recorder import StudyRecorder
 from nasbench.search.resume import open_study
 from nasbench.search.runner import prepare
 from nasbench.store import load_trials, open_ledger
+from nasbench.train.evaluate import Scores
 from nasbench.train.recipe import Fidelity
 from tests.search.helpers import quick_study
 
@@ -29,5 +30,5 @@ def test_interrupting_a_stage_leaves_another_process_trials_running(tmp_path):
 
     states = load_trials(url, "shared").set_index("number")["state"].to_dict()
     assert states == {4: "interrupted", -1: "running"}
-    baseline_driver.finish(Stage.FINAL, -1, TrialEnd(TrialState.COMPLETE, val_acc=0.5))
+    baseline_driver.finish(Stage.FINAL, -1, TrialEnd(TrialState.COMPLETE, Scores(val_acc=0.5)))
     assert load_trials(url, "shared").set_index("number")["state"].to_dict() == {4: "interrupted", -1: "complete"}
