@@ -78,13 +78,13 @@ def test_a_path_is_scored_by_its_inherited_weights(tiny):
     scores = {}
     for arch in bench.archs[:6]:
         e = evaluator.evaluate(Candidate(arch=arch), Fidelity(), seed=0)
-        assert e.kind == EvaluatorKind.SUPERNET and e.test_acc is None and e.epochs == 0
-        assert 0 <= e.val_acc <= 1 and e.latency_ms > 0
-        scores[arch.digest()] = e.val_acc
+        assert e.kind == EvaluatorKind.SUPERNET and e.scores.test_acc is None and e.epochs == 0
+        assert 0 <= e.scores.val_acc <= 1 and e.latency_ms > 0
+        scores[arch.digest()] = e.scores.val_acc
     # Three epochs of shared training already beat chance (10 classes) on average.
     assert sum(scores.values()) / len(scores) > 0.2
     again = evaluator.evaluate(Candidate(arch=bench.archs[0]), Fidelity(), seed=0)
-    assert again.val_acc == scores[bench.archs[0].digest()]  # same calibration batches: same score
+    assert again.scores.val_acc == scores[bench.archs[0].digest()]  # same calibration batches: same score
     with pytest.raises(ValueError, match="validation only"):
         evaluator.evaluate(Candidate(arch=bench.archs[0]), Fidelity(), seed=0, test=True)
 
