@@ -211,6 +211,7 @@ def test_a_table_without_curves_still_replays_with_workers_and_no_scheduler(tmp_
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # several seconds: a CLI run over the whole shipped table
 def test_cli_compares_samplers_schedulers_and_workers_on_the_shipped_table(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["bench", "replay", "mnist1d_tiny", "--samplers", "random,tpe", "--seeds", "3",
                                  "--budget", "40trials", "--scheduler", "none,asha", "--sim-workers", "1,4",

@@ -89,6 +89,7 @@ def test_unknown_benchmark_exits_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "nope" in result.output
 
 
+@pytest.mark.slow  # several seconds: a CLI run over the whole shipped table
 def test_proxies_on_the_shipped_benchmark_print_tau_for_each_proxy(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["proxies", "mnist1d_tiny", "--n", "16", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -49,6 +49,7 @@ def test_different_seeds_search_differently() -> None:
     assert len({tuple(r) for r in runs}) > 1
 
 
+@pytest.mark.slow  # 2 x 2.5 s: hundreds of seeded replays against the analytic expectation
 @pytest.mark.parametrize(("dedup", "expectation"), [(True, best_of_n_without_replacement),
                                                      (False, best_of_n_with_replacement)])
 def test_random_search_matches_analytic_best_of_n(dedup: bool, expectation) -> None:
