@@ -25,11 +25,12 @@ from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape, Task
 from nasbench.errors import ConfigError
 from nasbench.search.cluster import check_reachable, start_ray, stop_ray
-from nasbench.search.config import BaselineConfig, StudyConfig, load_study
+from nasbench.search.config import BaselineConfig, LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import run_trials
 from nasbench.search.ledger import Ledger, StoredStudy, TrialStart, TrialSummary
 from nasbench.search.messages import TrialRequest
 from nasbench.search.recorder import StudyRecorder
+from nasbench.search.resume import open_study
 from nasbench.search.runner import dispatch_for
 from nasbench.search.searcher import Job, ListSearcher, measure_on_meta
 from nasbench.space.sample import infeasibility
@@ -46,10 +47,10 @@ class BaselineOutcome:
     wall_s: float = 0.0
 
 
-def study_file_config(study: str) -> StudyConfig | None:
-    """The config of study file ``study``, or None when ``study`` is a name in the database."""
+def study_file(study: str) -> LoadedStudy | None:
+    """Study file ``study`` loaded, or None when ``study`` is a name in the database."""
     path = Path(study)
-    return load_study(path).config if path.suffix in (".yaml", ".yml") and path.is_file() else None
+    return load_study(path) if path.suffix in (".yaml", ".yml") and path.is_file() else None
 
 
 def measure_baseline(net: BaselineConfig, shape: DataShape, resolution: int | None) -> tuple[int, int]:
@@ -138,21 +139,16 @@ def run_baseline(
     t0 = time.perf_counter()
     if ray_address is not None:
         check_reachable(ray_address)
-    from_file = study_file_config(study)
-    stored = find_study(ledger, from_file.name if from_file is not None else study)
-    nets = [zoo_baseline(m) for m in models] + list(archs or [])
-    if not nets:
-        nets = list((from_file or stored.config).baselines)
+    loaded = study_file(study)
+    cfg = loaded.config if loaded is not None else find_study(ledger, study).config
+    nets = [zoo_baseline(m) for m in models] + list(archs or []) or list(cfg.baselines)
     if not nets:
         raise ConfigError(
             "--models: give at least one zoo model name (see `nasbench zoo list`) or an --arch, "
-            f"or list baselines under 'baselines:' in the study file of {stored.name!r}."
+            f"or list baselines under 'baselines:' in the study file of {cfg.name!r}."
         )
-    fid = baseline_fidelity(stored.config, fidelity)
-    try:
-        task = stored.config.data.load(expect_hash=stored.dataset.content_hash)
-    except ConfigError as e:
-        raise ConfigError(f"study {stored.name!r}: {e}") from e
+    fid = baseline_fidelity(cfg, fidelity)
+    stored, task = _open(study, loaded, ledger, nets, fid)
     out = BaselineOutcome(study=stored.name)
     started: list[bool] = []  # whether this call started Ray (only when something is to train)
     try:
@@ -169,6 +165,24 @@ def run_baseline(
     out.states = {name: str(r.state) for name, r in rows.items()}
     out.wall_s = time.perf_counter() - t0
     return out
+
+
+def _open(
+    study: str, loaded: LoadedStudy | None, ledger: Ledger, nets: list[BaselineConfig], fid: Fidelity
+) -> tuple[StoredStudy, Task]:
+    """The stored study and its data, checked. A study file whose study is not stored yet is
+    recorded as a search records it (baselines may come before the search), once every baseline
+    is known to fit the data: bad input writes nothing."""
+    if loaded is None:
+        stored = find_study(ledger, study)
+        try:
+            return stored, stored.config.data.load(expect_hash=stored.dataset.content_hash)
+        except ConfigError as e:
+            raise ConfigError(f"study {stored.name!r}: {e}") from e
+    task = loaded.config.data.load()
+    for net in nets:
+        measure_baseline(net, task.shape, fid.resolution)
+    return open_study(ledger, loaded, task), task
 
 
 def zoo_baseline(name: str) -> BaselineConfig:

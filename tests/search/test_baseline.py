@@ -114,3 +114,20 @@ def test_search_fidelity_baselines_get_each_candidates_budget_and_are_kept_apart
     assert again.skipped == ["resnet18"] and again.trained == []
     with pytest.raises(ConfigError, match="--fidelity 'medium': choose final or search"):
         run_baseline("with-baselines", ["resnet18"], open_ledger(url), console=quiet(), fidelity="medium")
+
+
+def test_a_study_file_takes_baselines_before_its_search_and_the_search_continues_the_study(tmp_path, ray_local):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    study = quick_study(tmp_path, "first-baselines", budget="{trials: 1}",
+                        final="{top_k: 0, fidelity: {epochs: 1, train_fraction: 0.2}}",
+                        baselines='[{name: tiny, arch: "s8 > conv1x16k3/2 > relu bn"}]')
+    # Bad input first: a network the data cannot take is refused, and no study is recorded.
+    with pytest.raises(ConfigError, match="lenet5"):
+        run_baseline(str(study), ["lenet5"], open_ledger(url), console=quiet())
+    assert open_ledger(url).find_study("first-baselines") is None
+
+    out = run_baseline(str(study), [], open_ledger(url), console=quiet())
+    assert out.trained == ["tiny"] and out.states == {"tiny": "complete"}
+    _, df = search(study, url)  # the same study: its baseline is kept beside the searched trial
+    assert sorted(df["family"]) == ["baseline", "searched"]
+    assert (df.set_index("family").loc["baseline", "test_acc"] > 0.1).all()
