@@ -10,7 +10,7 @@ from ray.tune import Callback, Stopper
 from rich.console import Console
 
 from nasbench.core.enums import Stage, TrialState
-from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport, outcome
+from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport, clip_traceback, outcome
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.searcher import end_of
 
@@ -29,6 +29,7 @@ class StoreCallback(Callback):
     ) -> None:
         self.recorder, self.epochs, self.total, self.console = recorder, epochs, total, console
         self.stage, self.done = stage, already_done
+        self.ended: dict[int, TrialState] = {}  # each finished trial's state, by number
         self.t0 = time.perf_counter()
 
     def __getstate__(self) -> dict[str, Any]:
@@ -56,6 +57,7 @@ class StoreCallback(Callback):
         if state == TrialState.FAILED and end.traceback is None:
             end = replace(end, traceback=_error_text(trial))
         self.recorder.finish(self.stage, request.number, end)
+        self.ended[request.number] = state
         if state != TrialState.INFEASIBLE:  # the worker's latency check: a replacement is handed out
             self.done += 1
         self._print(request.label, state, end.scores.val_acc, end.scores.test_acc, reason)
@@ -85,7 +87,7 @@ def _error_text(trial: Any) -> str | None:
         return None
     try:
         with open(path) as f:
-            return f.read()[-4000:]
+            return clip_traceback(f.read())
     except (OSError, TypeError):
         return None
 

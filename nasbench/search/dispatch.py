@@ -15,6 +15,7 @@ from nasbench.search.cluster import TrialResources, max_concurrency
 from nasbench.search.config import SchedulerConfig
 from nasbench.search.recorder import StudyRecorder
 from nasbench.search.worker import TrialSettings
+from nasbench.train.curves import end_open_runs
 
 STOPPED_WHILE_RUNNING = "the search stopped (time budget or failure limit) while this trial ran"
 
@@ -72,6 +73,8 @@ def run_trials(searcher: Any, recorder: StudyRecorder, dispatch: Dispatch, conso
             ),
         )
         tuner.fit()
+    if dispatch.settings.logging is not None:  # the worker threads are gone: end what they left open
+        end_open_runs(dispatch.settings.logging, dispatch.settings.study, str(dispatch.stage), callback.ended)
     recorder.interrupt_running(
         dispatch.stage, recorder.stop.trial_reason if recorder.stop.asked else STOPPED_WHILE_RUNNING
     )

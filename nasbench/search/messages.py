@@ -45,6 +45,19 @@ class TrialRequest:
         return str(self.candidate.zoo) if self.candidate.zoo else f"trial {self.number:>3}"
 
 
+TRACEBACK_LIMIT = 4000
+
+
+def clip_traceback(text: str, limit: int = TRACEBACK_LIMIT) -> str:
+    """A traceback cut to ``limit`` characters for the store, keeping both ends: its first line
+    ("Traceback ...") and the innermost frames with the exception, where the cause is."""
+    if len(text) <= limit:
+        return text
+    head, _, _ = text.partition("\n")
+    marker = "\n  ... (frames cut) ...\n"
+    return head + marker + text[-(limit - len(head) - len(marker)) :]
+
+
 class ReportKind(StrEnum):
     EPOCH = "epoch"  # one epoch of training ended
     FINAL = "final"  # training ended; the evaluation (with test figures when asked)

@@ -14,7 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass
 
-from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport
+from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport, clip_traceback
 from nasbench.train.curves import CurveLogging, TrialRun, trial_run
 from nasbench.train.evaluate import EpochMetrics, Evaluation, Evaluator, Infeasible, failure_reason
 from nasbench.train.recipe import Fidelity
@@ -117,7 +117,9 @@ def run_trial(config: dict, settings: TrialSettings) -> None:
         return
     except Exception as exc:
         reporter.send(
-            ReportKind.FAILED, reason=failure_reason(exc), trace="".join(traceback.format_exception(exc))[-4000:]
+            ReportKind.FAILED,
+            reason=failure_reason(exc),
+            trace=clip_traceback("".join(traceback.format_exception(exc))),
         )
         return
     reporter.send(ReportKind.FINAL, epoch=evaluation.epochs, evaluation=evaluation)

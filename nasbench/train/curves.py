@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from nasbench.core.enums import TrialState
 from nasbench.errors import ConfigError
 from nasbench.train.recipe import Fidelity
 
@@ -191,3 +192,33 @@ def log_epoch(logger: Logger, metrics: dict[str, float]) -> None:
     values = {k: float(metrics[k]) for k in CURVES if metrics.get(k) is not None}
     logger.log_metrics(values, step=int(metrics["epoch"]))
     logger.save()
+
+
+def end_open_runs(logging: CurveLogging, study: str, stage: str, states: dict[int, TrialState]) -> int:
+    """End the MLflow runs of ``stage`` still marked running once its trials have all stopped.
+
+    A trial's thread ends its own run (``train_network``), but Ray Tune stops a pruned trial's
+    thread without waiting for it, and kills it when the run ends: its run would stay RUNNING.
+    ``states``: each trial's end as the driver recorded it; a run of a trial not in it (the search
+    was stopped while it ran) ends KILLED. The other loggers keep no status. Returns how many ended.
+    """
+    if logging.logger != LoggerKind.MLFLOW:
+        return 0
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=logging.mlflow_uri)
+    experiment = client.get_experiment_by_name(study)
+    if experiment is None:
+        return 0
+    open_runs = client.search_runs(
+        [experiment.experiment_id], filter_string=f"tags.stage = '{stage}' and attributes.status = 'RUNNING'"
+    )
+    for r in open_runs:
+        trial = r.data.tags.get("trial", "")
+        state = states.get(int(trial)) if trial.isdigit() else None
+        client.set_terminated(r.info.run_id, _MLFLOW_STATUS.get(state, STOPPED) if state is not None else STOPPED)
+    return len(open_runs)
+
+
+# How a trial's end reads as an MLflow run status (pruned and interrupted runs: STOPPED).
+_MLFLOW_STATUS = {TrialState.COMPLETE: "FINISHED", TrialState.FAILED: "FAILED"}

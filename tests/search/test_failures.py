@@ -96,3 +96,16 @@ def test_a_search_whose_every_trial_failed_exits_non_zero_and_says_why(tmp_path)
     status = subprocess.run(NASBENCH + ["status", "doomed", "--db", url], capture_output=True, text=True,
                             cwd=tmp_path, env={**os.environ, "COLUMNS": "250"})
     assert "doomed: stopped" in status.stdout
+
+
+def test_a_long_traceback_is_stored_with_its_first_line_and_its_exception():
+    # A Lightning stack runs to many frames: the stored text must keep "Traceback" and the cause.
+    from nasbench.search.messages import TRACEBACK_LIMIT, clip_traceback
+
+    frames = "".join(f'  File "/x/lightning/loop_{i}.py", line {i}, in run\n    self.advance()\n' for i in range(200))
+    text = "Traceback (most recent call last):\n" + frames + "nasbench.train.run.DivergenceError: loss became nan\n"
+    clipped = clip_traceback(text)
+    assert len(text) > TRACEBACK_LIMIT >= len(clipped)
+    assert clipped.startswith("Traceback (most recent call last):\n")
+    assert clipped.endswith("DivergenceError: loss became nan\n")
+    assert clip_traceback("Traceback: short\n") == "Traceback: short\n"
