@@ -36,9 +36,17 @@ def replicate_seeds(text: str) -> list[int]:
 
 
 def replicate_runs(study_seed: int, seeds: list[int], random: bool) -> list[tuple[int, bool] | None]:
-    """What to run: None for the study itself (its own seed), else (seed, random) of a replicate."""
-    runs: list[tuple[int, bool] | None] = [None if s == study_seed else (s, False) for s in seeds]
-    return runs + [(s, True) for s in seeds] if random else runs
+    """What to run: None for the study itself (its own seed), else (seed, random) of a replicate.
+
+    Seed by seed, the search then random search: a replicate stopped part-way (hours of compute
+    for a headline study) already holds paired seeds to compare, and resumes where it stopped.
+    """
+    runs: list[tuple[int, bool] | None] = []
+    for s in seeds:
+        runs.append(None if s == study_seed else (s, False))
+        if random:
+            runs.append((s, True))
+    return runs
 
 
 def run_replicates(

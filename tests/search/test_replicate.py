@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from nasbench.cli import app
 from nasbench.errors import ConfigError
 from nasbench.report.leaderboard import write_report
-from nasbench.search.replicate import replicate_seeds
+from nasbench.search.replicate import replicate_runs, replicate_seeds
 from nasbench.store import load_trials, open_ledger
 from tests.search.helpers import quick_study
 
@@ -20,6 +20,12 @@ def test_seeds_are_read_or_refused_in_one_line() -> None:
     assert replicate_seeds("0, 1,2,1") == [0, 1, 2]
     with pytest.raises(ConfigError, match="--seeds '0,x': 'x' is not an integer seed"):
         replicate_seeds("0,x")
+
+
+def test_replicates_run_seed_by_seed_so_a_stopped_one_holds_paired_seeds() -> None:
+    # None is the study itself (its own seed); (seed, random) a replicate.
+    assert replicate_runs(0, [0, 1], random=True) == [None, (0, True), (1, False), (1, True)]
+    assert replicate_runs(1, [0, 1], random=False) == [(0, False), None]
 
 
 @pytest.mark.slow
