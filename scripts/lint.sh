@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== lint-imports"; lint-imports --no-cache
-echo "== ruff check"; ruff check nasbench
+echo "== ruff check"; ruff check nasbench tests benchmarks scripts
 echo "== ruff format --check"; ruff format --check nasbench
 echo "== mypy"; mypy

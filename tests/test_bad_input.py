@@ -101,7 +101,7 @@ def test_unreachable_database_is_named(tmp_path):
     # Through the real console entry point in a new process: exit code and stderr as a user sees them.
     path = write_study(tmp_path)
     url = "postgresql+psycopg://nasbench:secret@127.0.0.1:1/nowhere"
-    r = subprocess.run(NASBENCH + ["search", str(path), "--db", url], capture_output=True, text=True,
+    r = subprocess.run([*NASBENCH, "search", str(path), "--db", url], capture_output=True, text=True,
                        cwd=tmp_path, timeout=120)
     assert r.returncode != 0
     msg = one_sentence_error(r.stderr)
@@ -130,7 +130,7 @@ def test_query_and_report_name_an_unknown_study(tmp_path):
 
 def test_non_numeric_port_is_named(tmp_path):
     url = "postgresql+psycopg://u:secret@127.0.0.1:5x/nb"
-    r = subprocess.run(NASBENCH + ["status", "s", "--db", url], capture_output=True, text=True, cwd=tmp_path,
+    r = subprocess.run([*NASBENCH, "status", "s", "--db", url], capture_output=True, text=True, cwd=tmp_path,
                        timeout=120)
     assert r.returncode != 0
     msg = one_sentence_error(r.stderr)
@@ -156,7 +156,7 @@ def test_at_sign_in_password_is_masked_whole(tmp_path):
 ])
 def test_read_commands_create_no_database(tmp_path, args):
     path = tmp_path / "r.db"
-    r = run_cli(args + ["--db", f"sqlite:///{path}"], tmp_path)
+    r = run_cli([*args, "--db", f"sqlite:///{path}"], tmp_path)
     assert r.returncode != 0
     assert f"no results database at {path}" in one_sentence_error(r.stderr)
     assert not path.exists() and list(tmp_path.iterdir()) == []
@@ -204,7 +204,7 @@ def searched(tmp_path_factory):
     np.savez(data, x=rng.random((60, 1, 8, 8), dtype=np.float32), y=np.arange(60) % 3)
     path = write_study(folder, data=f"{{name: npz, options: {{path: {data}}}}}", budget="{trials: 1}")
     db = f"sqlite:///{folder / 'r.db'}"
-    r = subprocess.run(NASBENCH + ["search", str(path), "--db", db], capture_output=True, text=True, cwd=folder,
+    r = subprocess.run([*NASBENCH, "search", str(path), "--db", db], capture_output=True, text=True, cwd=folder,
                        timeout=600)
     assert r.returncode == 0, r.stderr
     return folder, db, data
@@ -212,7 +212,7 @@ def searched(tmp_path_factory):
 
 @pytest.mark.slow  # its fixture runs a real search in a new process
 def test_export_checks_before_it_announces_the_retraining(searched, tmp_path):
-    folder, db, data = searched
+    _folder, db, data = searched
     taken = tmp_path / "taken"
     taken.write_text("a file, not a folder")
     for args, expect in ((["--trial", "7"], "--trial 7"), (["--out", str(taken)], f"--out {taken}")):
@@ -251,7 +251,7 @@ def test_read_only_database_is_named(searched, tmp_path):
         except PermissionError:
             pass
         before = db.read_bytes()
-        r = subprocess.run(NASBENCH + ["search", str(folder / "s.yaml"), "--db", f"sqlite:///{db}"],
+        r = subprocess.run([*NASBENCH, "search", str(folder / "s.yaml"), "--db", f"sqlite:///{db}"],
                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
         assert r.returncode != 0
         msg = one_sentence_error(r.stderr)
@@ -268,7 +268,7 @@ def test_read_commands_name_a_database_without_results(db_url, tmp_path, args):
 
     if db_url.startswith("sqlite"):
         (tmp_path / "results.db").touch()  # an empty file, as an interrupted first run may leave
-    r = run_cli(args + ["--db", db_url], tmp_path)
+    r = run_cli([*args, "--db", db_url], tmp_path)
     assert r.returncode != 0
     assert "holds no nasbench results" in one_sentence_error(r.stderr)
     engine = create_engine(db_url)

@@ -41,7 +41,9 @@ def test_search_then_query_and_report_in_new_processes(tmp_path, ray_local):
     check = subprocess.run([sys.executable, "-c", f"""
 import sqlite3, json
 con = sqlite3.connect({str(db)!r})
-trials = con.execute("select t.trial_id, t.state, t.val_acc, t.params, t.flops, t.epochs_run from nb_trials t").fetchall()
+trials = con.execute(
+    "select t.trial_id, t.state, t.val_acc, t.params, t.flops, t.epochs_run from nb_trials t"
+).fetchall()
 epochs = con.execute("select trial_id, epoch, train_loss, val_acc from nb_epochs order by trial_id, epoch").fetchall()
 print(json.dumps({{"trials": trials, "epochs": epochs}}))
 """], capture_output=True, text=True, check=True)
@@ -53,7 +55,7 @@ print(json.dumps({{"trials": trials, "epochs": epochs}}))
         assert [e[1] for e in rows] == [1, 2] and all(e[2] is not None and e[3] is not None for e in rows)
 
     # nasbench query, from the database, in a new process.
-    q = subprocess.run(NASBENCH + ["query", "--study", "digits-e2e", "--top", "5", "--format", "json", "--db", url],
+    q = subprocess.run([*NASBENCH, "query", "--study", "digits-e2e", "--top", "5", "--format", "json", "--db", url],
                        capture_output=True, text=True, cwd=tmp_path)
     assert q.returncode == 0, q.stderr
     rows = json.loads(q.stdout)
@@ -63,13 +65,13 @@ print(json.dumps({{"trials": trials, "epochs": epochs}}))
     stored = sorted(v for (v,) in con.execute("select val_acc from nb_trials"))
     assert sorted(r["val_acc"] for r in rows) == pytest.approx(stored, rel=1e-12)
 
-    csv = subprocess.run(NASBENCH + ["query", "--study", "digits-e2e", "--format", "csv", "--db", url],
+    csv = subprocess.run([*NASBENCH, "query", "--study", "digits-e2e", "--format", "csv", "--db", url],
                          capture_output=True, text=True, cwd=tmp_path)
     assert csv.returncode == 0 and csv.stdout.splitlines()[0].startswith("study,stage,number")
     assert len(csv.stdout.strip().splitlines()) == 4
 
     # nasbench report writes a Markdown leaderboard naming every trial's architecture.
-    r = subprocess.run(NASBENCH + ["report", "digits-e2e", "--out", str(tmp_path / "reports"), "--db", url],
+    r = subprocess.run([*NASBENCH, "report", "digits-e2e", "--out", str(tmp_path / "reports"), "--db", url],
                        capture_output=True, text=True, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     md = (tmp_path / "reports" / "digits-e2e.md").read_text()

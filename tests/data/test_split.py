@@ -68,7 +68,7 @@ def test_val_size_as_fraction_or_count_is_respected(digits: ArrayDataset, val_si
 
 @pytest.mark.parametrize("val_size", [2.5, 1440, 5000, 0])
 def test_impossible_val_size_is_refused_naming_the_field(digits: ArrayDataset, val_size: float) -> None:
-    with pytest.raises(ConfigError, match="data.val_size"):
+    with pytest.raises(ConfigError, match=r"data.val_size"):
         make_split(digits, val_size=val_size, test_size=357)
 
 

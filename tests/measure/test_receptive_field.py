@@ -267,7 +267,7 @@ def test_models_fx_cannot_trace_fall_back_to_hooks() -> None:
 
 def test_upsampling_is_refused_with_the_layer_named() -> None:
     net = nn.Sequential(nn.Conv2d(2, 2, 3), nn.Upsample(scale_factor=2), nn.Conv2d(2, 2, 3))
-    with pytest.raises(NasbenchError, match="1.*upsamples"):
+    with pytest.raises(NasbenchError, match=r"1.*upsamples"):
         receptive_field(net, (2, 16, 16))
 
 

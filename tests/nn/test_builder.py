@@ -135,7 +135,8 @@ def test_group_norm_runs_on_a_single_position_at_batch_one(width: int) -> None:
     # A network narrowed to one position by its last stage: each GroupNorm still sees more
     # than one value, so a single sample (latency, inference) goes through.
     arch = Architecture(stem_width=width, norm="group", stages=(
-        Stage("residual", 1, width, downsample="stride"), Stage("inverted", 1, width, expansion=1, downsample="stride")))
+        Stage("residual", 1, width, downsample="stride"),
+        Stage("inverted", 1, width, expansion=1, downsample="stride")))
     net = build_network(arch, 1, 3, 2).eval()
     assert infeasibility(arch, (4, 4)) is None
     groups = {m.num_groups: m.num_channels for m in net.modules() if isinstance(m, nn.GroupNorm)}

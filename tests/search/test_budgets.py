@@ -24,11 +24,11 @@ def test_time_budget_stops_the_search_and_counts_across_runs(tmp_path, sqlite_ur
     assert elapsed >= 15 and status == "finished"
 
     log = tmp_path / "second.log"
-    again, df2 = search(study, sqlite_url, log=log)
+    _again, df2 = search(study, sqlite_url, log=log)
     assert len(df2) == len(df) and "search budget already spent" in log.read_text()
 
 
 def test_trials_and_time_together_stop_at_whichever_comes_first(tmp_path, sqlite_url, ray_local):
-    out, df = search(quick_study(tmp_path, "both", sampler="{name: random}", budget="{trials: 2, time: 1h}"),
+    out, _df = search(quick_study(tmp_path, "both", sampler="{name: random}", budget="{trials: 2, time: 1h}"),
                      sqlite_url)
     assert out.counts == {"complete": 2}

@@ -80,7 +80,7 @@ def test_search_joins_an_existing_cluster(tmp_path, cluster):
     worker_node = next(n["id"] for n in nodes if n["cpu"] == 2)
     db = tmp_path / "results.db"
     study = quick_study(tmp_path, "on-cluster", sampler="{name: random}", budget="{trials: 4}")
-    run = subprocess.run(NASBENCH + ["search", str(study), "--db", f"sqlite:///{db}", "--ray-address", address],
+    run = subprocess.run([*NASBENCH, "search", str(study), "--db", f"sqlite:///{db}", "--ray-address", address],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "4 complete" in run.stdout
@@ -97,8 +97,8 @@ def test_search_joins_an_existing_cluster(tmp_path, cluster):
 def test_unreachable_address_is_one_clear_sentence(tmp_path):
     study = quick_study(tmp_path, "nowhere", budget="{trials: 1}")
     address = f"127.0.0.1:{free_port()}"
-    run = subprocess.run(NASBENCH + ["search", str(study), "--db", f"sqlite:///{tmp_path / 'r.db'}",
-                                     "--ray-address", address],
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    run = subprocess.run([*NASBENCH, "search", str(study), "--db", db, "--ray-address", address],
                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 2
     assert f"--ray-address {address}: cannot join a Ray cluster there" in run.stderr
@@ -131,8 +131,8 @@ def test_a_missing_or_wrong_ray_token_is_named_at_once(tmp_path, token_head, tok
     if token is not None:
         env.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
     t0 = time.monotonic()
-    run = subprocess.run(NASBENCH + ["search", str(study), "--db", f"sqlite:///{tmp_path / 'r.db'}",
-                                     "--ray-address", token_head],
+    db = f"sqlite:///{tmp_path / 'r.db'}"
+    run = subprocess.run([*NASBENCH, "search", str(study), "--db", db, "--ray-address", token_head],
                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     took = time.monotonic() - t0
     assert run.returncode == 2, run.stdout + run.stderr

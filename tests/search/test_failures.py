@@ -4,8 +4,8 @@ whose trials keep failing stops with a clear message. Plus provenance on every t
 from __future__ import annotations
 
 import hashlib
-import os
 import json
+import os
 import subprocess
 import sys
 
@@ -35,7 +35,7 @@ def diverging(tmp_path_factory, ray_local):
 
 
 def test_diverging_trials_are_recorded_failed_with_reason_and_traceback(diverging):
-    out, df, url, _ = diverging
+    _out, df, url, _ = diverging
     failed = df[df["state"] == "failed"]
     assert len(failed) >= 3
     assert failed["failure_reason"].str.match(r"diverged: training loss became (nan|inf|-inf|non-finite)").all()
@@ -45,7 +45,7 @@ def test_diverging_trials_are_recorded_failed_with_reason_and_traceback(divergin
 
 
 def test_search_goes_on_after_a_failure_then_stops_after_n_in_a_row(diverging):
-    out, df, url, _ = diverging
+    out, df, _url, _ = diverging
     # Trials kept being started after the first failure, until three had failed in a row.
     assert (df["state"] == "failed").sum() >= 3 and len(df) < 8
     assert set(df["state"]) <= {"failed", "interrupted"}
@@ -53,20 +53,21 @@ def test_search_goes_on_after_a_failure_then_stops_after_n_in_a_row(diverging):
 
 
 def test_cli_status_and_exit_code_show_the_failures(diverging, tmp_path):
-    out, df, url, study = diverging
-    status = subprocess.run(NASBENCH + ["status", "diverge", "--db", url], capture_output=True, text=True,
+    _out, _df, url, study = diverging
+    status = subprocess.run([*NASBENCH, "status", "diverge", "--db", url], capture_output=True, text=True,
                             cwd=tmp_path, env={"COLUMNS": "250", "PATH": ""})
     assert status.returncode == 0, status.stderr
-    assert "stopped" in status.stdout and "failed" in status.stdout and "diverged: training loss became" in status.stdout
+    assert "stopped" in status.stdout and "failed" in status.stdout
+    assert "diverged: training loss became" in status.stdout
     # Re-running the stopped study: one more failure in a row stops it again, exit status 1.
-    again = subprocess.run(NASBENCH + ["search", str(study), "--db", url], capture_output=True, text=True,
+    again = subprocess.run([*NASBENCH, "search", str(study), "--db", url], capture_output=True, text=True,
                            cwd=tmp_path)
     assert again.returncode == 1
     assert "failed in a row" in again.stdout
 
 
 def test_every_trial_carries_its_provenance(diverging):
-    out, df, url, study = diverging
+    _out, _df, url, study = diverging
     with create_engine(url).connect() as con:
         rows = con.execute(text("select provenance_json, seed from nb_trials")).fetchall()
         study_hash = con.execute(text("select study_file_hash from nb_studies where name = 'diverge'")).scalar()
@@ -88,12 +89,12 @@ def test_a_search_whose_every_trial_failed_exits_non_zero_and_says_why(tmp_path)
     url = f"sqlite:///{tmp_path / 'results.db'}"
     study = quick_study(tmp_path, "doomed", sampler="{name: random}", budget="{trials: 2}",
                         recipe="{optimizer: sgd, lr: 1.0e+30, batch_size: 64}")
-    run = subprocess.run(NASBENCH + ["search", str(study), "--db", url], capture_output=True, text=True,
+    run = subprocess.run([*NASBENCH, "search", str(study), "--db", url], capture_output=True, text=True,
                          cwd=tmp_path, env={**os.environ, "COLUMNS": "250"}, timeout=600)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "search failed: all 2 trials failed (trial " in run.stdout
     assert "diverged: training loss became" in run.stdout
-    status = subprocess.run(NASBENCH + ["status", "doomed", "--db", url], capture_output=True, text=True,
+    status = subprocess.run([*NASBENCH, "status", "doomed", "--db", url], capture_output=True, text=True,
                             cwd=tmp_path, env={**os.environ, "COLUMNS": "250"})
     assert "doomed: stopped" in status.stdout
 

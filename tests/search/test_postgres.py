@@ -31,7 +31,7 @@ def test_search_resume_and_query_on_postgresql(tmp_path):
     name = f"pg-{uuid.uuid4().hex[:8]}"  # the server outlives the test: one study per run
     study = quick_study(tmp_path, name, sampler="{name: tpe, options: {n_startup_trials: 2}}",
                         budget="{trials: 3}")
-    first = subprocess.run(NASBENCH + ["search", str(study), "--db", URL], capture_output=True, text=True,
+    first = subprocess.run([*NASBENCH, "search", str(study), "--db", URL], capture_output=True, text=True,
                            cwd=tmp_path, timeout=900)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "3 complete" in first.stdout
@@ -46,14 +46,14 @@ def test_search_resume_and_query_on_postgresql(tmp_path):
 
     # A larger budget continues the same study on the server: trials 0-2 kept, two more trained.
     study.write_text(study.read_text().replace("budget: {trials: 3}", "budget: {trials: 5}"))
-    again = subprocess.run(NASBENCH + ["search", str(study), "--db", URL], capture_output=True, text=True,
+    again = subprocess.run([*NASBENCH, "search", str(study), "--db", URL], capture_output=True, text=True,
                            cwd=tmp_path, timeout=900)
     assert again.returncode == 0, again.stdout + again.stderr
     df2 = load_trials(URL, name)
     assert len(df2) == 5 and (df2["state"] == "complete").all()
     assert df2.set_index("number").loc[list(df["number"]), "val_acc"].tolist() == df["val_acc"].tolist()
 
-    q = subprocess.run(NASBENCH + ["query", "--study", name, "--format", "csv", "--db", URL],
+    q = subprocess.run([*NASBENCH, "query", "--study", name, "--format", "csv", "--db", URL],
                        capture_output=True, text=True, cwd=tmp_path)
     assert q.returncode == 0 and len(q.stdout.strip().splitlines()) == 6
     with create_engine(URL).connect() as con:
@@ -64,7 +64,7 @@ def test_search_resume_and_query_on_postgresql(tmp_path):
 def test_unreachable_server_is_one_clear_sentence(tmp_path):
     study = quick_study(tmp_path, "pg-nowhere")
     bad = URL.rsplit("@", 1)[0] + "@127.0.0.1:1/nasbench"
-    run = subprocess.run(NASBENCH + ["search", str(study), "--db", bad], capture_output=True, text=True,
+    run = subprocess.run([*NASBENCH, "search", str(study), "--db", bad], capture_output=True, text=True,
                          cwd=tmp_path, timeout=120)
     assert run.returncode == 2
     assert "is unreachable" in run.stderr and "nasbench:***@127.0.0.1:1" in run.stderr

@@ -64,7 +64,7 @@ def test_kill_9_then_rerun_continues_the_study(tmp_path):
     study = quick_study(tmp_path, "resume", sampler="{name: random}", budget=f"{{trials: {BUDGET}}}",
                         fidelity="{epochs: 2, train_fraction: 0.6}")
     log = open(tmp_path / "first.log", "w")
-    driver = subprocess.Popen(NASBENCH + ["search", str(study), "--db", url], stdout=log, stderr=subprocess.STDOUT,
+    driver = subprocess.Popen([*NASBENCH, "search", str(study), "--db", url], stdout=log, stderr=subprocess.STDOUT,
                               cwd=tmp_path, start_new_session=True)
     try:
         before = wait_for(db, driver)
@@ -81,7 +81,7 @@ def test_kill_9_then_rerun_continues_the_study(tmp_path):
     assert not left, f"processes of the killed driver still running: {left}"
 
     # `status` tells the driver is gone (its lease row stays, its heartbeat stops).
-    status = subprocess.run(NASBENCH + ["status", "resume", "--db", url], capture_output=True, text=True,
+    status = subprocess.run([*NASBENCH, "status", "resume", "--db", url], capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "250"})
     assert f"driver: PID {driver.pid} on host" in status.stdout and "gone" in status.stdout, status.stdout
 
@@ -89,7 +89,7 @@ def test_kill_9_then_rerun_continues_the_study(tmp_path):
     running_before = {r[0]: r[2] for r in trials(db) if r[1] == "running"}
     assert len(done_before) >= 2 and running_before
 
-    again = subprocess.run(NASBENCH + ["search", str(study), "--db", url], capture_output=True, text=True,
+    again = subprocess.run([*NASBENCH, "search", str(study), "--db", url], capture_output=True, text=True,
                            cwd=tmp_path, timeout=900)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"{len(running_before)} interrupted trial(s) re-queued" in again.stdout
@@ -112,6 +112,6 @@ def test_kill_9_then_rerun_continues_the_study(tmp_path):
     with sqlite3.connect(db) as con:
         assert con.execute("select elapsed_s from nb_studies").fetchone()[0] > 0
 
-    status = subprocess.run(NASBENCH + ["status", "resume", "--db", url], capture_output=True, text=True,
+    status = subprocess.run([*NASBENCH, "status", "resume", "--db", url], capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "250"})
     assert status.returncode == 0 and "interrupted" in status.stdout and "re-queued" in status.stdout

@@ -56,7 +56,7 @@ def test_a_supernet_study_runs_resumes_after_kill_9_and_reports_shared_weights_a
     db = tmp_path / "results.db"
     url = f"sqlite:///{db}"
     study = supernet_study(tmp_path)
-    log = open(tmp_path / "first.log", "w")  # noqa: SIM115 (the driver writes to it until it is killed)
+    log = open(tmp_path / "first.log", "w")
     driver = subprocess.Popen([*NASBENCH, "search", str(study), "--db", url], stdout=log, stderr=subprocess.STDOUT,
                               cwd=tmp_path, start_new_session=True)
     try:

@@ -53,7 +53,7 @@ def every_architecture(spec: SpaceSpec) -> Iterator[Architecture]:
             i -= 1
         if i < 0:
             return
-        path = trial.path[:i] + [trial.path[i] + 1]
+        path = [*trial.path[:i], trial.path[i] + 1]
 
 
 class DrawTrial(IndexTrial):

@@ -69,7 +69,8 @@ def test_a_space_refuses_an_input_of_a_dimensionality_it_does_not_allow() -> Non
 
 def test_bad_arguments_are_one_sentence_each(tmp_path: Path) -> None:
     bad_input = run("show", str(SPACES_DIR / "tiny.yaml"), "--input", "28by28")
-    assert bad_input.exit_code == 2 and "input '28by28': give channels then 1-3 positive spatial sizes" in bad_input.output
+    assert bad_input.exit_code == 2
+    assert "input '28by28': give channels then 1-3 positive spatial sizes" in bad_input.output
     missing = run("show", str(tmp_path / "nope.yaml"))
     assert missing.exit_code == 2 and "nope.yaml: search space file not found." in missing.output
     (tmp_path / "bad.yaml").write_text("stage: {block: [plain, transformer]}\n")

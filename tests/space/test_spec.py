@@ -151,7 +151,7 @@ def test_a_bad_space_file_is_one_sentence_naming_the_file_and_field(tmp_path: Pa
 
 
 def test_a_missing_space_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="nope.yaml: search space file not found"):
+    with pytest.raises(ConfigError, match=r"nope.yaml: search space file not found"):
         load_space(tmp_path / "nope.yaml")
 
 

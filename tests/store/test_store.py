@@ -87,9 +87,8 @@ def test_duplicate_study_name_raises_store_error(sqlite_url):
     engine = open_engine(sqlite_url)
     with session_scope(engine) as s:
         make_study(s, "dup")
-    with pytest.raises(StoreError, match="database error"):
-        with session_scope(engine) as s:
-            make_study(s, "dup")
+    with pytest.raises(StoreError, match="database error"), session_scope(engine) as s:
+        make_study(s, "dup")
 
 
 def test_bad_urls(tmp_path):

@@ -55,7 +55,7 @@ def test_to_frame_has_a_row_per_architecture_and_columns_per_budget() -> None:
 
 
 def test_unknown_benchmarks_are_refused_naming_the_value(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="missing.json"):
+    with pytest.raises(ConfigError, match=r"missing.json"):
         load_benchmark(tmp_path / "missing.json")
     with pytest.raises(ConfigError, match="nope"):
         load_benchmark("nope", f"sqlite:///{tmp_path / 'empty.db'}")

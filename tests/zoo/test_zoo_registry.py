@@ -44,7 +44,7 @@ def test_registry_lists_every_required_network() -> None:
 
 
 def test_unknown_name_raises_config_error_listing_valid_names() -> None:
-    with pytest.raises(ConfigError, match="unknown zoo model 'resnet9'.*resnet18.*vgg16"):
+    with pytest.raises(ConfigError, match=r"unknown zoo model 'resnet9'.*resnet18.*vgg16"):
         create_model("resnet9")
     with pytest.raises(ConfigError, match="resnet9"):
         model_info("resnet9")
@@ -101,7 +101,7 @@ def test_each_argument_changes_only_its_part(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(set(list_models()) - SCALABLE))
 def test_width_mult_is_refused_where_the_family_does_not_define_it(name: str) -> None:
-    with pytest.raises(ValueError, match="width_mult.*0.5"):
+    with pytest.raises(ValueError, match=r"width_mult.*0.5"):
         create_model(name, width_mult=0.5)
 
 
