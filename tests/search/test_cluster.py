@@ -72,7 +72,7 @@ def cluster(tmp_path):
         yield address, env, nodes
     finally:
         for p in reversed(procs):
-            end_session(p)
+            end_session(p, grace=5)  # the search has ended: nothing on the nodes to save
 
 
 def test_search_joins_an_existing_cluster(tmp_path, cluster):
