@@ -27,6 +27,10 @@ BudgetOption = Annotated[
     int | None,
     typer.Option("--epochs", help="The benchmark's epoch budget whose results are used (default: the longest)."),
 ]
+# build, replay and proxies all compute with torch on the CPU, so they share one --threads option.
+ThreadsOption = Annotated[
+    int, typer.Option("--threads", help="Torch CPU threads (training, timing, scoring and the GP sampler).")
+]
 
 app = typer.Typer(
     cls=NasbenchGroup,
@@ -55,7 +59,7 @@ def build(
     seeds: Annotated[int, typer.Option("--seeds", help="Training seeds per architecture and budget.")] = 1,
     name: Annotated[str | None, typer.Option("--name", help="Benchmark name (default: <space>_<data>).")] = None,
     sample_seed: Annotated[int, typer.Option("--sample-seed", help="Seed of the architecture selection.")] = 0,
-    threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads for training and timing.")] = 1,
+    threads: ThreadsOption = 1,
     data_options: Annotated[
         str | None,
         typer.Option("--data-options", help="Loader options as JSON, e.g. '{\"train_size\": 15000}'."),
@@ -114,9 +118,7 @@ def surrogate(
     benchmark: Annotated[
         str, typer.Argument(help="A benchmark: a file, a shipped name (e.g. mnist1d_tiny) or a name in the database.")
     ],
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Epoch budget whose accuracy to predict (default: the longest).")
-    ] = None,
+    epochs: BudgetOption = None,
     folds: Annotated[int, typer.Option("--folds", help="Folds of the held-out evaluation.")] = 5,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and of the model.")] = 0,
     model: Annotated[
@@ -182,9 +184,7 @@ def replay(
         str | None,
         typer.Option("--options", help='Sampler options as JSON, e.g. \'{"gp": {"n_startup_trials": 10}}\'.'),
     ] = None,
-    threads: Annotated[
-        int, typer.Option("--threads", help="Torch CPU threads (the GP sampler computes with torch).")
-    ] = 1,
+    threads: ThreadsOption = 1,
     workers: Annotated[
         int, typer.Option("--workers", help="Processes replaying seeds in parallel (results are the same).")
     ] = 1,
@@ -342,7 +342,7 @@ def proxies(
     k: Annotated[int, typer.Option("--k", help="k of the top-k hit rate.")] = 10,
     epochs: BudgetOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the batch, the sample and the initial weights.")] = 0,
-    threads: Annotated[int, typer.Option("--threads", help="Torch CPU threads.")] = 1,
+    threads: ThreadsOption = 1,
     out: Annotated[Path, typer.Option("--out", help="Folder for the CSV files.")] = Path("reports/proxies"),
     db: DbOption = None,
 ) -> None:
