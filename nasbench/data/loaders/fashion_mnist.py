@@ -35,10 +35,13 @@ CLASS_NAMES = (
 )
 _IDX_UBYTE = 0x08
 SUBSET_SEED = 0  # seed of the training sample ``train_size`` keeps; fixed, so the sample is too
+# The IDX files' names, written once for the reader and for PREPROCESSING's description.
+TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
+TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
 PREPROCESSING = Preprocessing(
     native=NativeInput(
-        source="the IDX files train-images-idx3-ubyte and t10k-images-idx3-ubyte, read as arrays",
-        arrays=("train-images-idx3-ubyte", "t10k-images-idx3-ubyte"),
+        source=f"the IDX files {TRAIN_IMAGES} and {TEST_IMAGES}, read as arrays",
+        arrays=(TRAIN_IMAGES, TEST_IMAGES),
         shape=("N", 28, 28),
         dtype="uint8",
         value_range=(0.0, 255.0),
@@ -113,8 +116,8 @@ def load_fashion_mnist(path: PathLike | None = None, train_size: int | None = No
     folder = data_dir(
         path, ENV_VAR, "Fashion-MNIST", default=DEBIAN_DIR, hint="install Debian's dataset-fashion-mnist, "
     )
-    x, y = _read_pair(folder, "train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+    x, y = _read_pair(folder, TRAIN_IMAGES, TRAIN_LABELS)
     keep = training_sample(len(y), train_size)
     train = (x, y) if keep is None else (x[keep], y[keep])
-    test = _read_pair(folder, "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+    test = _read_pair(folder, TEST_IMAGES, TEST_LABELS)
     return ArrayDataset.with_test_set("fashion_mnist", train, test, CLASS_NAMES, str(folder), PREPROCESSING)
