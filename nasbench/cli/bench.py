@@ -28,9 +28,7 @@ BudgetOption = Annotated[
     typer.Option("--epochs", help="The benchmark's epoch budget whose results are used (default: the longest)."),
 ]
 # build, replay and proxies all compute with torch on the CPU, so they share one --threads option.
-ThreadsOption = Annotated[
-    int, typer.Option("--threads", help="Torch CPU threads (training, timing, scoring and the GP sampler).")
-]
+ThreadsOption = Annotated[int, typer.Option("--threads", help="Torch CPU threads.")]
 
 app = typer.Typer(
     cls=NasbenchGroup,
