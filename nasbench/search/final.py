@@ -54,3 +54,19 @@ def final_jobs(
         )
         jobs.append(Job(TrialRequest(Stage.FINAL, t.number, seed, Candidate(arch=t.arch), params, flops), start))
     return chosen, jobs
+
+
+def describe_final(n_chosen: int, final: FinalConfig) -> str:
+    """The line the search prints as its final stage starts."""
+    bounds = " and ".join(f"{_bound(v)} {key}" for key, v in final.best_within.items())
+    within = f", and the best within {bounds}" if bounds else ""
+    noun = "architecture" if n_chosen == 1 else "architectures"
+    return (
+        f"final training of {n_chosen} {noun} (top {final.top_k} by validation{within}) "
+        f"at {final.fidelity.epochs} epochs (test accuracy measured)"
+    )
+
+
+def _bound(value: float) -> str:
+    """A bound as a reader writes it: 100,000 rather than 100000.0."""
+    return f"{value:,.0f}" if value.is_integer() else f"{value:g}"

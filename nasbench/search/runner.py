@@ -24,7 +24,7 @@ from nasbench.nn.supernet import supernet_refusal
 from nasbench.search.cluster import check_reachable, check_token, start_ray, stop_ray, trial_resources
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import STOPPED_WHILE_RUNNING, Dispatch, make_scheduler, run_trials
-from nasbench.search.final import final_jobs
+from nasbench.search.final import describe_final, final_jobs
 from nasbench.search.ledger import Ledger, StoredStudy
 from nasbench.search.prefilter import apply_prefilter
 from nasbench.search.recorder import StudyRecorder
@@ -351,16 +351,11 @@ def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyReco
     chosen, jobs = final_jobs(searched, finals, cfg.final, p.task.shape, cfg.seed)
     if not jobs:
         return
-    fidelity = cfg.final.fidelity
-    within = f", best within {cfg.final.best_within}" if cfg.final.best_within else ""
-    console.print(
-        f"final training of {len(chosen)} architectures (top {cfg.final.top_k} by validation{within}) "
-        f"at {fidelity.epochs} epochs (test accuracy measured)"
-    )
+    console.print(describe_final(len(chosen), cfg.final))
     run_trials(
         ListSearcher(jobs, recorder),
         recorder,
-        dispatch_for(cfg, p.task, Stage.FINAL, fidelity, True, len(jobs)),
+        dispatch_for(cfg, p.task, Stage.FINAL, cfg.final.fidelity, True, len(jobs)),
         console,
     )
 

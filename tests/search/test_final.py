@@ -1,0 +1,97 @@
+"""The final stage re-trains the top-k searched architectures by validation, and the best one within
+each `final.best_within` bound (a small network the top-k would leave out); a resumed study never
+re-trains a finalist whose final training is complete."""
+
+from __future__ import annotations
+
+from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.data.spec import DataShape
+from nasbench.search.config import FinalConfig
+from nasbench.search.final import describe_final, final_jobs, final_selection
+from nasbench.search.ledger import TrialSummary
+from nasbench.space.notation import parse_architecture
+from nasbench.train.recipe import Fidelity
+
+SHAPE = DataShape(in_channels=1, num_classes=10, input_size=(40,))
+BIG = parse_architecture("s32 > conv1x64k5 > conv1x128k3/2 > relu bn")
+MID = parse_architecture("s16 > conv1x32k3 > conv1x64k3/2 > relu bn")
+SMALL = parse_architecture("s8 > conv1x16k3 > relu bn")
+TINY = parse_architecture("s8 > conv1x8k3 > relu bn")
+
+
+def searched(number: int, arch, val_acc: float | None, params: int | None) -> TrialSummary:
+    return TrialSummary(
+        Stage.SEARCH,
+        number,
+        Family.SEARCHED,
+        arch.summary(),
+        TrialState.COMPLETE,
+        Fidelity(epochs=3),
+        arch=arch,
+        params=params,
+        val_acc=val_acc,
+    )
+
+
+TRIALS = [
+    searched(0, MID, 0.95, 30_000),
+    searched(1, BIG, 0.97, 120_000),
+    searched(2, BIG, 0.96, 120_000),  # the same architecture again, by another trial: one finalist
+    searched(3, SMALL, 0.90, 2_000),
+    searched(4, TINY, 0.91, None),  # no parameter count recorded: never within a parameter bound
+    searched(5, MID, None, 30_000),  # no validation figure: never chosen
+]
+
+
+def test_the_top_k_are_distinct_architectures_by_validation_accuracy():
+    assert [t.number for t in final_selection(TRIALS, 2, {})] == [1, 0]
+    assert [t.number for t in final_selection(TRIALS, 10, {})] == [1, 0, 4, 3]
+    # Ties in validation accuracy go to the earlier trial.
+    tied = [searched(7, BIG, 0.9, 1), searched(6, MID, 0.9, 1)]
+    assert [t.number for t in final_selection(tied, 1, {})] == [6]
+
+
+def test_the_best_within_a_bound_joins_the_top_k_unless_it_is_already_there():
+    assert [t.number for t in final_selection(TRIALS, 1, {"params": 50_000})] == [1, 0]
+    assert [t.number for t in final_selection(TRIALS, 1, {"params": 10_000})] == [1, 3]
+    assert [t.number for t in final_selection(TRIALS, 2, {"params": 50_000})] == [1, 0]  # no second copy
+    assert [t.number for t in final_selection(TRIALS, 1, {"params": 100})] == [1]  # nothing that small
+    assert [t.number for t in final_selection(TRIALS, 0, {"params": 10_000})] == [3]
+    # A bound on a figure no trial has (latency was not measured): nothing qualifies.
+    assert [t.number for t in final_selection(TRIALS, 1, {"latency_ms": 1e9})] == [1]
+
+
+def test_final_jobs_train_each_finalist_once_at_the_final_fidelity_and_seed():
+    cfg = FinalConfig(top_k=1, fidelity=Fidelity(epochs=60), best_within={"params": 10_000})
+    chosen, jobs = final_jobs(TRIALS, [], cfg, SHAPE, seed=7)
+    assert [t.number for t in chosen] == [1, 3]
+    assert [j.request.number for j in jobs] == [1, 3]
+    for job, arch in zip(jobs, [BIG, SMALL], strict=True):
+        assert job.request.stage == Stage.FINAL and job.request.seed == 7
+        assert job.request.candidate.arch == arch
+        assert job.start.fidelity == Fidelity(epochs=60) and job.start.family == Family.SEARCHED
+        assert job.request.params is not None and job.request.params > 0
+
+    # Resuming: the finalist whose final training completed is not trained again; a failed one is.
+    done = searched(1, BIG, 0.97, 120_000)
+    finals = [
+        TrialSummary(Stage.FINAL, 1, Family.SEARCHED, BIG.summary(), TrialState.COMPLETE, Fidelity(epochs=60)),
+        TrialSummary(Stage.FINAL, 3, Family.SEARCHED, SMALL.summary(), TrialState.FAILED, Fidelity(epochs=60)),
+    ]
+    chosen, jobs = final_jobs([done, *TRIALS[1:]], finals, cfg, SHAPE, seed=7)
+    assert [t.number for t in chosen] == [1, 3]
+    assert [j.request.number for j in jobs] == [3]
+
+
+def test_the_final_stage_says_what_it_trains_in_words():
+    one = FinalConfig(top_k=1, fidelity=Fidelity(epochs=10), best_within={"params": 100_000.0})
+    assert describe_final(1, one) == (
+        "final training of 1 architecture (top 1 by validation, and the best within 100,000 params) "
+        "at 10 epochs (test accuracy measured)"
+    )
+    two = FinalConfig(top_k=3, fidelity=Fidelity(epochs=60), best_within={"params": 10_000, "latency_ms": 0.5})
+    assert describe_final(4, two) == (
+        "final training of 4 architectures (top 3 by validation, and the best within 10,000 params and "
+        "0.5 latency_ms) at 60 epochs (test accuracy measured)"
+    )
+    assert "best within" not in describe_final(3, FinalConfig(top_k=3))
