@@ -5,13 +5,18 @@ generator derived from (seed, trial number, purpose), so a resumed or copied sam
 exactly what the original would have. ``reseed_rng`` draws a new seed (Optuna calls it in each
 thread of ``optimize(n_jobs>1)``); ``sampler.seed`` shows the seed in use.
 
-Until the population is full (``population_size`` feasible complete trials), trials are random.
-After that, ``before_trial`` picks one parent by tournament among ``sample_size`` members of the
-population (the ``population_size`` most recent feasible complete trials) and one of its
-parameters to mutate, and stores both in the trial's system attributes. With one objective the
-best value wins the tournament; with several (e.g. ``[val_acc, params]``) the lowest
-non-domination rank in the population wins, then the largest crowding distance in its front, as
-in NSGA-II. ``sample_independent`` answers each parameter from the parent, re-sampling the chosen
+The population is the ``population_size`` most recent feasible trials with a value: complete
+ones, and with one objective also those an early-stopping scheduler pruned (Optuna records a
+pruned trial's last reported value and step). Under Hyperband most trials are pruned, so counting
+only complete ones would leave the population unfilled for most of a short search, which would
+then be random search. Until the population is full, trials are random. After that,
+``before_trial`` picks one parent by tournament among ``sample_size`` members of the population
+and one of its parameters to mutate, and stores both in the trial's system attributes. With one
+objective the tournament ranks as Optuna's TPE does: complete trials above pruned ones, pruned
+ones by the step they reached (the scheduler judged them there), then by value. With several
+objectives (e.g. ``[val_acc, params]``; no intermediate values) the lowest non-domination rank in
+the population of complete trials wins, then the largest crowding distance in its front, as in
+NSGA-II. ``sample_independent`` answers each parameter from the parent, re-sampling the chosen
 one to a different value. Parameters the parent never had (the mutation changed the space, e.g. a
 stage's block became inverted and now has an expansion ratio), or whose value no longer fits the
 distribution asked for, are sampled at random. Enqueued trials are left to their fixed values.
@@ -74,11 +79,13 @@ class RegularizedEvolutionSampler(BaseSampler):
         return random.Random(f"{self.seed}:{trial.number}:{salt}")
 
     def population(self, study: optuna.Study) -> list[FrozenTrial]:
-        """The ``population_size`` most recent feasible complete trials, oldest first."""
+        """The ``population_size`` most recent feasible trials with a value (complete, or pruned
+        with one objective), oldest first."""
         n_objectives = len(study.directions)
+        states = (TrialState.COMPLETE, TrialState.PRUNED) if n_objectives == 1 else (TrialState.COMPLETE,)
         done = [
             t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            for t in study.get_trials(deepcopy=False, states=states)
             if t.values is not None
             and len(t.values) == n_objectives
             and not any(math.isnan(v) for v in t.values)
@@ -149,13 +156,15 @@ def _new_plan_cache() -> weakref.WeakKeyDictionary[Any, dict[int, Plan]]:
 def _fitness(pop: list[FrozenTrial], directions: Sequence[StudyDirection]) -> dict[int, tuple[float, ...]]:
     """Trial number -> a key whose minimum wins a tournament.
 
-    One objective: the loss (the value, negated when maximising). Several: (non-domination rank
-    in ``pop``, minus the crowding distance within that rank's front), as NSGA-II compares.
+    One objective: complete trials before pruned ones, pruned ones by the step they reached (later
+    first), then the loss (the value, negated when maximising), as Optuna's TPE orders them.
+    Several: (non-domination rank in ``pop``, minus the crowding distance within that rank's
+    front), as NSGA-II compares.
     """
     signs = [-1.0 if d == StudyDirection.MAXIMIZE else 1.0 for d in directions]
     losses = [tuple(s * v for s, v in zip(signs, t.values, strict=True)) for t in pop]
     if len(directions) == 1:
-        return {t.number: loss for t, loss in zip(pop, losses, strict=True)}
+        return {t.number: (*_reach(t), *loss) for t, loss in zip(pop, losses, strict=True)}
     ranks = _nondomination_ranks(losses)
     crowding = [0.0] * len(pop)
     for rank in set(ranks):
@@ -163,6 +172,13 @@ def _fitness(pop: list[FrozenTrial], directions: Sequence[StudyDirection]) -> di
         for i, distance in zip(front, _crowding_distances([losses[i] for i in front]), strict=True):
             crowding[i] = distance
     return {t.number: (float(ranks[i]), -crowding[i]) for i, t in enumerate(pop)}
+
+
+def _reach(t: FrozenTrial) -> tuple[float, float]:
+    """How far a trial got, smaller first: (0, 0) complete, (1, -last step) pruned."""
+    if t.state == TrialState.COMPLETE:
+        return (0.0, 0.0)
+    return (1.0, -float(t.last_step if t.last_step is not None else 0))
 
 
 def _dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:

@@ -436,12 +436,12 @@ def test_every_parameter_is_sampled_independently_so_a_partial_fixed_sampler_kee
         assert changed - {"activation"} <= {mutated}, f"trial {child.number} changed {changed}"
 
 
-def test_failed_pruned_and_nan_trials_never_become_parents():
+def test_failed_nan_and_valueless_pruned_trials_never_become_parents():
     def objective(trial: optuna.Trial) -> float:
         arch = sample_architecture(trial, SPACE)
         outcome = trial.number % 4  # deterministic mix: one trial in four completes
         if outcome == 1:
-            raise optuna.TrialPruned()
+            raise optuna.TrialPruned()  # before reporting anything: no value to rank it by
         if outcome == 2:
             raise ArithmeticError("training diverged")
         return math.nan if outcome == 3 else score(arch)  # Optuna fails a NaN result
@@ -457,6 +457,41 @@ def test_failed_pruned_and_nan_trials_never_become_parents():
     for child in children:
         complete = [t.params for t in trials[: child.number] if t.state == TrialState.COMPLETE]
         assert child.system_attrs[PARENT_KEY] in complete, f"trial {child.number}'s parent did not complete"
+
+
+def test_pruned_trials_with_a_value_fill_the_population_and_rank_below_complete_ones():
+    # As under Hyperband: each trial reports at epochs 3, 9, 27; two in three are stopped early.
+    # Counting only complete trials, a population of 6 would need 18 trials to fill.
+    def objective(trial: optuna.Trial) -> float:
+        value = score(sample_architecture(trial, SPACE))
+        stop = {0: 3, 1: 9}.get(trial.number % 3)  # the third one in three runs to the end
+        for step in (3, 9, 27):
+            trial.report(value * step / 27, step)
+            if step == stop:
+                raise optuna.TrialPruned()
+        return value
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(direction="maximize",
+                                sampler=RegularizedEvolutionSampler(population_size=6, sample_size=3, seed=1))
+    study.optimize(objective, n_trials=30)
+    children = [t for t in study.trials if PARENT_KEY in t.system_attrs]
+    assert children[0].number == 6  # once six trials ended with a value, complete or pruned
+    pruned = [t.params for t in study.trials if t.state == TrialState.PRUNED]
+    assert any(child.system_attrs[PARENT_KEY] in pruned for child in children)
+
+    # The tournament's order: complete, then pruned by the step they reached, then by value.
+    dist = {"x": CategoricalDistribution(["a", "b", "c", "d", "e"])}
+    ranked = optuna.create_study(direction="maximize")
+    for name, state, steps in [("a", TrialState.PRUNED, {3: 0.9}), ("b", TrialState.COMPLETE, {27: 0.5}),
+                               ("c", TrialState.PRUNED, {3: 0.4, 9: 0.6}), ("d", TrialState.COMPLETE, {27: 0.8}),
+                               ("e", TrialState.PRUNED, {3: 0.5, 9: 0.7})]:
+        ranked.add_trial(optuna.trial.create_trial(
+            params={"x": name}, distributions=dist, state=state, intermediate_values=steps,
+            value=steps[max(steps)]))
+    key = _fitness(ranked.trials, ranked.directions)
+    order = sorted(ranked.trials, key=lambda t: key[t.number])
+    assert [t.params["x"] for t in order] == ["d", "b", "e", "c", "a"]
 
 
 # --- before the population is full ------------------------------------------------------------
