@@ -48,6 +48,7 @@ class EqualBudget:
     study_file: str
     replicates: int  # related studies besides the base
     arms: list[Arm] = field(default_factory=list)  # search, random search, then the baselines
+    unfinished: dict[str, str] = field(default_factory=dict)  # study name -> status, for those not finished
 
     @property
     def seeds(self) -> list[int]:
@@ -75,7 +76,8 @@ def equal_budget(engine: Engine, study: str) -> EqualBudget:
             baselines.setdefault(name, {})[cfg.seed] = acc
     arms = [Arm(SEARCH, search), Arm(RANDOM, random), *(Arm(n, v) for n, v in baselines.items())]
     file = next((r.study.study_file for r in records if r.study.name == base_name), this.study_file)
-    return EqualBudget(base_name, file, len(records) - 1, arms)
+    unfinished = {r.study.name: r.study.status for r in records if r.study.status != "finished"}
+    return EqualBudget(base_name, file, len(records) - 1, arms, unfinished)
 
 
 def chosen_test_acc(record: StudyRecord) -> float | None:
@@ -136,5 +138,7 @@ def _pm(arm: Arm) -> str:
     return f"{fmt.accuracy(arm.mean)}{spread}"
 
 
-def replicate_command(eb: EqualBudget) -> str:
-    return f"nasbench replicate {eb.study_file or '<study file>'} --seeds 0,1,2"
+def replicate_command(eb: EqualBudget, seeds: list[int] | None = None) -> str:
+    """The command that runs (or resumes) the replicates: ``seeds`` or, by default, 0,1,2."""
+    listed = ",".join(map(str, seeds)) if seeds else "0,1,2"
+    return f"nasbench replicate {eb.study_file or '<study file>'} --seeds {listed}"

@@ -120,6 +120,17 @@ def equal_budget_section(eb: EqualBudget) -> render.Section:
         render.Table(columns, tuple(rows), id="equal-budget"),
         render.Bullets(tuple(verdict(eb))),
     ]
+    if eb.unfinished:
+        studies = ", ".join(f"{name} ({status})" for name, status in sorted(eb.unfinished.items()))
+        blocks.append(
+            render.Paragraph(
+                (
+                    f"Not finished, so without a final figure yet: {studies}. "
+                    f"Run {replicate_command(eb, eb.seeds)} to resume any that stopped; finished studies "
+                    "train nothing again.",
+                )
+            )
+        )
     if eb.replicates == 0 or not eb.arms[1].by_seed:
         blocks.append(
             render.Paragraph(
