@@ -141,6 +141,7 @@ class OptunaNasSearcher(Searcher):
         self.slow_streak = 0  # trials in a row the worker found over the latency constraint
         self.trials: dict[str, tuple[optuna.Trial, dict[str, float], str]] = {}  # Tune id -> (trial, measures, digest)
         self.evaluated: dict[str, Known] | None = None  # loaded from the store on first use
+        self._reported: dict[int, set[int]] = {}  # Optuna trial number -> epochs reported to it
         self.stopped_reason: str | None = None
         self.finished_note: str | None = None
 
@@ -219,8 +220,22 @@ class OptunaNasSearcher(Searcher):
         if trial_id not in self.trials:
             return
         ot, measures, digest = self.trials.pop(trial_id)
-        report = WorkerReport.of(result)
-        state, reason = outcome(report, error, bool((result or {}).get("done")), self.plan.fidelity.epochs)
+        try:
+            self._end(ot, WorkerReport.of(result), error, bool((result or {}).get("done")), measures, digest)
+        finally:
+            self._reported.pop(ot.number, None)
+
+    def _end(
+        self,
+        ot: optuna.Trial,
+        report: WorkerReport | None,
+        error: bool,
+        done: bool,
+        measures: dict[str, float],
+        digest: str,
+    ) -> None:
+        """Tell Optuna how the trial ended, and remember its architecture's outcome."""
+        state, reason = outcome(report, error, done, self.plan.fidelity.epochs)
         if self.recorder.stop.asked and state in (TrialState.FAILED, TrialState.INTERRUPTED):
             # Cut short by the stop (a signal reaches the workers too): left running in Optuna, so
             # that resuming the study re-queues it as after a killed driver.
@@ -238,9 +253,13 @@ class OptunaNasSearcher(Searcher):
                     "choose a space of smaller networks"
                 )
         elif state == TrialState.PRUNED:
+            # Optuna records a pruned trial with its last intermediate value and step (samplers
+            # rank it by them): the epoch the scheduler stopped it at must be among them.
+            self._report_epoch(ot, report)
             self.study.tell(ot, state=OptunaState.PRUNED)
         elif state == TrialState.COMPLETE:
             assert report is not None
+            self._report_epoch(ot, report)  # a scheduler's last epoch comes here, not to on_trial_result
             set_feasibility(ot, True)
             if report.latency_ms is not None:
                 ot.set_user_attr("latency_ms", report.latency_ms)
@@ -254,11 +273,22 @@ class OptunaNasSearcher(Searcher):
         """Each epoch's validation accuracy becomes an intermediate value of the Optuna trial, so
         Optuna's tools show learning curves (Optuna keeps them for single-objective studies only)."""
         entry = self.trials.get(trial_id)
-        report = WorkerReport.of(result)
-        if entry is None or report is None or report.kind != ReportKind.EPOCH or len(self.study.directions) > 1:
+        if entry is not None:
+            self._report_epoch(entry[0], WorkerReport.of(result))
+
+    def _report_epoch(self, ot: optuna.Trial, report: WorkerReport | None) -> None:
+        """An epoch's validation accuracy as an intermediate value, once per step (Optuna keeps
+        them for single-objective studies only). When a scheduler stops a trial, Tune hands its
+        last result to on_trial_complete instead of on_trial_result."""
+        if report is None or report.kind != ReportKind.EPOCH or len(self.study.directions) > 1:
             return
-        if report.metrics is not None and report.metrics.val_acc is not None:
-            entry[0].report(report.metrics.val_acc, step=report.metrics.epoch)
+        metrics = report.metrics
+        if metrics is None or metrics.val_acc is None:
+            return
+        reported = self._reported.setdefault(ot.number, set())
+        if metrics.epoch not in reported:
+            reported.add(metrics.epoch)
+            ot.report(metrics.val_acc, step=metrics.epoch)
 
     def _remember(self, digest: str, number: int, state: TrialState) -> None:
         evaluated = self._evaluated()

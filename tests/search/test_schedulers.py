@@ -32,8 +32,16 @@ def test_asha_prunes_and_stores_the_epoch_reached(tmp_path, sqlite_url, ray_loca
     curves = load_epochs(sqlite_url, out.study).groupby("number")["epoch"].max()
     for r in df.itertuples():
         assert curves[r.number] == r.epochs_run  # the stored curve stops where the trial stopped
-    states = {t.number: t.state for t in optuna_study(sqlite_url, out.study).trials}
-    assert all(states[int(n)] == TrialState.PRUNED for n in pruned["number"])
+    trials = {t.number: t for t in optuna_study(sqlite_url, out.study).trials}
+    assert all(trials[int(n)].state == TrialState.PRUNED for n in pruned["number"])
+    # Optuna holds every epoch trained, the one the scheduler stopped the trial at included (Tune
+    # hands that last result to on_trial_complete): samplers rank a pruned trial by its last value.
+    for r in df.itertuples():
+        t = trials[int(r.number)]
+        assert sorted(t.intermediate_values) == list(range(1, r.epochs_run + 1))
+        assert t.intermediate_values[r.epochs_run] == pytest.approx(r.val_acc)
+        if t.state == TrialState.PRUNED:
+            assert t.last_step == r.epochs_run and t.value == pytest.approx(r.val_acc)
 
 
 def test_hyperband_runs_every_bracket_asynchronously(tmp_path):
