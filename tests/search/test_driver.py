@@ -181,7 +181,7 @@ def test_a_signal_stops_the_search_and_the_same_command_resumes_it(tmp_path, sig
     rows = search_trials(url, "signalled")
     interrupted = {r[0]: r[2] for r in rows if r[1] == "interrupted"}
     done_before = {r[0]: r for r in rows if r[1] == "complete"}
-    assert interrupted, rows
+    assert interrupted, (rows, log)
     assert all(f"interrupted by {named}" in r[3] for r in rows if r[1] == "interrupted")
     assert not [r for r in rows if r[4] == "final" or r[1] in ("running", "failed")], rows
     status = run(["status", "signalled", "--db", url], tmp_path)
