@@ -141,7 +141,7 @@ class OptunaNasSearcher(Searcher):
         self.slow_streak = 0  # trials in a row the worker found over the latency constraint
         self.trials: dict[str, tuple[optuna.Trial, dict[str, float], str]] = {}  # Tune id -> (trial, measures, digest)
         self.evaluated: dict[str, Known] | None = None  # loaded from the store on first use
-        self._reported: dict[int, set[int]] = {}  # Optuna trial number -> epochs reported to it
+        self._last_step: dict[int, int] = {}  # Optuna trial number -> last epoch reported to it
         self.stopped_reason: str | None = None
         self.finished_note: str | None = None
 
@@ -223,7 +223,7 @@ class OptunaNasSearcher(Searcher):
         try:
             self._end(ot, WorkerReport.of(result), error, bool((result or {}).get("done")), measures, digest)
         finally:
-            self._reported.pop(ot.number, None)
+            self._last_step.pop(ot.number, None)
 
     def _end(
         self,
@@ -285,9 +285,8 @@ class OptunaNasSearcher(Searcher):
         metrics = report.metrics
         if metrics is None or metrics.val_acc is None:
             return
-        reported = self._reported.setdefault(ot.number, set())
-        if metrics.epoch not in reported:
-            reported.add(metrics.epoch)
+        if metrics.epoch > self._last_step.get(ot.number, -1):  # epochs arrive in order
+            self._last_step[ot.number] = metrics.epoch
             ot.report(metrics.val_acc, step=metrics.epoch)
 
     def _remember(self, digest: str, number: int, state: TrialState) -> None:
