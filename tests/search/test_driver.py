@@ -29,8 +29,10 @@ pytestmark = pytest.mark.slow  # real searches in real processes
 NASBENCH = [sys.executable, "-m", "nasbench.cli"]
 BUDGET = 6
 PG = os.environ.get("NASBENCH_TEST_POSTGRES_URL")
-# Two epochs on 60% of the training split: a trial runs a few seconds, long enough to be caught running.
-SLOW_TRIALS = "{epochs: 2, train_fraction: 0.6}"
+# Four epochs on 60% of the training split: a trial runs several seconds, long enough to be caught
+# running. With two, a small network in a reused (warm) actor trained in under a second and a CI run
+# once saw every trial end before the signal's stop reached it.
+SLOW_TRIALS = "{epochs: 4, train_fraction: 0.6}"
 
 
 def search_trials(url: str, study: str) -> list[tuple]:
@@ -181,7 +183,8 @@ def test_a_signal_stops_the_search_and_the_same_command_resumes_it(tmp_path, sig
     rows = search_trials(url, "signalled")
     interrupted = {r[0]: r[2] for r in rows if r[1] == "interrupted"}
     done_before = {r[0]: r for r in rows if r[1] == "complete"}
-    assert interrupted, (rows, log)
+    # A string, which pytest shows whole (it shortens other messages).
+    assert interrupted, f"stopped {stopped_in:.1f} s after the signal; trials {rows}; log:\n{log}"
     assert all(f"interrupted by {named}" in r[3] for r in rows if r[1] == "interrupted")
     assert not [r for r in rows if r[4] == "final" or r[1] in ("running", "failed")], rows
     status = run(["status", "signalled", "--db", url], tmp_path)
