@@ -14,9 +14,14 @@ from nasbench.train.evaluate import Candidate
 def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[str, float]) -> list[TrialSummary]:
     """The top-k distinct architectures by validation accuracy, then the best within each bound.
 
-    Rows without the bounded figure (e.g. no latency) never qualify.
+    Trials that trained to the end rank first, then those a scheduler stopped, by the epoch they
+    reached (it judged them there), each group by validation accuracy: the order the evolution
+    sampler's tournaments use. A pruned trial thus never displaces a complete one, but a bound
+    still finds its network when Hyperband stopped every candidate that small (small networks
+    learn slower, so they are the first it stops). Rows without the bounded figure (e.g. no
+    latency) never qualify.
     """
-    ranked = sorted((t for t in searched if t.val_acc is not None), key=lambda t: (-(t.val_acc or 0.0), t.number))
+    ranked = sorted((t for t in searched if t.val_acc is not None), key=_rank)
     distinct: list[TrialSummary] = []
     for t in ranked:
         if t.digest not in {d.digest for d in distinct}:
@@ -27,6 +32,11 @@ def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[
         if within and within[0].digest not in {p.digest for p in picked}:
             picked.append(within[0])
     return picked
+
+
+def _rank(t: TrialSummary) -> tuple[bool, int, float, int]:
+    """Smaller first: complete trials, then the epoch reached (later first), validation, trial number."""
+    return (t.state != TrialState.COMPLETE, -t.epochs_run, -(t.val_acc or 0.0), t.number)
 
 
 def final_jobs(

@@ -109,6 +109,7 @@ class TrialSummary:
     val_acc: float | None = None
     test_acc: float | None = None
     failure_reason: str | None = None
+    epochs_run: int = 0  # the last epoch trained (where a scheduler stopped a pruned trial)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -341,12 +341,14 @@ def _tune(
 
 
 def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyRecorder, console: Console) -> None:
-    """Re-train the top-k searched architectures (by validation accuracy) at final fidelity, with test."""
+    """Re-train the chosen searched architectures (``final_selection``) at final fidelity, with test."""
     from nasbench.search.searcher import ListSearcher
 
     cfg = p.config
     assert cfg.final is not None
-    searched = ledger.trials(stored.study_id, stage=Stage.SEARCH, family=Family.SEARCHED, states=(TrialState.COMPLETE,))
+    searched = ledger.trials(
+        stored.study_id, stage=Stage.SEARCH, family=Family.SEARCHED, states=(TrialState.COMPLETE, TrialState.PRUNED)
+    )
     finals = ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.SEARCHED)
     chosen, jobs = final_jobs(searched, finals, cfg.final, p.task.shape, cfg.seed)
     if not jobs:

@@ -62,7 +62,17 @@ def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
         arch=arch,
         extra=dict(row.metrics_json or {}),
         **_columns(
-            row, "number", "name", "seed", "params", "flops", "latency_ms", "val_acc", "test_acc", "failure_reason"
+            row,
+            "number",
+            "name",
+            "seed",
+            "params",
+            "flops",
+            "latency_ms",
+            "val_acc",
+            "test_acc",
+            "failure_reason",
+            "epochs_run",
         ),
     )
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from optuna.trial import TrialState
 
+from nasbench.core.enums import Stage
 from nasbench.errors import ConfigError
 from nasbench.search.config import load_study
 from nasbench.search.dispatch import make_scheduler
 from nasbench.search.runner import prepare
-from nasbench.store import load_epochs
+from nasbench.store import load_epochs, open_ledger
 from tests.search.helpers import optuna_study, quick_study, search
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
@@ -42,6 +43,12 @@ def test_asha_prunes_and_stores_the_epoch_reached(tmp_path, sqlite_url, ray_loca
         assert t.intermediate_values[r.epochs_run] == pytest.approx(r.val_acc)
         if t.state == TrialState.PRUNED:
             assert t.last_step == r.epochs_run and t.value == pytest.approx(r.val_acc)
+    # The ledger hands the epoch reached back with each trial: the final stage ranks pruned trials by it.
+    ledger = open_ledger(sqlite_url)
+    stored = ledger.find_study(out.study)
+    assert stored is not None
+    reached = {t.number: (t.state, t.epochs_run) for t in ledger.trials(stored.study_id, stage=Stage.SEARCH)}
+    assert reached == {r.number: (r.state, r.epochs_run) for r in df.itertuples()}
 
 
 def test_hyperband_runs_every_bracket_asynchronously(tmp_path):
