@@ -123,10 +123,13 @@ def verdict(eb: EqualBudget) -> list[str]:
         assert search.mean is not None and other.mean is not None
         diff = search.mean - other.mean
         noise = max(search.spread or 0.0, other.spread or 0.0)
-        beats = "beats" if diff > 0 else "does not beat"
-        size = "larger" if abs(diff) > noise else "no larger"
+        # A difference within the spread across seeds is no verdict either way: say so first.
+        if abs(diff) <= noise:
+            claim, size = f"does not beat {what} beyond seed noise", "no larger"
+        else:
+            claim, size = (f"beats {what}" if diff > 0 else f"falls below {what}"), "larger"
         sentences.append(
-            f"The search {beats} {what}: mean test accuracy {_pm(search)} over {len(search.values)} seeds "
+            f"The search {claim}: mean test accuracy {_pm(search)} over {len(search.values)} seeds "
             f"against {_pm(other)} over {len(other.values)}, a difference of {100 * diff:+.2f} points, "
             f"{size} than the spread across seeds."
         )

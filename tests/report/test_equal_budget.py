@@ -42,3 +42,17 @@ def test_finished_replicates_give_the_verdict_and_no_resume_hint():
         "The search beats random search at the same budget: mean test accuracy 98.00% ± 1.00 over 3 seeds against "
         "96.00% ± 1.00 over 3, a difference of +2.00 points, larger than the spread across seeds." in md
     )
+
+
+def test_a_difference_within_the_seed_spread_is_no_verdict_either_way():
+    # MNIST-1D over five seeds: +0.14 points above random search, +0.02 above plain4, sd 0.2-0.8.
+    search = Arm(SEARCH, {0: 0.983, 1: 0.994, 2: 0.991, 3: 0.995, 4: 0.990})
+    random = Arm(RANDOM, {0: 0.993, 1: 0.990, 2: 0.976, 3: 0.998, 4: 0.989})
+    plain4 = Arm("plain4", {0: 0.992, 1: 0.988, 2: 0.988, 3: 0.992, 4: 0.992})
+    worse = Arm("wide", {0: 0.999, 1: 0.999, 2: 0.998})
+    said = verdict(EqualBudget("m", "studies/m.yaml", 0, [search, random, plain4, worse]))
+    assert said[0].startswith("The search does not beat random search at the same budget beyond seed noise: ")
+    assert said[0].endswith("a difference of +0.14 points, no larger than the spread across seeds.")
+    assert said[1].startswith("The search does not beat the baseline plain4 beyond seed noise: ")
+    assert said[2].startswith("The search falls below the baseline wide: ")
+    assert said[2].endswith("larger than the spread across seeds.") and "no larger" not in said[2]
