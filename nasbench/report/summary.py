@@ -76,8 +76,10 @@ def _fidelity_words(data: StudyData, ref: pd.Series) -> str:
 
 
 def _baseline_sentence(best: pd.Series, ref: pd.Series, protocol: str = "under the same protocol") -> str:
-    if pd.isna(best["params"]) or pd.isna(ref["params"]) or not best["params"]:
+    if pd.isna(best["params"]) or pd.isna(ref["params"]) or not best["params"] or not ref["params"]:
         ratio = "compared with"
+    elif round(max(ref["params"], best["params"]) / min(ref["params"], best["params"]), 1) == 1.0:
+        ratio = "about as many parameters as"  # "1.0x fewer" says nothing a reader can use
     elif ref["params"] >= best["params"]:
         ratio = f"{ref['params'] / best['params']:.1f}x fewer parameters than"
     else:
