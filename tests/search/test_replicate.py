@@ -3,6 +3,8 @@ as related studies, and the report's answer to "does the search beat random sear
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -66,6 +68,8 @@ def test_replicates_are_related_studies_and_the_report_compares_them(tmp_path, r
     lines = section.splitlines()
     assert any(line.startswith("| 0 |") for line in lines) and any(line.startswith("| 1 |") for line in lines)
     assert "| mean |" in section and "spread" in section
-    assert "random search at the same budget: mean test accuracy" in section and "over 2 seeds" in section
-    assert "the baseline plain2: mean test accuracy" in section
+    # One verdict sentence per competitor (its wording depends on the tiny networks' figures).
+    assert re.search(r"random search at the same budget( beyond seed noise)?: mean test accuracy", section)
+    assert "over 2 seeds" in section
+    assert re.search(r"the baseline plain2( beyond seed noise)?: mean test accuracy", section)
     assert "nasbench replicate" not in section  # the replicates exist
