@@ -66,7 +66,7 @@ def rank(epochs: int, sandwich: bool, calibration: int, seed: int, few_shot: boo
         "archs": len(bench.archs),
         "score_wall_s": round(wall_s, 1),
         "candidates_per_cpu_hour": round(len(scores) / cpu_s * 3600),
-        "last_epoch": run.history[-1] if run.history else None,
+        "last_epoch": run.history[-1].to_dict() if run.history else None,
     }
 
 

@@ -17,7 +17,8 @@ from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import DatasetInfo, SplitInfo
 from nasbench.search.config import StudyConfig
 from nasbench.space.architecture import Architecture
-from nasbench.train.evaluate import EpochMetrics, Scores
+from nasbench.train.evaluate import Scores
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.recipe import Fidelity
 
 

@@ -13,7 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from nasbench.core.enums import Stage, TrialState
-from nasbench.train.evaluate import Candidate, EpochMetrics, Evaluation
+from nasbench.train.evaluate import Candidate, Evaluation
+from nasbench.train.metrics import EpochMetrics
 
 REQUEST_KEY = "nasbench_request"
 REPORT_KEY = "nasbench_report"

@@ -18,7 +18,8 @@ from nasbench.search.config import StudyConfig
 from nasbench.search.ledger import Ledger, StoredStudy, TrialEnd, TrialEpoch, TrialStart
 from nasbench.search.recorder import StudyRecorder
 from nasbench.space.spec import SpaceSpec
-from nasbench.train.evaluate import EpochMetrics, Scores
+from nasbench.train.evaluate import Scores
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.recipe import Fidelity
 
 if TYPE_CHECKING:
@@ -74,15 +75,14 @@ def study_supernet(
             )
         )
         for metrics in history:  # a resumed training's earlier epochs, from its checkpoint
-            ledger.record_epoch(stored.study_id, TrialEpoch(Stage.SUPERNET, 0, EpochMetrics.from_dict(metrics)))
+            ledger.record_epoch(stored.study_id, TrialEpoch(Stage.SUPERNET, 0, metrics))
         where = f"resuming at epoch {len(history) + 1}" if history else "from scratch"
         console.print(
             f"supernet: training {ev.epochs} epochs ({where}), one path per step"
             + (", sandwich rule" if ev.sandwich else "")
         )
 
-    def on_epoch(metrics: dict[str, float]) -> None:
-        epoch = EpochMetrics.from_dict(metrics)
+    def on_epoch(epoch: EpochMetrics) -> None:
         ledger.record_epoch(stored.study_id, TrialEpoch(Stage.SUPERNET, 0, epoch))
         console.print(
             f"supernet epoch {epoch.epoch}/{ev.epochs}: train loss {epoch.train_loss:.4f}, "
@@ -116,14 +116,14 @@ def study_supernet(
         )
         return None
     if record:
-        last = run.history[-1] if run.history else {}
+        last = run.history[-1] if run.history else None
         recorder.finish(
             Stage.SUPERNET,
             0,
             TrialEnd(
                 TrialState.COMPLETE,
-                Scores(val_acc=last.get("val_acc"), val_loss=last.get("val_loss")),
-                train_time_s=sum(float(m.get("epoch_time_s") or 0) for m in run.history),
+                Scores(val_acc=last.val_acc, val_loss=last.val_loss) if last else Scores(),
+                train_time_s=sum(m.epoch_time_s or 0.0 for m in run.history),
             ),
         )
     return run.weights

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from nasbench.search.messages import ReportKind, TrialRequest, WorkerReport, clip_traceback
 from nasbench.train.curves import CurveLogging, TrialRun, trial_run
-from nasbench.train.evaluate import EpochMetrics, Evaluation, Evaluator, Infeasible, failure_reason
+from nasbench.train.evaluate import Evaluation, Evaluator, Infeasible, failure_reason
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.recipe import Fidelity
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, undefer
 
 from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
+from nasbench.core.numbers import finite
 from nasbench.data.spec import DatasetInfo, SplitInfo
 from nasbench.errors import StoreError
 from nasbench.search.config import StudyConfig
@@ -186,7 +187,7 @@ class SqlLedger:
             if epoch.worker:
                 row.worker = epoch.worker
             if epoch.latency_ms is not None:
-                row.latency_ms = records.finite(epoch.latency_ms)
+                row.latency_ms = finite(epoch.latency_ms)
 
     def finish_trial(self, study_id: int, stage: Stage, number: int, end: TrialEnd) -> bool:
         with session_scope(self.engine) as s:

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVarTuple
 
@@ -15,6 +14,7 @@ from sqlalchemy import Engine, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from nasbench.core.enums import Stage, TrialState
+from nasbench.core.numbers import finite
 from nasbench.space.architecture import Architecture
 from nasbench.store.models import ArchitectureRow, EpochRow, StudyRow, TrialRow
 from nasbench.store.rows import integers, open_rows, study_row, trial_columns, trial_records, trials_frame
@@ -22,18 +22,10 @@ from nasbench.store.rows import integers, open_rows, study_row, trial_columns, t
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nasbench.train.evaluate import EpochMetrics
+    from nasbench.train.metrics import EpochMetrics
 
 FINISHED = ("complete", "pruned", "failed")
 _Ts = TypeVarTuple("_Ts")
-
-
-def finite(value: Any) -> float | None:
-    """Floats go in as numbers or NULL, never NaN/inf."""
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def now() -> dt.datetime:
@@ -124,16 +116,16 @@ def add_epoch(s: Session, trial: TrialRow, m: EpochMetrics) -> None:
         EpochRow(
             trial_id=trial.trial_id,
             epoch=m.epoch,
-            train_loss=finite(m.train_loss),
-            val_loss=finite(m.val_loss),
-            val_acc=finite(m.val_acc),
-            epoch_time_s=finite(m.epoch_time_s),
-            train_samples_per_s=finite(m.train_samples_per_s),
+            train_loss=m.train_loss,
+            val_loss=m.val_loss,
+            val_acc=m.val_acc,
+            epoch_time_s=m.epoch_time_s,
+            train_samples_per_s=m.train_samples_per_s,
         )
     )
     trial.epochs_run = max(trial.epochs_run, m.epoch)
     if m.val_acc is not None:
-        trial.val_acc, trial.val_loss = finite(m.val_acc), finite(m.val_loss)
+        trial.val_acc, trial.val_loss = m.val_acc, m.val_loss  # finite or None (EpochMetrics)
 
 
 def finish_trial(s: Session, trial: TrialRow, state: TrialState, **fields: Any) -> None:

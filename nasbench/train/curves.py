@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from nasbench.core.enums import TrialState
 from nasbench.errors import ConfigError
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.recipe import Fidelity
 
 if TYPE_CHECKING:
@@ -187,10 +188,10 @@ def _tensorboard_hparams(logger: Any, hparams: dict[str, Any]) -> None:
         writer.add_summary(summary)
 
 
-def log_epoch(logger: Logger, metrics: dict[str, float]) -> None:
+def log_epoch(logger: Logger, metrics: EpochMetrics) -> None:
     """One epoch's curves at step = epoch (1-based), written out at once."""
-    values = {k: float(metrics[k]) for k in CURVES if metrics.get(k) is not None}
-    logger.log_metrics(values, step=int(metrics["epoch"]))
+    values = {k: v for k in CURVES if (v := getattr(metrics, k)) is not None}
+    logger.log_metrics(values, step=metrics.epoch)
     logger.save()
 
 

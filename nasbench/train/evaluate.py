@@ -14,13 +14,13 @@ candidate, but every ``Evaluation`` says (``kind``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict, Unpack
 
 from nasbench.core.enums import EvaluatorKind
 from nasbench.data.spec import DataShape, Task
 from nasbench.space.architecture import Architecture
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.recipe import Fidelity, Recipe
 
 if TYPE_CHECKING:
@@ -68,32 +68,6 @@ class Candidate:
         return create_model(
             str(self.zoo), num_classes=shape.num_classes, in_channels=shape.in_channels, small_input=True
         )
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    """One epoch of one training: losses, validation accuracy and speed."""
-
-    epoch: int
-    train_loss: float | None = None
-    val_loss: float | None = None
-    val_acc: float | None = None
-    epoch_time_s: float | None = None
-    train_samples_per_s: float | None = None
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> EpochMetrics:
-        return cls(epoch=int(d["epoch"]), **{k: _finite(d.get(k)) for k in _EPOCH_FLOATS})
-
-
-_EPOCH_FLOATS = ("train_loss", "val_loss", "val_acc", "epoch_time_s", "train_samples_per_s")
-
-
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -211,28 +185,24 @@ class ScratchEvaluator(DeviceEvaluator):
             )
             latency_ms = self.started(model, dm.input_shape, listener)
 
-            def on_epoch(metrics: dict[str, float]) -> None:
-                if listener is not None:
-                    listener.epoch(EpochMetrics.from_dict(metrics))
-
             result = train_network(
                 model,
                 dm,
                 self.recipe,
                 fidelity.epochs,
                 seed=seed,
-                on_epoch=on_epoch,
+                on_epoch=listener.epoch if listener is not None else None,
                 evaluate_test=options.get("test", False),
                 device=self.device,
                 run=options.get("run"),
             )
         evaluation = Evaluation(
             kind=self.kind,
-            scores=Scores(*map(_finite, (result.val_acc, result.val_loss, result.test_acc, result.test_loss))),
+            scores=Scores(result.val_acc, result.val_loss, result.test_acc, result.test_loss),
             epochs=result.epochs,
             train_time_s=result.train_time_s,
             latency_ms=latency_ms,
-            history=tuple(EpochMetrics.from_dict(m) for m in result.history),
+            history=tuple(result.history),
         )
         return Trained(model, evaluation, dm)
 

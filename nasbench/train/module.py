@@ -16,6 +16,7 @@ from pytorch_lightning.utilities.types import OptimizerLRSchedulerConfig
 from torch import nn
 from torch.optim.lr_scheduler import LRScheduler
 
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.optim import make_optimizer
 from nasbench.train.recipe import Recipe
 
@@ -44,7 +45,7 @@ class ClassificationModule(pl.LightningModule):
         epochs: int,
         steps_per_epoch: int,
         seed: int = 0,
-        on_epoch: Callable[[dict[str, float]], None] | None = None,
+        on_epoch: Callable[[EpochMetrics], None] | None = None,
         memory_format: torch.memory_format = torch.contiguous_format,
     ) -> None:
         super().__init__()
@@ -55,7 +56,7 @@ class ClassificationModule(pl.LightningModule):
         self.recipe, self.epochs, self.steps_per_epoch = recipe, epochs, steps_per_epoch
         self.on_epoch = on_epoch  # receives each epoch's metrics (e.g. to report them to Ray Tune)
         self.rng = np.random.default_rng(seed)  # mixup/cutmix draws
-        self.history: list[dict[str, float]] = []
+        self.history: list[EpochMetrics] = []
         self.epoch_metrics: dict[str, float] = {}
         self._train_loss_sum: torch.Tensor | None = None
         self._train_count = 0
@@ -146,14 +147,14 @@ class ClassificationModule(pl.LightningModule):
             )
         now = self._now()
         train_time = (self._t_train_end or now) - self._t_epoch
-        metrics = {
-            "epoch": self.current_epoch + 1,
-            "train_loss": loss,
-            "val_loss": self.epoch_metrics.pop("val_loss", math.nan),
-            "val_acc": self.epoch_metrics.pop("val_acc", math.nan),
-            "epoch_time_s": now - self._t_epoch,  # training and validation
-            "train_samples_per_s": self._train_count / max(train_time, 1e-9),
-        }
+        metrics = EpochMetrics(
+            epoch=self.current_epoch + 1,
+            train_loss=loss,
+            val_loss=self.epoch_metrics.pop("val_loss", None),
+            val_acc=self.epoch_metrics.pop("val_acc", None),
+            epoch_time_s=now - self._t_epoch,
+            train_samples_per_s=self._train_count / max(train_time, 1e-9),
+        )
         self.history.append(metrics)
         if self.on_epoch is not None:
             self.on_epoch(metrics)

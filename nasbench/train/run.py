@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -13,21 +12,23 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from nasbench.core.numbers import finite
 from nasbench.data.module import Augment, TensorDataModule
 from nasbench.train.curves import STOPPED, TrialRun, log_epoch, open_logger
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.module import ClassificationModule
 from nasbench.train.recipe import Recipe
 
 
 @dataclass
 class TrainResult:
-    """What one training run produced."""
+    """What one training run produced; validation figures are the last epoch's (None: none ran)."""
 
-    val_acc: float
-    val_loss: float
+    val_acc: float | None
+    val_loss: float | None
     epochs: int
     train_time_s: float
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[EpochMetrics] = field(default_factory=list)
     test_acc: float | None = None
     test_loss: float | None = None
 
@@ -103,7 +104,7 @@ def train_network(
     recipe: Recipe,
     epochs: int,
     seed: int = 0,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    on_epoch: Callable[[EpochMetrics], None] | None = None,
     evaluate_test: bool = False,
     device: str = "auto",
     run: TrialRun | None = None,
@@ -121,10 +122,10 @@ def train_network(
     logger = open_logger(run)
     status, reached = "failed", 0
 
-    def logged(metrics: dict[str, float]) -> None:
+    def logged(metrics: EpochMetrics) -> None:
         nonlocal reached
         log_epoch(logger, metrics)
-        reached = int(metrics["epoch"])
+        reached = metrics.epoch
         if on_epoch is not None:
             on_epoch(metrics)
 
@@ -149,7 +150,7 @@ def _train(
     recipe: Recipe,
     epochs: int,
     seed: int,
-    on_epoch: Callable[[dict[str, float]], None] | None,
+    on_epoch: Callable[[EpochMetrics], None] | None,
     evaluate_test: bool,
     device: str,
     layout: torch.memory_format,
@@ -166,16 +167,16 @@ def _train(
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm)
     train_time = time.perf_counter() - t0
-    last = module.history[-1] if module.history else {}
+    last = module.history[-1] if module.history else None
     result = TrainResult(
-        val_acc=last.get("val_acc", math.nan),
-        val_loss=last.get("val_loss", math.nan),
+        val_acc=last.val_acc if last else None,
+        val_loss=last.val_loss if last else None,
         epochs=len(module.history),
         train_time_s=train_time,
         history=module.history,
     )
     if evaluate_test:
         trainer.test(module, datamodule=dm, verbose=False)
-        result.test_acc = module.epoch_metrics["test_acc"]
-        result.test_loss = module.epoch_metrics["test_loss"]
+        result.test_acc = finite(module.epoch_metrics["test_acc"])
+        result.test_loss = finite(module.epoch_metrics["test_loss"])
     return result

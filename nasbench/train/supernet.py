@@ -35,6 +35,7 @@ from nasbench.space.architecture import Architecture
 from nasbench.space.sample import RandomTrial, infeasibility, sample_architecture
 from nasbench.space.spec import SpaceSpec
 from nasbench.train.evaluate import Candidate, DeviceEvaluator, EvalOptions, Evaluation, Scores
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.module import Batch, ClassificationModule
 from nasbench.train.recipe import Fidelity, Recipe
 from nasbench.train.run import augment_from, make_trainer, pick_device, quiet_lightning
@@ -137,10 +138,10 @@ class SupernetModule(ClassificationModule):
         self.model.activate(self.reference)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["nasbench_history"] = list(self.history)
+        checkpoint["nasbench_history"] = [m.to_dict() for m in self.history]
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.history = list(checkpoint.get("nasbench_history", []))
+        self.history = [EpochMetrics.from_dict(d) for d in checkpoint.get("nasbench_history", [])]
 
 
 class CheckpointStore(Protocol):
@@ -168,7 +169,7 @@ class SupernetRun:
     """A trained supernet's weights and its training curve (all epochs, over every session)."""
 
     weights: dict[str, torch.Tensor]
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[EpochMetrics] = field(default_factory=list)
     resumed_from: int = 0  # epochs already done when this session started
     train_time_s: float = 0.0
 
@@ -181,7 +182,7 @@ def train_supernet(
     seed: int = 0,
     device: str = "auto",
     store: CheckpointStore | None = None,
-    on_epoch: Callable[[dict[str, float]], None] | None = None,
+    on_epoch: Callable[[EpochMetrics], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> SupernetRun:
     """Train (or finish training) the supernet of ``space`` on ``task`` for ``settings.epochs``.
@@ -209,10 +210,10 @@ def train_supernet(
     with tempfile.TemporaryDirectory(prefix="nasbench-supernet-") as tmp:
         ckpt = Path(tmp) / "supernet.ckpt"
 
-        def saved(metrics: dict[str, float]) -> None:
+        def saved(metrics: EpochMetrics) -> None:
             if store is not None:
                 trainer.save_checkpoint(ckpt)
-                store.save(ckpt.read_bytes(), int(metrics["epoch"]))
+                store.save(ckpt.read_bytes(), metrics.epoch)
             if on_epoch is not None:
                 on_epoch(metrics)
 
@@ -241,15 +242,15 @@ def train_supernet(
     )
 
 
-def checkpoint_history(checkpoint: bytes | None) -> list[dict[str, float]]:
-    """The training curve a supernet checkpoint holds, one dict per finished epoch (none: [])."""
+def checkpoint_history(checkpoint: bytes | None) -> list[EpochMetrics]:
+    """The training curve a supernet checkpoint holds, one record per finished epoch (none: [])."""
     if checkpoint is None:
         return []
     with tempfile.NamedTemporaryFile(suffix=".ckpt") as f:
         f.write(checkpoint)
         f.flush()
         state = torch.load(f.name, map_location="cpu", weights_only=False)
-    return list(state.get("nasbench_history", []))
+    return [EpochMetrics.from_dict(d) for d in state.get("nasbench_history", [])]
 
 
 class _StopWhen(pl.Callback):

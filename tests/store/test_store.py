@@ -11,7 +11,7 @@ from nasbench.errors import ConfigError, StoreError
 from nasbench.space.architecture import Architecture, Stage
 from nasbench.store import load_epochs, load_trials, mask_url, open_engine, records, session_scope
 from nasbench.store.models import StudyRow
-from nasbench.train.evaluate import EpochMetrics
+from nasbench.train.metrics import EpochMetrics
 
 
 def make_study(s, name: str = "st") -> StudyRow:
@@ -37,8 +37,10 @@ def test_trial_lifecycle_and_dataframes(sqlite_url):
     with session_scope(engine) as s:
         study = make_study(s)
         t = records.start_trial(s, study, 0, ARCH.summary(), {"epochs": 2}, seed=3, arch=ARCH, params=10, flops=20)
-        records.add_epoch(s, t, EpochMetrics(epoch=1, train_loss=2.0, val_loss=1.5, val_acc=0.4))
-        records.add_epoch(s, t, EpochMetrics(epoch=2, train_loss=float("nan"), val_loss=1.0, val_acc=0.6))
+        records.add_epoch(s, t, EpochMetrics(1, train_loss=2.0, val_loss=1.5, val_acc=0.4, epoch_time_s=3.0,
+                                             train_samples_per_s=None))
+        records.add_epoch(s, t, EpochMetrics(2, train_loss=float("nan"), val_loss=1.0, val_acc=0.6, epoch_time_s=3.0,
+                                             train_samples_per_s=None))
         records.finish_trial(s, t, "complete", val_acc=0.6, test_acc=float("inf"))
         # The same architecture in a second trial shares one architecture row.
         records.start_trial(s, study, 1, ARCH.summary(), {"epochs": 2}, seed=3, arch=ARCH)

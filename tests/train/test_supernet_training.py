@@ -47,13 +47,13 @@ def test_training_resumes_from_its_checkpoint_without_repeating_an_epoch(tiny):
     recipe = Recipe(batch_size=100)
     store = MemoryStore()
     first = train_supernet(bench.space, task, recipe, SupernetSettings(epochs=2), store=store, device="cpu")
-    assert store.epochs == [1, 2] and [m["epoch"] for m in first.history] == [1, 2]
-    assert [m["epoch"] for m in checkpoint_history(store.data)] == [1, 2]
+    assert store.epochs == [1, 2] and [m.epoch for m in first.history] == [1, 2]
+    assert [m.epoch for m in checkpoint_history(store.data)] == [1, 2]
 
     more = train_supernet(bench.space, task, recipe, SupernetSettings(epochs=4), store=store, device="cpu")
     assert more.resumed_from == 2 and store.epochs == [1, 2, 3, 4]  # epochs 1-2 were not trained again
-    assert [m["epoch"] for m in more.history] == [1, 2, 3, 4]
-    assert more.history[3]["train_loss"] < more.history[0]["train_loss"]
+    assert [m.epoch for m in more.history] == [1, 2, 3, 4]
+    assert more.history[3].train_loss < more.history[0].train_loss
     assert any(not torch.equal(first.weights[k], more.weights[k]) for k in first.weights)
 
     done = train_supernet(bench.space, task, recipe, SupernetSettings(epochs=4), store=store, device="cpu")

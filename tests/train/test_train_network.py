@@ -17,6 +17,7 @@ from nasbench.data.module import TensorDataModule
 from nasbench.data.split import make_split
 from nasbench.nn.builder import build_network
 from nasbench.space.architecture import Architecture, Stage
+from nasbench.train.metrics import EpochMetrics
 from nasbench.train.module import DivergenceError
 from nasbench.train.recipe import Recipe
 from nasbench.train.run import TrainResult, augment_from, memory_format_for, pick_device, train_network
@@ -66,29 +67,29 @@ def test_one_epoch_trains_in_1d_2d_and_3d(name: str, request: pytest.FixtureRequ
     ds = request.getfixturevalue(name) if name != "mnist1d" else load_dataset("mnist1d")
     _, dm, result = trial(ds, Recipe(batch_size=64), epochs=1)
     assert dm.tensors["train"][0].dim() == ds.ndim + 2
-    assert result.epochs == 1 and set(result.history[0]) == METRICS
-    assert all(math.isfinite(v) for v in result.history[0].values())
+    assert result.epochs == 1 and set(result.history[0].to_dict()) == METRICS
+    assert all(v is not None and math.isfinite(v) for v in result.history[0].to_dict().values())
     assert result.val_acc > 0.1  # 10 classes: one epoch already beats chance
 
 
 # ---------------------------------------------------------------- the metrics
 
 def test_epoch_metrics_match_an_independent_evaluation(digits: ArrayDataset) -> None:
-    reported: list[dict[str, float]] = []
+    reported: list[EpochMetrics] = []
     model, dm, result = trial(digits, Recipe(batch_size=64), epochs=2, on_epoch=reported.append,
                               evaluate_test=True)
-    assert reported == result.history and [h["epoch"] for h in reported] == [1, 2]
+    assert reported == result.history and [h.epoch for h in reported] == [1, 2]
     last = result.history[-1]
     val_loss, val_acc = evaluate(model, *dm.tensors["val"])
-    assert last["val_acc"] == pytest.approx(val_acc, abs=1e-9) == result.val_acc
-    assert last["val_loss"] == pytest.approx(val_loss, rel=1e-5) == result.val_loss
+    assert last.val_acc == pytest.approx(val_acc, abs=1e-9) == result.val_acc
+    assert last.val_loss == pytest.approx(val_loss, rel=1e-5) == result.val_loss
     test_loss, test_acc = evaluate(model, *dm.tensors["test"])
     assert result.test_acc == pytest.approx(test_acc, abs=1e-9)
     assert result.test_loss == pytest.approx(test_loss, rel=1e-5)
     samples = len(dm.train_dataloader()) * 64
     for h in result.history:  # throughput counts training time only, within the epoch's wall time
-        assert h["train_samples_per_s"] * h["epoch_time_s"] >= samples
-    assert result.history[1]["train_loss"] < result.history[0]["train_loss"]
+        assert h.train_samples_per_s * h.epoch_time_s >= samples
+    assert result.history[1].train_loss < result.history[0].train_loss
 
 
 def test_train_loss_is_the_mean_loss_over_the_epoch_samples(digits: ArrayDataset) -> None:
@@ -101,7 +102,7 @@ def test_train_loss_is_the_mean_loss_over_the_epoch_samples(digits: ArrayDataset
     result = train_network(model, dm, Recipe(batch_size=64, lr=1e-12, weight_decay=0.0), 1, device="cpu")
     train_loss, _ = evaluate(model, *dm.tensors["train"])
     val_loss, val_acc = evaluate(model, *dm.tensors["val"])
-    assert result.history[0]["train_loss"] == pytest.approx(train_loss, rel=1e-5)
+    assert result.history[0].train_loss == pytest.approx(train_loss, rel=1e-5)
     assert result.val_loss == pytest.approx(val_loss, rel=1e-5) and result.val_acc == pytest.approx(val_acc)
 
 
@@ -115,10 +116,10 @@ def test_same_seed_and_data_give_the_same_result_on_cpu(digits: ArrayDataset) ->
     assert a.val_acc == b.val_acc
 
     def losses(result: TrainResult) -> list[tuple[float, float]]:
-        return [(h["train_loss"], h["val_loss"]) for h in result.history]
+        return [(h.train_loss, h.val_loss) for h in result.history]
 
     assert losses(a) == losses(b)
-    assert a.history[-1]["train_loss"] != c.history[-1]["train_loss"]
+    assert a.history[-1].train_loss != c.history[-1].train_loss
 
 
 def test_2d_networks_train_channels_last_and_learn_what_the_default_layout_learns(digits: ArrayDataset) -> None:
@@ -137,8 +138,8 @@ def test_2d_networks_train_channels_last_and_learn_what_the_default_layout_learn
     default, nhwc = results
     # The same arithmetic in another order: equal up to float rounding, epoch by epoch.
     for a, b in zip(default.history, nhwc.history, strict=True):
-        assert b["train_loss"] == pytest.approx(a["train_loss"], rel=1e-3)
-        assert b["val_acc"] == pytest.approx(a["val_acc"], abs=0.01)
+        assert b.train_loss == pytest.approx(a.train_loss, rel=1e-3)
+        assert b.val_acc == pytest.approx(a.val_acc, abs=0.01)
 
 
 def test_1d_networks_keep_the_default_layout() -> None:
@@ -163,7 +164,7 @@ def test_both_optimizers_learn_with_their_default_learning_rate(digits: ArrayDat
 ])
 def test_regularising_recipes_train(digits: ArrayDataset, options: dict) -> None:
     _, _, result = trial(digits, Recipe(batch_size=64, **options), epochs=2)
-    assert all(math.isfinite(h["train_loss"]) for h in result.history)
+    assert all(math.isfinite(h.train_loss) for h in result.history)
     assert result.val_acc > 0.2  # well above chance, even with the harder training task
 
 
@@ -189,7 +190,7 @@ def test_gradient_clipping_bounds_every_step(digits: ArrayDataset) -> None:
 
 @pytest.mark.parametrize("optimizer", ["adamw", "sgd"])
 def test_exploding_learning_rate_stops_the_trial_in_its_first_epoch(digits: ArrayDataset, optimizer: str) -> None:
-    reported: list[dict[str, float]] = []
+    reported: list[EpochMetrics] = []
     with pytest.raises(DivergenceError, match=r"training loss became (nan|inf).*epoch 1\).*lr=1e\+06"):
         trial(digits, Recipe(optimizer=optimizer, lr=1e6, batch_size=64), epochs=5, on_epoch=reported.append)
     assert reported == []  # stopped before a single epoch was reported
