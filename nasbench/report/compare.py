@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.errors import ConfigError
 from nasbench.report import format as fmt
 from nasbench.report import plots, render
@@ -79,16 +80,16 @@ def comparison_table(datas: dict[str, StudyData]) -> pd.DataFrame:
 
 def study_row(data: StudyData) -> dict:
     t = data.trials
-    search = t[(t["stage"] == "search") & (t["family"] == "searched")]
+    search = t[(t["stage"] == Stage.SEARCH) & (t["family"] == Family.SEARCHED)]
     board = leaderboard(data)
-    best = board[board["family"] == "searched"].head(1)
+    best = board[board["family"] == Family.SEARCHED].head(1)
     fid, sp = data.study.config.fidelity, data.study.split
     return {
         "study": data.study.name,
         "sampler": data.study.config.sampler.name,
         "trials": len(search),
-        "complete": int((search["state"] == "complete").sum()),
-        "failed": int((search["state"] == "failed").sum()),
+        "complete": int((search["state"] == TrialState.COMPLETE).sum()),
+        "failed": int((search["state"] == TrialState.FAILED).sum()),
         "wall_time_s": data.study.elapsed_s,
         "best_val_acc": best["val_acc"].iloc[0] if len(best) else None,
         "best_test_acc": best["test_acc"].iloc[0] if len(best) else None,

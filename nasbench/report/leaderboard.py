@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from nasbench.core.enums import Family
 from nasbench.errors import ConfigError
 from nasbench.report import documented, plots, render
 from nasbench.report.equal_budget import equal_budget
@@ -49,7 +50,7 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
     searched = data.searched.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest")
     finals = data.finals.set_index("number")
     searched = searched.assign(
-        family="searched",
+        family=Family.SEARCHED,
         epochs=searched["epochs_run"],
         final_val_acc=searched["number"].map(finals["val_acc"]),
         test_acc=searched["number"].map(finals["test_acc"]),

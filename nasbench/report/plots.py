@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.report import render
 from nasbench.report.study import StudyData, seconds_since_start
 from nasbench.space.architecture import Architecture
@@ -97,7 +98,7 @@ def _pareto_panel(ax: Axes, board: pd.DataFrame, docs: pd.DataFrame | None, col:
         ax.text(0.5, 0.5, f"{label}\nnot measured", ha="center", va="center", transform=ax.transAxes)
         return
     ax.set_xscale("log")
-    s = rows[rows["family"] == "searched"]
+    s = rows[rows["family"] == Family.SEARCHED]
     if len(s):
         ax.scatter(s[col], s["val_acc"], s=22, color=COLORS[0], alpha=0.7, label="searched (val)")
         fx, fy = pareto_front(s[col], s["val_acc"])
@@ -110,7 +111,7 @@ def _pareto_panel(ax: Axes, board: pd.DataFrame, docs: pd.DataFrame | None, col:
             lw=1.2,
             label="Pareto front",
         )
-    b = rows[rows["family"] != "searched"]
+    b = rows[rows["family"] != Family.SEARCHED]
     if len(b):
         ax.scatter(b[col], b["val_acc"], s=48, marker="s", color=COLORS[3], label="baseline (val)")
         for r in b.itertuples():
@@ -148,8 +149,8 @@ def best_so_far(studies: dict[str, StudyData], title: str, key: str) -> render.F
     ax_n, ax_t = fig.subplots(1, 2)
     drawn = False
     for i, (name, data) in enumerate(studies.items()):
-        trials = data.trials[(data.trials["stage"] == "search") & (data.trials["family"] == "searched")]
-        done = trials[trials["state"] == "complete"].sort_values("number")
+        trials = data.trials[(data.trials["stage"] == Stage.SEARCH) & (data.trials["family"] == Family.SEARCHED)]
+        done = trials[trials["state"] == TrialState.COMPLETE].sort_values("number")
         if done.empty:
             continue
         drawn = True
@@ -255,7 +256,7 @@ def _strip(ax: Axes, g: pd.DataFrame, dim: str, rng: np.random.Generator) -> Non
 
 
 def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | None:
-    top = board[board["family"] == "searched"].head(TOP_CURVES)
+    top = board[board["family"] == Family.SEARCHED].head(TOP_CURVES)
     ep = data.epochs
     if top.empty or ep.empty:
         return None
@@ -273,7 +274,7 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | Non
                     marker="o",
                     ms=3,
                     color=color,
-                    label=f"#{r.rank} trial {r.number}" + (" (final)" if stage == "final" else ""),
+                    label=f"#{r.rank} trial {r.number}" + (" (final)" if stage == Stage.FINAL else ""),
                 )
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -302,7 +303,7 @@ PARALLEL_AXES = [
 
 
 def parallel_table(board: pd.DataFrame) -> pd.DataFrame:
-    top = board[(board["family"] == "searched") & board["arch"].notna()].head(TOP_PARALLEL)
+    top = board[(board["family"] == Family.SEARCHED) & board["arch"].notna()].head(TOP_PARALLEL)
     rows = []
     for r in top.itertuples():
         arch = cast(Architecture, r.arch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from nasbench.core.enums import Stage, TrialState
 from nasbench.report.infeasible import infeasible_kinds
 from nasbench.store.db import open_reader, reading
 from nasbench.store.holder import LeaseHolder, read_holder
@@ -18,7 +19,11 @@ def study_status(db_url: str | None, study: str) -> dict[str, Any]:
         info["driver"] = driver_line(row.status, read_holder(conn, row.study_id))
         trials = trial_rows(conn, study)
     info["counts"] = dict(Counter((t["stage"], t["state"]) for t in trials))
-    done = [t for t in trials if t["stage"] == "search" and t["state"] == "complete" and t["val_acc"] is not None]
+    done = [
+        t
+        for t in trials
+        if t["stage"] == Stage.SEARCH and t["state"] == TrialState.COMPLETE and t["val_acc"] is not None
+    ]
     best = min(done, key=lambda t: (-t["val_acc"], t["number"]), default=None)  # ties: the earliest
     info["best"] = None if best is None else {k: best[k] for k in ("number", "val_acc", "name", "evaluator")}
     info["failures"] = [
@@ -39,7 +44,7 @@ def driver_line(status: str, holder: LeaseHolder | None) -> str | None:
             f"driver: {holder.describe()}, gone (no heartbeat for {holder.heartbeat_age_s:.0f} s); "
             "run the same `nasbench search` again to resume"
         )
-    if status == "running":
+    if status == TrialState.RUNNING:
         return (
             "driver: none alive (it stopped without closing the study); run the same `nasbench search` again to resume"
         )

@@ -42,27 +42,19 @@ class StudyData:
 
     @property
     def searched(self) -> pd.DataFrame:
-        """Completed search-stage trials of searched architectures, in trial order."""
-        t = self.trials
-        return t[(t["stage"] == "search") & (t["family"] == "searched") & (t["state"] == "complete")]
+        return self.record.searched
 
     @property
     def finals(self) -> pd.DataFrame:
-        """Completed final re-trainings of searched architectures (they carry test accuracy)."""
-        t = self.trials
-        return t[(t["stage"] == "final") & (t["family"] == "searched") & (t["state"] == "complete")]
+        return self.record.finals
 
     @property
     def baselines(self) -> pd.DataFrame:
-        """Completed zoo networks trained under the study's protocol."""
-        t = self.trials
-        return t[(t["family"] == "baseline") & (t["state"] == "complete")]
+        return self.record.baselines
 
     @property
     def failures(self) -> pd.DataFrame:
-        """Trials that trained and failed or were interrupted (infeasible ones: ``infeasible_kinds``)."""
-        t = self.trials
-        return t[t["state"].isin(["failed", "interrupted"])]
+        return self.record.failures
 
     @property
     def infeasible(self) -> list[InfeasibleKind]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nasbench.core.enums import Family
 from nasbench.report import format as fmt
 from nasbench.report import render
 from nasbench.report.documented import Documented
@@ -236,7 +237,7 @@ def _final(finals: pd.DataFrame, number: int, column: str) -> render.Cell:
 def board_table(board: pd.DataFrame) -> render.Table:
     rows = []
     for _, r in board.iterrows():
-        searched = r["family"] == "searched"
+        searched = r["family"] == Family.SEARCHED
         rows.append(
             render.Row(
                 (

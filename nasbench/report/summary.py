@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from nasbench.core.enums import Family, Stage
 from nasbench.report import format as fmt
 from nasbench.report.study import StudyData
 
@@ -13,7 +14,7 @@ REFERENCE_BASELINE = "resnet18"  # compared against when the study trained it
 def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
     """Plain-text sentences (callers escape them for their format)."""
     sentences = [_counts_sentence(data)]
-    searched = board[board["family"] == "searched"]
+    searched = board[board["family"] == Family.SEARCHED]
     if searched.empty:
         return [
             *sentences,
@@ -22,7 +23,7 @@ def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
         ]
     best = searched.iloc[0]
     sentences.append(_best_sentence(best))
-    baselines = board[board["family"] != "searched"]
+    baselines = board[board["family"] != Family.SEARCHED]
     if len(baselines):
         ref = _reference(baselines)
         sentences.append(_baseline_sentence(best, ref, _fidelity_words(data, ref)))
@@ -31,7 +32,7 @@ def summary_sentences(data: StudyData, board: pd.DataFrame) -> list[str]:
 
 def _counts_sentence(data: StudyData) -> str:
     t = data.trials
-    search = t[(t["stage"] == "search") & (t["family"] == "searched")]
+    search = t[(t["stage"] == Stage.SEARCH) & (t["family"] == Family.SEARCHED)]
     counts = search["state"].value_counts()
     detail = ", ".join(f"{n} {state}" for state, n in counts.items()) or "none run"
     ds = data.study.dataset.name
@@ -62,7 +63,7 @@ def _reference(baselines: pd.DataFrame) -> pd.Series:
 def _fidelity_words(data: StudyData, ref: pd.Series) -> str:
     """Which of the study's budgets the baseline was trained at, in words."""
     t = data.trials
-    rows = t[(t["family"] == "baseline") & (t["number"] == ref["number"])]
+    rows = t[(t["family"] == Family.BASELINE) & (t["number"] == ref["number"])]
     fidelity = rows.iloc[0]["fidelity"] if len(rows) else None
     final = data.study.config.final.fidelity.model_dump(mode="json") if data.study.config.final else None
     if fidelity is not None and fidelity == final:

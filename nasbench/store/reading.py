@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, select
 
+from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.search.ledger import StoredStudy
 from nasbench.store.db import session_scope
 from nasbench.store.ledger import stored_study
@@ -26,6 +27,39 @@ class StudyRecord:
     trials: pd.DataFrame
     epochs: pd.DataFrame
     provenance: list[dict[str, Any]]
+
+    # The named queries every report reads (one place says what "the finals" are).
+    @property
+    def searched(self) -> pd.DataFrame:
+        """Completed search-stage trials of searched architectures, in trial order."""
+        return self._complete(self._where(Stage.SEARCH, Family.SEARCHED))
+
+    @property
+    def finals(self) -> pd.DataFrame:
+        """Completed final re-trainings of searched architectures (they carry test accuracy)."""
+        return self._complete(self._where(Stage.FINAL, Family.SEARCHED))
+
+    @property
+    def baselines(self) -> pd.DataFrame:
+        """Completed baselines (zoo networks, hand-written architectures) trained under the study's protocol."""
+        return self._complete(self._where(None, Family.BASELINE))
+
+    @property
+    def failures(self) -> pd.DataFrame:
+        """Trials that trained and failed or were interrupted (infeasible ones are counted apart)."""
+        t = self.trials
+        return t[t["state"].isin([TrialState.FAILED, TrialState.INTERRUPTED])] if not t.empty else t
+
+    def _where(self, stage: Stage | None, family: Family) -> pd.DataFrame:
+        t = self.trials
+        if t.empty:
+            return t
+        keep = t["family"] == family
+        return t[keep & (t["stage"] == stage)] if stage is not None else t[keep]
+
+    @staticmethod
+    def _complete(t: pd.DataFrame) -> pd.DataFrame:
+        return t[t["state"] == TrialState.COMPLETE] if not t.empty else t
 
 
 def read_study(engine: Engine, name: str) -> StudyRecord:
