@@ -13,48 +13,12 @@ from nasbench.store.reading import StudyRecord, read_study
 
 if TYPE_CHECKING:
     from nasbench.search.config import StudyConfig
-    from nasbench.search.ledger import StoredStudy
 
 
 @dataclass(frozen=True)
-class StudyData:
-    """One study as stored (typed), its trials (with ``arch`` values), per-epoch curves and the
-    distinct provenance records of its runs."""
-
-    record: StudyRecord
-
-    @property
-    def study(self) -> StoredStudy:
-        """The study as stored: name, configuration, data set, split, wall time, status, study file."""
-        return self.record.study
-
-    @property
-    def trials(self) -> pd.DataFrame:
-        return self.record.trials
-
-    @property
-    def epochs(self) -> pd.DataFrame:
-        return self.record.epochs
-
-    @property
-    def provenance(self) -> list[dict[str, Any]]:
-        return self.record.provenance
-
-    @property
-    def searched(self) -> pd.DataFrame:
-        return self.record.searched
-
-    @property
-    def finals(self) -> pd.DataFrame:
-        return self.record.finals
-
-    @property
-    def baselines(self) -> pd.DataFrame:
-        return self.record.baselines
-
-    @property
-    def failures(self) -> pd.DataFrame:
-        return self.record.failures
+class StudyData(StudyRecord):
+    """One study as the store reads it (typed study, trials with ``arch`` values, curves,
+    provenance, the named queries), and what only reports ask of it."""
 
     @property
     def infeasible(self) -> list[InfeasibleKind]:
@@ -63,7 +27,8 @@ class StudyData:
 
 def load_study_data(engine: Engine, study: str) -> StudyData:
     """Read ``study`` from the store; an unknown name raises ConfigError listing the studies."""
-    return StudyData(read_study(engine, study))
+    r = read_study(engine, study)
+    return StudyData(r.study, r.trials, r.epochs, r.provenance)
 
 
 def state_counts(data: StudyData) -> dict[tuple[str, str], int]:

@@ -9,7 +9,6 @@ from nasbench.report.study import StudyData
 from nasbench.report.targets import check_targets, describe
 from nasbench.search.config import BudgetConfig, StudyConfig
 from nasbench.search.ledger import StoredStudy
-from nasbench.store.reading import StudyRecord
 
 
 def study(targets: list[dict]) -> StudyData:
@@ -25,7 +24,7 @@ def study(targets: list[dict]) -> StudyData:
                          targets=targets)
     stored = StoredStudy(1, "s", config, DatasetInfo("digits", "", 2, 1, (8, 8), 10, 1437, 360, ""),
                          SplitInfo(1150, 287, 360, False), "", "", 0.0, "finished")
-    return StudyData(StudyRecord(stored, trials, pd.DataFrame(), []))
+    return StudyData(stored, trials, pd.DataFrame(), [])
 
 
 def test_each_target_takes_the_best_validated_final_network_within_its_bounds():
