@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from nasbench.cli.console import DbOption, console, fail
+from nasbench.core.enums import TrialState
 
 
 def baseline(
@@ -69,7 +70,7 @@ def baseline(
     done = [*out.skipped, *out.trained]
     summary = ", ".join(f"{m} {out.states.get(m, '?')}" for m in done)
     console.print(f"study {out.study} baselines: {summary}; wall time {out.wall_s:.1f}s", highlight=False)
-    if any(out.states.get(m) != "complete" for m in done):
+    if any(out.states.get(m) != TrialState.COMPLETE for m in done):
         raise typer.Exit(1)
 
 

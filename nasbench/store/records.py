@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
     from nasbench.train.metrics import EpochMetrics
 
-FINISHED = ("complete", "pruned", "failed")
 _Ts = TypeVarTuple("_Ts")
 
 
