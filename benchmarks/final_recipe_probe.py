@@ -47,10 +47,10 @@ def apply(variant: str, recipe: object, fidelity: Fidelity) -> tuple[object, Fid
         if key == "epochs":
             fidelity = fidelity.model_copy(update={"epochs": int(value)})
         elif key in RECIPE_FIELDS:
-            recipe_update[key] = type(getattr(recipe, key) or 0.0)(value)
+            recipe_update[key] = value  # validated (and converted) by the Recipe model below
         else:
             raise SystemExit(f"--variant {variant!r}: unknown key {key!r}")
-    return recipe.model_copy(update=recipe_update), fidelity  # type: ignore[attr-defined]
+    return type(recipe).model_validate({**recipe.model_dump(), **recipe_update}), fidelity  # type: ignore[attr-defined]
 
 
 def train(run: Run) -> tuple[Run, float | None, float]:
