@@ -32,34 +32,27 @@ class StudyRecord:
     @property
     def searched(self) -> pd.DataFrame:
         """Completed search-stage trials of searched architectures, in trial order."""
-        return self._complete(self._where(Stage.SEARCH, Family.SEARCHED))
+        return self._complete(Family.SEARCHED, Stage.SEARCH)
 
     @property
     def finals(self) -> pd.DataFrame:
         """Completed final re-trainings of searched architectures (they carry test accuracy)."""
-        return self._complete(self._where(Stage.FINAL, Family.SEARCHED))
+        return self._complete(Family.SEARCHED, Stage.FINAL)
 
     @property
     def baselines(self) -> pd.DataFrame:
         """Completed baselines (zoo networks, hand-written architectures) trained under the study's protocol."""
-        return self._complete(self._where(None, Family.BASELINE))
+        return self._complete(Family.BASELINE)
 
     @property
     def failures(self) -> pd.DataFrame:
         """Trials that trained and failed or were interrupted (infeasible ones are counted apart)."""
-        t = self.trials
-        return t[t["state"].isin([TrialState.FAILED, TrialState.INTERRUPTED])] if not t.empty else t
+        return self.trials[self.trials["state"].isin([TrialState.FAILED, TrialState.INTERRUPTED])]
 
-    def _where(self, stage: Stage | None, family: Family) -> pd.DataFrame:
+    def _complete(self, family: Family, stage: Stage | None = None) -> pd.DataFrame:
         t = self.trials
-        if t.empty:
-            return t
-        keep = t["family"] == family
+        keep = (t["family"] == family) & (t["state"] == TrialState.COMPLETE)
         return t[keep & (t["stage"] == stage)] if stage is not None else t[keep]
-
-    @staticmethod
-    def _complete(t: pd.DataFrame) -> pd.DataFrame:
-        return t[t["state"] == TrialState.COMPLETE] if not t.empty else t
 
 
 def read_study(engine: Engine, name: str) -> StudyRecord:

@@ -22,15 +22,25 @@ from nasbench.train.recipe import Recipe
 
 @dataclass
 class TrainResult:
-    """What one training run produced; validation figures are the last epoch's (None: none ran)."""
+    """What one training run produced: its curve, and test figures when they were asked for."""
 
-    val_acc: float | None
-    val_loss: float | None
-    epochs: int
     train_time_s: float
     history: list[EpochMetrics] = field(default_factory=list)
     test_acc: float | None = None
     test_loss: float | None = None
+
+    @property
+    def epochs(self) -> int:
+        return len(self.history)
+
+    @property
+    def val_acc(self) -> float | None:
+        """The last epoch's (None: no epoch ran)."""
+        return self.history[-1].val_acc if self.history else None
+
+    @property
+    def val_loss(self) -> float | None:
+        return self.history[-1].val_loss if self.history else None
 
 
 def pick_device(prefer: str = "auto") -> str:
@@ -167,14 +177,7 @@ def _train(
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm)
     train_time = time.perf_counter() - t0
-    last = module.history[-1] if module.history else None
-    result = TrainResult(
-        val_acc=last.val_acc if last else None,
-        val_loss=last.val_loss if last else None,
-        epochs=len(module.history),
-        train_time_s=train_time,
-        history=module.history,
-    )
+    result = TrainResult(train_time_s=train_time, history=module.history)
     if evaluate_test:
         trainer.test(module, datamodule=dm, verbose=False)
         result.test_acc = finite(module.epoch_metrics["test_acc"])
