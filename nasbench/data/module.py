@@ -129,7 +129,8 @@ class TensorDataModule(pl.LightningDataModule):
     """Feeds one trial: the split's train (optionally a fraction), validation and test tensors.
 
     ``setup("fit")`` prepares training and validation tensors, ``setup("test")`` the test
-    tensors, so a search trial never touches (or pays for) the test set.
+    tensors, so a search trial never touches (or pays for) the test set. ``train_on_val``: the
+    validation split is trained on as well (a final re-training), so there is nothing to validate.
     """
 
     def __init__(
@@ -143,11 +144,13 @@ class TensorDataModule(pl.LightningDataModule):
         seed: int = 0,
         device: str | torch.device = "cpu",
         eval_batch_size: int = 1024,
+        train_on_val: bool = False,
     ) -> None:
         super().__init__()
         self.dataset, self.split = dataset, split
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.train_fraction, self.resolution = train_fraction, resolution
+        self.train_on_val = train_on_val
         self.augment, self.seed, self.device = augment, seed, torch.device(device)
         self.tensors: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.mean: torch.Tensor | None = None  # per channel, shape (1, C, 1, ...), training data only
@@ -167,7 +170,8 @@ class TensorDataModule(pl.LightningDataModule):
         if "train" not in self.tensors:
             self._setup_train()
         if stage in (None, "fit", "validate") and "val" not in self.tensors:
-            self.tensors["val"] = self._prepare(self.dataset.x, self.dataset.y, self.split.val)
+            val = self.split.val[:0] if self.train_on_val else self.split.val
+            self.tensors["val"] = self._prepare(self.dataset.x, self.dataset.y, val)
         if stage in (None, "test") and "test" not in self.tensors:
             self.tensors["test"] = self._prepare(*self.test_arrays(), self.split.test)
         # The device may have been chosen after an earlier setup (train_network picks it).
@@ -197,6 +201,8 @@ class TensorDataModule(pl.LightningDataModule):
 
     def _setup_train(self) -> None:
         idx = self.split.train_subset(self.train_fraction)
+        if self.train_on_val:
+            idx = np.concatenate([idx, self.split.val])
         x = resize(to_float(self.dataset.x[idx]), self.resolution)
         dims = [0, *range(2, x.dim())]
         self.mean = x.mean(dim=dims, keepdim=True)

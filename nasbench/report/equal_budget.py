@@ -82,16 +82,16 @@ def equal_budget(engine: Engine, study: str) -> EqualBudget:
 
 def chosen_test_acc(record: StudyRecord) -> float | None:
     """Test accuracy of the network chosen by validation among the study's final re-trainings."""
-    best = record.finals.sort_values(["val_acc", "number"], ascending=[False, True]).head(1)
+    best = record.finals_by_validation.head(1)
     return None if best.empty or pd.isna(best.iloc[0]["test_acc"]) else float(best.iloc[0]["test_acc"])
 
 
 def baseline_test_accs(record: StudyRecord) -> dict[str, float]:
     """Test accuracy of each baseline trained at the study's final protocol (its last run)."""
     cfg = record.study.config
-    protocol = (cfg.final.fidelity if cfg.final else cfg.fidelity).model_dump(mode="json")
+    protocol = cfg.final.fidelity if cfg.final else cfg.fidelity
     base = record.baselines[record.baselines["test_acc"].notna()]
-    at_protocol = pd.Series([f == protocol for f in base["fidelity"]], index=base.index, dtype=bool)
+    at_protocol = pd.Series([protocol.same_as(f) for f in base["fidelity"]], index=base.index, dtype=bool)
     base = base.loc[at_protocol].sort_values("trial_id")
     return {str(r["name"]): float(r["test_acc"]) for _, r in base.iterrows()}
 

@@ -13,6 +13,7 @@ from nasbench.store.reading import StudyRecord, read_study
 
 if TYPE_CHECKING:
     from nasbench.search.config import StudyConfig
+    from nasbench.train.recipe import Fidelity
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,11 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
             f"({'official test set' if sp.test_is_official else 'test carved from the data'}; "
             f"split seed {_or(sp.split_seed, cfg.data.split_seed)})",
         ),
-        ("search fidelity", _kv(cfg.fidelity.model_dump(mode="json"))),
+        ("search fidelity", _fidelity(cfg.fidelity)),
         ("search evaluator", _evaluator(cfg)),
         (
             "final training",
-            f"top {final.top_k}{_within(final.best_within)} at "
-            f"{_kv(final.fidelity.model_dump(mode='json'))}, test measured"
+            f"top {final.top_k}{_within(final.best_within)} at {_fidelity(final.fidelity)}, test measured"
             if final
             else "none (no test accuracy is measured for searched architectures)",
         ),
@@ -116,6 +116,12 @@ def provenance_lines(data: StudyData) -> list[tuple[str, str]]:
 
 def _or(value: Any, default: Any) -> Any:
     return default if value is None else value
+
+
+def _fidelity(f: Fidelity) -> str:
+    """A fidelity's fields, and in words whether it trains on the validation split too."""
+    words = ", on the training and validation splits (no validation figure)" if f.train_on_val else ""
+    return _kv(f.model_dump(mode="json", exclude={"train_on_val"})) + words
 
 
 def _kv(d: dict[str, Any]) -> str:

@@ -65,10 +65,10 @@ def _fidelity_words(data: StudyData, ref: pd.Series) -> str:
     t = data.trials
     rows = t[(t["family"] == Family.BASELINE) & (t["number"] == ref["number"])]
     fidelity = rows.iloc[0]["fidelity"] if len(rows) else None
-    final = data.study.config.final.fidelity.model_dump(mode="json") if data.study.config.final else None
-    if fidelity is not None and fidelity == final:
+    final = data.study.config.final
+    if fidelity is not None and final is not None and final.fidelity.same_as(fidelity):
         return "under the same protocol at the final training's budget"
-    if fidelity is not None and fidelity == data.study.config.fidelity.model_dump(mode="json"):
+    if fidelity is not None and data.study.config.fidelity.same_as(fidelity):
         return (
             "under the same protocol at the search's budget (each searched candidate's; compare it with "
             "the searched networks' validation accuracy at search fidelity)"
@@ -85,8 +85,12 @@ def _baseline_sentence(best: pd.Series, ref: pd.Series, protocol: str = "under t
         ratio = f"{ref['params'] / best['params']:.1f}x fewer parameters than"
     else:
         ratio = f"{best['params'] / ref['params']:.1f}x more parameters than"
-    test = f", {fmt.accuracy(ref['test_acc'])} test" if pd.notna(ref["test_acc"]) else ""
+    figures = [
+        f"{fmt.accuracy(ref[col])} {words}"
+        for col, words in (("val_acc", "validation"), ("test_acc", "test"))
+        if pd.notna(ref[col])
+    ]  # a baseline trained on the validation split has no validation figure
     return (
         f"That is {ratio} the {ref['name']} {ref['family']} ({fmt.compact(ref['params'])} parameters), which reaches "
-        f"{fmt.accuracy(ref['val_acc'], blank='-')} validation{test} {protocol}."
+        f"{', '.join(figures) or 'no measured accuracy'} {protocol}."
     )

@@ -287,6 +287,15 @@ class StudyConfig(Strict):
         return self
 
     @model_validator(mode="after")
+    def _search_validates(self) -> StudyConfig:
+        if self.fidelity.train_on_val:
+            raise ValueError(
+                "field 'fidelity.train_on_val': the search ranks candidates on the validation split, so it "
+                "cannot train on it; set it under final.fidelity (the re-training after the choice)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _baseline_names(self) -> StudyConfig:
         labels = [b.label for b in self.baselines]
         if twice := sorted({n for n in labels if labels.count(n) > 1}):

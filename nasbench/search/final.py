@@ -71,9 +71,10 @@ def describe_final(n_chosen: int, final: FinalConfig) -> str:
     bounds = " and ".join(f"{_bound(v)} {key}" for key, v in final.best_within.items())
     within = f", and the best within {bounds}" if bounds else ""
     noun = "architecture" if n_chosen == 1 else "architectures"
+    data = " on the training and validation splits" if final.fidelity.train_on_val else ""
     return (
         f"final training of {n_chosen} {noun} (top {final.top_k} by validation{within}) "
-        f"at {final.fidelity.epochs} epochs (test accuracy measured)"
+        f"at {final.fidelity.epochs} epochs{data} (test accuracy measured)"
     )
 
 

@@ -40,6 +40,17 @@ class StudyRecord:
         return self._complete(Family.SEARCHED, Stage.FINAL)
 
     @property
+    def finals_by_validation(self) -> pd.DataFrame:
+        """The final re-trainings, the one chosen by validation first: by the validation accuracy
+        of the re-training, then by that of its search trial (a re-training that trained on the
+        validation split has none of its own), then by trial number."""
+        t = self.trials
+        searched = t[(t["family"] == Family.SEARCHED) & (t["stage"] == Stage.SEARCH)]
+        search_val = searched.groupby("number")["val_acc"].max()
+        finals = self.finals.assign(search_val_acc=lambda f: f["number"].map(search_val))
+        return finals.sort_values(["val_acc", "search_val_acc", "number"], ascending=[False, False, True])
+
+    @property
     def baselines(self) -> pd.DataFrame:
         """Completed baselines (zoo networks, hand-written architectures) trained under the study's protocol."""
         return self._complete(Family.BASELINE)

@@ -182,6 +182,7 @@ class ScratchEvaluator(DeviceEvaluator):
                 resolution=fidelity.resolution or candidate.resolution,
                 augment=augment_from(self.recipe),
                 seed=seed,
+                train_on_val=fidelity.train_on_val,
             )
             latency_ms = self.started(model, dm.input_shape, listener)
 

@@ -69,14 +69,18 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 
-def make_trainer(device: str, epochs: int, callbacks: list[pl.Callback] | None = None) -> pl.Trainer:
+def make_trainer(
+    device: str, epochs: int, callbacks: list[pl.Callback] | None = None, validate: bool = True
+) -> pl.Trainer:
     """The one Trainer configuration every training uses: quiet, no Lightning checkpoints or
-    loggers of its own (curves go to the store and the study's logger), no sanity validation."""
+    loggers of its own (curves go to the store and the study's logger), no sanity validation;
+    no validation at all when ``validate`` is False (the validation split was trained on)."""
     accelerator, devices = accelerator_of(device)
     return pl.Trainer(
         accelerator=accelerator,
         devices=devices,
         max_epochs=epochs,
+        limit_val_batches=None if validate else 0,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -120,7 +124,8 @@ def train_network(
     run: TrialRun | None = None,
     channels_last: bool | None = None,
 ) -> TrainResult:
-    """Train ``model`` for ``epochs``; validate every epoch; test only when asked (final runs).
+    """Train ``model`` for ``epochs``; validate every epoch (unless the data module trains on the
+    validation split); test only when asked (final runs).
 
     ``run``: also log the curves to the study's logger, as that run (see ``nasbench.train.curves``).
     ``channels_last``: the memory layout (None: chosen by ``memory_format_for``).
@@ -173,7 +178,7 @@ def _train(
     # In place (the caller's model is the one trained); torch's stubs omit Module.to's memory_format.
     model = model.to(memory_format=layout)  # type: ignore[call-overload]
     module = ClassificationModule(model, recipe, epochs, steps, seed=seed, on_epoch=on_epoch, memory_format=layout)
-    trainer = make_trainer(device, epochs)
+    trainer = make_trainer(device, epochs, validate=not dm.train_on_val)
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm)
     train_time = time.perf_counter() - t0

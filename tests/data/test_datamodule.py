@@ -100,6 +100,19 @@ def test_tensors_hold_exactly_the_split_samples(digits: ArrayDataset, fraction: 
         assert torch.equal(y, torch.from_numpy(digits.y[idx]))
 
 
+def test_a_final_training_on_the_validation_split_trains_on_it_and_validates_nothing(mnist1d: ArrayDataset) -> None:
+    split = make_split(mnist1d, seed=0)
+    dm = TensorDataModule(mnist1d, split, train_on_val=True)
+    dm.setup("fit")
+    x, y = dm.tensors["train"]
+    assert torch.equal(y, torch.from_numpy(mnist1d.y[np.concatenate([split.train, split.val])]))
+    torch.testing.assert_close(
+        denormalise(dm, x), torch.from_numpy(mnist1d.x[np.concatenate([split.train, split.val])]).float(),
+        atol=1e-4, rtol=0,
+    )
+    assert len(dm.val_dataloader()) == 0
+
+
 def test_validation_samples_do_not_change_with_the_train_fraction(mnist1d: ArrayDataset) -> None:
     split = make_split(mnist1d, seed=0)
     raw_vals = []

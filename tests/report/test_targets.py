@@ -44,3 +44,18 @@ def test_each_target_takes_the_best_validated_final_network_within_its_bounds():
 
 def test_no_targets_no_checks():
     assert check_targets(study([])) == []
+
+
+def test_finals_trained_on_the_validation_split_are_chosen_by_their_search_trials_validation():
+    data = study([{"name": "small", "test_acc": 0.9, "params": 100_000}])
+    rows = [  # number, stage, params, val_acc, test_acc: the re-trainings have no validation figure
+        (1, "search", 90_000, 0.91, None),
+        (2, "search", 95_000, 0.93, None),
+        (1, "final", 90_000, None, 0.940),  # the better test score, the worse validation in the search
+        (2, "final", 95_000, None, 0.920),
+    ]
+    trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": "complete", "name": f"net{n}",
+                            "params": p, "flops": 1e6, "val_acc": v, "test_acc": t} for n, st, p, v, t in rows])
+    refit = StudyData(data.study, trials, pd.DataFrame(), [])
+    (small,) = check_targets(refit)
+    assert (small.number, small.test_acc, small.met) == (2, 0.92, True)

@@ -3,6 +3,7 @@ trained by the search's final stage under the final protocol and stored with tes
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -41,7 +42,7 @@ def test_the_search_trains_the_study_baselines_under_the_final_protocol(tmp_path
     assert sorted(base.index) == ["mobilenet_v3_small", "plain2"]
     assert (base["state"] == "complete").all() and (base["stage"] == "final").all()
     assert base["test_acc"].between(0, 1).all() and (base["epochs_run"] == 2).all()
-    assert base.iloc[0]["fidelity"] == {"epochs": 2, "train_fraction": 0.3, "resolution": None}
+    assert base.iloc[0]["fidelity"] == {"epochs": 2, "train_fraction": 0.3, "resolution": None, "train_on_val": False}
     assert base.loc["plain2", "arch"] == parse_architecture(PLAIN)
     assert base.loc["mobilenet_v3_small", "arch"] is None
 
@@ -68,3 +69,39 @@ def test_the_search_trains_the_study_baselines_under_the_final_protocol(tmp_path
     assert "plain2" in md and "hand-written baseline" in md and "zoo baseline" in md
     assert "## Does the search beat random search and a hand-written network?" in md
     assert "Not enough seeds" in md and f"nasbench replicate {study} --seeds 0,1,2" in md
+
+
+@pytest.mark.slow
+def test_a_final_protocol_that_trains_on_the_validation_split_chooses_by_the_search(tmp_path, ray_local):
+    """`final.fidelity.train_on_val`: finalists and baselines train on training + validation, so
+    they have test accuracy and no validation figure; reports choose by the search's validation."""
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    final = "{top_k: 2, fidelity: {epochs: 2, train_fraction: 0.3, train_on_val: true}}"
+    study = quick_study(
+        tmp_path,
+        "refit",
+        budget="{trials: 3}",
+        final=final,
+        baselines=f'[{{name: plain2, arch: "{PLAIN}"}}]',
+        targets="[{name: any, test_acc: 0.1}]",
+    )
+    search(study, url)
+    df = load_trials(url, "refit")
+    finals = df[df["stage"] == "final"]
+    assert len(finals) == 3 and (finals["state"] == "complete").all()
+    assert finals["test_acc"].between(0.1, 1).all() and finals["val_acc"].isna().all()
+    assert all(f["train_on_val"] for f in finals["fidelity"])
+
+    from nasbench.report.leaderboard import write_report
+
+    md = write_report(url, "refit", tmp_path / "reports", ["md"])[0].read_text()
+    assert "on the training and validation splits (no validation figure), test measured" in md
+    searched = df[(df["stage"] == "search") & df["number"].isin(finals["number"])]
+    chosen = int(searched.sort_values(["val_acc", "number"], ascending=[False, True]).iloc[0]["number"])
+    assert f"any (test accuracy ≥ 10.00%): met — trial {chosen} " in md
+    plain2 = df[df["name"] == "plain2"].iloc[0]
+    assert pd.isna(plain2["val_acc"]) and plain2["fidelity"]["train_on_val"]
+    # The equal-budget section finds the baseline at the final protocol; the summary gives its one figure.
+    chosen_test = finals.set_index("number").loc[chosen, "test_acc"]
+    assert f"| 0 | {100 * chosen_test:.2f}% | - | {100 * plain2['test_acc']:.2f}% |" in md
+    assert f"which reaches {100 * plain2['test_acc']:.2f}% test under the same protocol at the final training's" in md

@@ -39,6 +39,7 @@ def test_time_budget_string(tmp_path):
     ({"constraints": "{memory: 3}"}, "unknown constraint 'memory'"),
     ({"recipe": "{optimizer: lion}"}, "field 'recipe.optimizer'"),
     ({"fidelity": "{epochs: 0}"}, "field 'fidelity.epochs'"),
+    ({"fidelity": "{epochs: 2, train_on_val: true}"}, "field 'fidelity.train_on_val': the search ranks candidates"),
     ({"budget": "{time: soon}"}, "cannot read duration 'soon'"),
 ])
 def test_invalid_fields_are_named(tmp_path, override, message):
