@@ -42,13 +42,22 @@ class StudyRecord:
     @property
     def finals_by_validation(self) -> pd.DataFrame:
         """The final re-trainings, the one chosen by validation first: by the validation accuracy
-        of the re-training, then by that of its search trial (a re-training that trained on the
-        validation split has none of its own), then by trial number."""
+        of the re-training; those without one (they trained on the validation split) in the order
+        the final stage chose them from the search: trials trained to the end first, then by the
+        epoch they reached, then by validation accuracy; then by trial number."""
         t = self.trials
-        searched = t[(t["family"] == Family.SEARCHED) & (t["stage"] == Stage.SEARCH)]
-        search_val = searched.groupby("number")["val_acc"].max()
-        finals = self.finals.assign(search_val_acc=lambda f: f["number"].map(search_val))
-        return finals.sort_values(["val_acc", "search_val_acc", "number"], ascending=[False, False, True])
+        search = t[(t["family"] == Family.SEARCHED) & (t["stage"] == Stage.SEARCH)]
+        rank = pd.DataFrame(
+            {
+                "search_complete": search["state"] == TrialState.COMPLETE,
+                "search_epochs": search["epochs_run"],
+                "search_val_acc": search["val_acc"],
+            }
+        ).set_axis(search["number"])
+        rank = rank.sort_values(list(rank.columns), ascending=False)
+        finals = self.finals.join(rank[~rank.index.duplicated()], on="number")
+        keys = ["val_acc", *rank.columns, "number"]
+        return finals.sort_values(keys, ascending=[False, False, False, False, True])
 
     @property
     def baselines(self) -> pd.DataFrame:

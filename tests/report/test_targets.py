@@ -19,7 +19,8 @@ def study(targets: list[dict]) -> StudyData:
         (4, "search", 50_000, 1e6, 0.99, None),  # searched only: no final training, never chosen
     ]
     trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": "complete", "name": f"net{n}",
-                            "params": p, "flops": f, "val_acc": v, "test_acc": t} for n, st, p, f, v, t in rows])
+                            "params": p, "flops": f, "val_acc": v, "test_acc": t, "epochs_run": 3}
+                           for n, st, p, f, v, t in rows])
     config = StudyConfig(name="s", space="tiny.yaml", data=DataSpec(name="digits"), budget=BudgetConfig(trials=4),
                          targets=targets)
     stored = StoredStudy(1, "s", config, DatasetInfo("digits", "", 2, 1, (8, 8), 10, 1437, 360, ""),
@@ -46,16 +47,19 @@ def test_no_targets_no_checks():
     assert check_targets(study([])) == []
 
 
-def test_finals_trained_on_the_validation_split_are_chosen_by_their_search_trials_validation():
+def test_finals_trained_on_the_validation_split_are_chosen_as_the_final_stage_chose_them():
     data = study([{"name": "small", "test_acc": 0.9, "params": 100_000}])
-    rows = [  # number, stage, params, val_acc, test_acc: the re-trainings have no validation figure
-        (1, "search", 90_000, 0.91, None),
-        (2, "search", 95_000, 0.93, None),
-        (1, "final", 90_000, None, 0.940),  # the better test score, the worse validation in the search
-        (2, "final", 95_000, None, 0.920),
+    rows = [  # number, stage, state, epochs, params, val_acc, test_acc: the finals have no validation figure
+        (1, "search", "complete", 27, 90_000, 0.91, None),
+        (2, "search", "complete", 27, 95_000, 0.93, None),
+        (3, "search", "pruned", 3, 9_000, 0.95, None),  # stopped early: ranked below trials trained to the end
+        (1, "final", "complete", 60, 90_000, None, 0.940),  # the better test score, the worse validation
+        (2, "final", "complete", 60, 95_000, None, 0.920),
+        (3, "final", "complete", 60, 9_000, None, 0.950),
     ]
-    trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": "complete", "name": f"net{n}",
-                            "params": p, "flops": 1e6, "val_acc": v, "test_acc": t} for n, st, p, v, t in rows])
+    trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": state, "name": f"net{n}",
+                            "params": p, "flops": 1e6, "val_acc": v, "test_acc": t, "epochs_run": e}
+                           for n, st, state, e, p, v, t in rows])
     refit = StudyData(data.study, trials, pd.DataFrame(), [])
     (small,) = check_targets(refit)
     assert (small.number, small.test_acc, small.met) == (2, 0.92, True)

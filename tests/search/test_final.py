@@ -117,3 +117,7 @@ def test_the_final_stage_says_what_it_trains_in_words():
         "0.5 latency_ms) at 60 epochs (test accuracy measured)"
     )
     assert "best within" not in describe_final(3, FinalConfig(top_k=3))
+    refit = FinalConfig(top_k=1, fidelity=Fidelity(epochs=60, train_on_val=True))
+    assert describe_final(1, refit).endswith(
+        "at 60 epochs on the training and validation splits (test accuracy measured)"
+    )
