@@ -262,11 +262,13 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | Non
         return None
     fig = Figure(figsize=(8, 4.2), layout="constrained")
     ax = fig.subplots()
+    finals_drawn = False
     for i, r in enumerate(top.itertuples()):
         color = COLORS[i % len(COLORS)]
         for stage, style in (("search", "-"), ("final", "--")):
             curve = ep[(ep["number"] == r.number) & (ep["stage"] == stage)].sort_values("epoch")
-            if len(curve):
+            if curve["val_acc"].notna().any():  # none when the re-training trained on the validation split
+                finals_drawn |= stage == Stage.FINAL
                 ax.plot(
                     curve["epoch"],
                     curve["val_acc"],
@@ -281,10 +283,9 @@ def learning_curves(data: StudyData, board: pd.DataFrame) -> render.Figure | Non
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    caption = (
-        f"Validation accuracy per epoch of the top {len(top)} searched architectures (solid: search "
-        "fidelity; dashed: final re-training)."
-    )
+    finals = "dashed: final re-training" if finals_drawn else "the final re-trainings measure no validation figure"
+    caption = f"Validation accuracy per epoch of the top {len(top)} searched architectures (solid: search fidelity; "
+    caption += f"{finals})."
     return document_figure(fig, "learning_curves", "Learning curves of the top architectures", caption)
 
 
