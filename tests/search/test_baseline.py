@@ -51,7 +51,8 @@ def test_baselines_are_trained_under_the_study_protocol_and_stored(searched):
     assert base.loc["resnet18", "params"] == 11_172_810 and base.loc["resnet18", "flops"] == 69_289_984
     assert base.loc["mobilenet_v3_small", "params"] < base.loc["resnet18", "params"]
     searched_fid = df[df["family"] == "searched"].iloc[0]["fidelity"]
-    assert base.iloc[0]["fidelity"] == {"epochs": 2, "train_fraction": 0.2, "resolution": None} != searched_fid
+    stored = {"epochs": 2, "train_fraction": 0.2, "resolution": None, "train_on_val": False}
+    assert base.iloc[0]["fidelity"] == stored != searched_fid
     assert set(load_epochs(url, "with-baselines")["name"]) >= set(MODELS)
 
     # Re-running skips what is complete and adds only the new model, numbered after the others.
