@@ -43,8 +43,9 @@ class StudyRecord:
     def finals_by_validation(self) -> pd.DataFrame:
         """The final re-trainings, the one chosen by validation first: by the validation accuracy
         of the re-training; those without one (they trained on the validation split) in the order
-        the final stage chose them from the search: trials trained to the end first, then by the
-        epoch they reached, then by validation accuracy; then by trial number."""
+        the final stage chose them from the search (``nasbench.search.final.final_selection``, on
+        typed trials: trials trained to the end first, then by the epoch they reached, then by
+        validation accuracy); then by trial number."""
         t = self.trials
         search = t[(t["family"] == Family.SEARCHED) & (t["stage"] == Stage.SEARCH)]
         rank = pd.DataFrame(
@@ -56,8 +57,8 @@ class StudyRecord:
         ).set_axis(search["number"])
         rank = rank.sort_values(list(rank.columns), ascending=False)
         finals = self.finals.join(rank[~rank.index.duplicated()], on="number")
-        keys = ["val_acc", *rank.columns, "number"]
-        return finals.sort_values(keys, ascending=[False, False, False, False, True])
+        keys = ["val_acc", *rank.columns]
+        return finals.sort_values([*keys, "number"], ascending=[*(False for _ in keys), True])
 
     @property
     def baselines(self) -> pd.DataFrame:
