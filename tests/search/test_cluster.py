@@ -38,12 +38,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_port(address: str, deadline: float) -> None:
+    """Until the head's GCS accepts connections: a driver started before that can wait minutes
+    in Ray's own reconnect loop (seen on a loaded CI machine), so no driver is started earlier."""
+    host, port = address.rsplit(":", 1)
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"nothing listens on {address} yet")
+
+
 def cluster_nodes(address: str, env: dict[str, str]) -> list[dict]:
-    """Alive nodes as the cluster reports them (asked from a separate driver process)."""
+    """Alive nodes as the cluster reports them (asked from a separate driver process); none when
+    the cluster does not answer in time, so that callers poll again until their own deadline."""
     code = (f"import json, ray; ray.init(address={address!r}, logging_level='ERROR'); "
             "print(json.dumps([{'id': n['NodeID'], 'cpu': n['Resources'].get('CPU', 0)} "
             "for n in ray.nodes() if n['Alive']]))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    try:
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=90)
+    except subprocess.TimeoutExpired:
+        return []
     return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else []
 
 
@@ -59,11 +76,11 @@ def cluster(tmp_path):
                               stdout=open(tmp_path / "head.log", "w"), stderr=subprocess.STDOUT, env=env,
                               start_new_session=True)]
     try:
-        time.sleep(3)
+        deadline = time.monotonic() + 180
+        wait_for_port(address, deadline)
         procs.append(subprocess.Popen([RAY, "start", f"--address={address}", "--num-cpus=2", *common],
                                       stdout=open(tmp_path / "node.log", "w"), stderr=subprocess.STDOUT, env=env,
                                       start_new_session=True))
-        deadline = time.monotonic() + 180
         nodes = []
         while len(nodes) < 2 and time.monotonic() < deadline:
             assert all(p.poll() is None for p in procs), (tmp_path / "head.log").read_text()[-2000:]
@@ -116,7 +133,8 @@ def token_head(tmp_path_factory):
                             stdout=open(tmp_path / "head.log", "w"), stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
+        wait_for_port(f"127.0.0.1:{port}", deadline)
         while not cluster_nodes(f"127.0.0.1:{port}", env) and time.monotonic() < deadline:
             assert head.poll() is None, (tmp_path / "head.log").read_text()[-2000:]
         yield f"127.0.0.1:{port}"
