@@ -34,9 +34,18 @@ def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[
     return picked
 
 
-def _rank(t: TrialSummary) -> tuple[bool, int, float, int]:
-    """Smaller first: complete trials, then the epoch reached (later first), validation, trial number."""
-    return (t.state != TrialState.COMPLETE, -t.epochs_run, -(t.val_acc or 0.0), t.number)
+def _rank(t: TrialSummary) -> ChoiceKey:
+    return choice_order(t.state, t.epochs_run, t.val_acc, t.number)
+
+
+ChoiceKey = tuple[bool, int, float, int]
+
+
+def choice_order(state: TrialState, epochs_run: int, val_acc: float | None, number: int) -> ChoiceKey:
+    """The final stage's order of searched trials, smaller first: complete trials, then the epoch
+    reached (later first), validation accuracy, trial number. Reports read it on stored rows to
+    know which final the search chose first when the finals measure no validation figure."""
+    return (state != TrialState.COMPLETE, -epochs_run, -(val_acc or 0.0), number)
 
 
 def final_jobs(

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from nasbench.core.enums import Family, Stage, TrialState
+from nasbench.search.final import ChoiceKey, choice_order
 from nasbench.search.ledger import StoredStudy
 from nasbench.store.db import session_scope
 from nasbench.store.ledger import stored_study
@@ -43,22 +44,21 @@ class StudyRecord:
     def finals_by_validation(self) -> pd.DataFrame:
         """The final re-trainings, the one chosen by validation first: by the validation accuracy
         of the re-training; those without one (they trained on the validation split) in the order
-        the final stage chose them from the search (``nasbench.search.final.final_selection``, on
-        typed trials: trials trained to the end first, then by the epoch they reached, then by
-        validation accuracy); then by trial number."""
+        the final stage chose them from the search (``nasbench.search.final.choice_order``)."""
         t = self.trials
         search = t[(t["family"] == Family.SEARCHED) & (t["stage"] == Stage.SEARCH)]
-        rank = pd.DataFrame(
-            {
-                "search_complete": search["state"] == TrialState.COMPLETE,
-                "search_epochs": search["epochs_run"],
-                "search_val_acc": search["val_acc"],
-            }
-        ).set_axis(search["number"])
-        rank = rank.sort_values(list(rank.columns), ascending=False)
-        finals = self.finals.join(rank[~rank.index.duplicated()], on="number")
-        keys = ["val_acc", *rank.columns]
-        return finals.sort_values([*keys, "number"], ascending=[*(False for _ in keys), True])
+        order: dict[int, ChoiceKey] = {}
+        columns = (search[c].tolist() for c in ("state", "epochs_run", "val_acc", "number"))
+        for state, epochs, val, number in zip(*columns, strict=True):
+            key = choice_order(TrialState(state), int(epochs), _number(val), int(number))
+            order[int(number)] = min(key, order.get(int(number), key))  # a number stored twice keeps its better row
+        place = {number: i for i, number in enumerate(sorted(order, key=order.__getitem__))}
+        # pandas sorts NaN last either way: finals without a validation figure follow the others,
+        # and a final whose search trial is missing follows those.
+        finals = self.finals.assign(search_order=self.finals["number"].map(place))
+        return finals.sort_values(["val_acc", "search_order", "number"], ascending=[False, True, True]).drop(
+            columns="search_order"
+        )
 
     @property
     def baselines(self) -> pd.DataFrame:
@@ -89,6 +89,10 @@ def read_study(engine: Engine, name: str) -> StudyRecord:
             )
         )
     return StudyRecord(stored, load_trials(engine, name, with_arch=True), load_epochs(engine, name), provenance)
+
+
+def _number(v: Any) -> float | None:
+    return None if pd.isna(v) else float(v)
 
 
 def _distinct(records: Any) -> list[dict[str, Any]]:
