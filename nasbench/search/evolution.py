@@ -20,6 +20,14 @@ NSGA-II. ``sample_independent`` answers each parameter from the parent, re-sampl
 one to a different value. Parameters the parent never had (the mutation changed the space, e.g. a
 stage's block became inverted and now has an expansion ratio), or whose value no longer fits the
 distribution asked for, are sampled at random. Enqueued trials are left to their fixed values.
+
+A niche (``niche: {params: 10000}``, ``niche_share: 0.33``) keeps a share of the children for
+candidates within bounds the search records before training (parameters, FLOPs): that share's
+parents win a tournament in the niche's own aging population (the most recent members within the
+bounds), or, while it is empty, are the member nearest the bounds. Without it, a study whose final
+stage also wants "the best network with at most 10,000 parameters" leaves that network to chance:
+small networks learn slower per epoch, so Hyperband stops them first and the tournaments, which
+rank by validation, breed away from them (in a 32-candidate MNIST-1D search, none that small).
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 PARENT_KEY = "evolution:parent_params"
 MUTATE_KEY = "evolution:mutate"
+NICHE_KEY = "evolution:niche"  # set on children bred from the niche
+NICHE_FIGURES = ("params", "flops")  # what the search records of a candidate before training it
 
 Plan = tuple[dict[str, Any] | None, str | None]  # (parent params, name of the parameter to mutate)
 
@@ -46,12 +56,32 @@ Plan = tuple[dict[str, Any] | None, str | None]  # (parent params, name of the p
 class RegularizedEvolutionSampler(BaseSampler):
     """Aging evolution: tournament selection, one mutation per child, random start-up trials."""
 
-    def __init__(self, *, population_size: int = 20, sample_size: int = 5, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        population_size: int = 20,
+        sample_size: int = 5,
+        seed: int | None = None,
+        niche: dict[str, float] | None = None,
+        niche_share: float = 0.0,
+    ) -> None:
         if population_size < 2:
             raise ValueError(f"population_size must be >= 2, got {population_size}")
         if not 1 <= sample_size <= population_size:
             raise ValueError(f"sample_size must lie in [1, population_size], got {sample_size}")
+        if not 0.0 <= niche_share < 1.0:
+            raise ValueError(f"niche_share must lie in [0, 1), got {niche_share}")
+        for key, bound in (niche or {}).items():
+            if key not in NICHE_FIGURES:
+                raise ValueError(f"niche: unknown figure {key!r}; choose from {', '.join(NICHE_FIGURES)}")
+            if not bound > 0:
+                raise ValueError(f"niche: the bound on {key} must be positive, got {bound}")
+        if bool(niche) != (niche_share > 0):
+            raise ValueError(
+                "niche and niche_share go together: a bound such as {params: 10000} and the share of children it breeds"
+            )
         self.population_size, self.sample_size = population_size, sample_size
+        self.niche, self.niche_share = dict(niche or {}), niche_share
         self.seed = _fresh_seed() if seed is None else seed
         self._plans = _new_plan_cache()
 
@@ -81,17 +111,13 @@ class RegularizedEvolutionSampler(BaseSampler):
     def population(self, study: optuna.Study) -> list[FrozenTrial]:
         """The ``population_size`` most recent feasible trials with a value (complete, or pruned
         with one objective), oldest first."""
-        n_objectives = len(study.directions)
-        states = (TrialState.COMPLETE, TrialState.PRUNED) if n_objectives == 1 else (TrialState.COMPLETE,)
-        done = [
-            t
-            for t in study.get_trials(deepcopy=False, states=states)
-            if t.values is not None
-            and len(t.values) == n_objectives
-            and not any(math.isnan(v) for v in t.values)
-            and max(_constraint_values(t), default=0.0) <= 0
-        ]
-        return sorted(done, key=lambda t: t.number)[-self.population_size :]
+        return _members(study)[-self.population_size :]
+
+    def niche_population(self, study: optuna.Study) -> list[FrozenTrial]:
+        """The niche's own aging population: the ``population_size`` most recent members within
+        every bound of ``niche``, oldest first (none without a niche)."""
+        inside = [t for t in _members(study) if self.niche and _within(t, self.niche)]
+        return inside[-self.population_size :]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if "fixed_params" in trial.system_attrs:  # enqueued (e.g. re-queued after a crash): keep it as is
@@ -100,16 +126,28 @@ class RegularizedEvolutionSampler(BaseSampler):
         if len(pop) < self.population_size:
             return
         rng = self._rng(trial, "tournament")
-        candidates = rng.sample(pop, self.sample_size)
-        fitness = _fitness(pop, study.directions)
-        parent = min(candidates, key=lambda t: fitness[t.number])  # ties: the first drawn
+        bred_in_niche = bool(self.niche) and rng.random() < self.niche_share
+        if bred_in_niche:
+            parent = self._niche_parent(study, pop, rng)
+        else:
+            parent = _tournament(pop, self.sample_size, study.directions, rng)
         mutable = sorted(name for name, d in parent.distributions.items() if _n_values(d) > 1)
         mutate = rng.choice(mutable) if mutable else None
         storage = study._storage
         storage.set_trial_system_attr(trial._trial_id, PARENT_KEY, dict(parent.params))
+        if bred_in_niche:
+            storage.set_trial_system_attr(trial._trial_id, NICHE_KEY, True)
         if mutate is not None:
             storage.set_trial_system_attr(trial._trial_id, MUTATE_KEY, mutate)
         self._plans.setdefault(storage, {})[trial._trial_id] = (dict(parent.params), mutate)
+
+    def _niche_parent(self, study: optuna.Study, pop: list[FrozenTrial], rng: random.Random) -> FrozenTrial:
+        """A tournament among the niche's population; while it is empty, the population member
+        nearest the niche's bounds, whose mutations are the likeliest to land inside them."""
+        inside = self.niche_population(study)
+        if not inside:
+            return min(pop, key=lambda t: (_excess(t, self.niche), t.number))
+        return _tournament(inside, min(self.sample_size, len(inside)), study.directions, rng)
 
     def _plan(self, study: optuna.Study, trial: FrozenTrial) -> Plan:
         # Saves a storage read per parameter; a trial planned by another process (or a copy of
@@ -151,6 +189,43 @@ def _new_plan_cache() -> weakref.WeakKeyDictionary[Any, dict[int, Plan]]:
 
 
 # --- selection ---------------------------------------------------------------------------------
+
+
+def _members(study: optuna.Study) -> list[FrozenTrial]:
+    """Every feasible trial with a value (complete, or pruned with one objective), oldest first."""
+    n_objectives = len(study.directions)
+    states = (TrialState.COMPLETE, TrialState.PRUNED) if n_objectives == 1 else (TrialState.COMPLETE,)
+    done = [
+        t
+        for t in study.get_trials(deepcopy=False, states=states)
+        if t.values is not None
+        and len(t.values) == n_objectives
+        and not any(math.isnan(v) for v in t.values)
+        and max(_constraint_values(t), default=0.0) <= 0
+    ]
+    return sorted(done, key=lambda t: t.number)
+
+
+def _tournament(
+    pool: list[FrozenTrial], size: int, directions: Sequence[StudyDirection], rng: random.Random
+) -> FrozenTrial:
+    candidates = rng.sample(pool, size)
+    fitness = _fitness(pool, directions)
+    return min(candidates, key=lambda t: fitness[t.number])  # ties: the first drawn
+
+
+def _within(t: FrozenTrial, bounds: dict[str, float]) -> bool:
+    return _excess(t, bounds) <= 1.0
+
+
+def _excess(t: FrozenTrial, bounds: dict[str, float]) -> float:
+    """How far ``t`` is from ``bounds``: the largest ratio of its figure (a user attribute the
+    search records, e.g. ``params``) to the bound; infinite when it has no such figure."""
+    ratios = [
+        float(v) / bound if isinstance(v := t.user_attrs.get(key), int | float) else math.inf
+        for key, bound in bounds.items()
+    ]
+    return max(ratios, default=math.inf)
 
 
 def _fitness(pop: list[FrozenTrial], directions: Sequence[StudyDirection]) -> dict[int, tuple[float, ...]]:

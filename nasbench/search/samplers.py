@@ -89,11 +89,19 @@ def _nsga2(seed: int, space: SpaceSpec, n_objectives: int, population_size: int 
 
 @register_sampler("evolution")
 def _evolution(
-    seed: int, space: SpaceSpec, n_objectives: int, population_size: int = 20, sample_size: int = 5
+    seed: int,
+    space: SpaceSpec,
+    n_objectives: int,
+    population_size: int = 20,
+    sample_size: int = 5,
+    niche: dict[str, float] | None = None,
+    niche_share: float = 0.0,
 ) -> optuna.samplers.BaseSampler:
     from nasbench.search.evolution import RegularizedEvolutionSampler
 
-    return RegularizedEvolutionSampler(population_size=population_size, sample_size=sample_size, seed=seed)
+    return RegularizedEvolutionSampler(
+        population_size=population_size, sample_size=sample_size, seed=seed, niche=niche, niche_share=niche_share
+    )
 
 
 def categorical_parameters(space: SpaceSpec) -> dict[str, list]:

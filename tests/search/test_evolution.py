@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 
 from nasbench.search.evolution import (
     MUTATE_KEY,
+    NICHE_KEY,
     PARENT_KEY,
     RegularizedEvolutionSampler,
     _any_value,
@@ -136,6 +137,11 @@ def test_enqueued_trials_are_kept_as_given():
 @pytest.mark.parametrize("kwargs, message", [
     ({"population_size": 1}, "population_size must be >= 2, got 1"),
     ({"population_size": 4, "sample_size": 5}, r"sample_size must lie in \[1, population_size\], got 5"),
+    ({"niche": {"params": 1000}}, "niche and niche_share go together"),
+    ({"niche_share": 0.3}, "niche and niche_share go together"),
+    ({"niche": {"params": 1000}, "niche_share": 1.0}, r"niche_share must lie in \[0, 1\), got 1.0"),
+    ({"niche": {"depth": 3}, "niche_share": 0.3}, "niche: unknown figure 'depth'; choose from params, flops"),
+    ({"niche": {"params": 0}, "niche_share": 0.3}, "niche: the bound on params must be positive, got 0"),
 ])
 def test_bad_settings_name_the_value(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -558,3 +564,51 @@ def test_a_trial_left_running_leaves_nothing_behind_once_its_study_is_gone():
     # handed to another study's trial.
     assert len(sampler._plans) == 0
     assert math.isfinite(evolve(sampler, 6).best_value)
+
+
+# --- a niche within bounds ---------------------------------------------------------------------
+
+def evolve_sizes(sampler: RegularizedEvolutionSampler, n: int) -> optuna.Study:
+    """As ``evolve``, recording each candidate's size as the search records its parameter count."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for _ in range(n):
+        trial = study.ask()
+        arch = sample_architecture(trial, SPACE)
+        trial.set_user_attr("params", int(size(arch)))
+        study.tell(trial, score(arch))
+    return study
+
+
+def test_a_niche_keeps_breeding_candidates_within_its_bound_that_the_tournaments_breed_away_from():
+    bound = 1000  # the score rewards width x depth: plain tournaments climb away from small networks
+    plain = evolve_sizes(RegularizedEvolutionSampler(population_size=10, sample_size=4, seed=0), 150)
+    niched = evolve_sizes(RegularizedEvolutionSampler(population_size=10, sample_size=4, seed=0,
+                                                      niche={"params": bound}, niche_share=0.4), 150)
+    late = slice(50, None)
+    small = [sum(t.user_attrs["params"] <= bound for t in s.trials[late]) for s in (plain, niched)]
+    assert small[1] >= 3 * max(small[0], 1), small  # side by side, same seed
+    best_small = [max((t.value for t in s.trials if t.user_attrs["params"] <= bound), default=-math.inf)
+                  for s in (plain, niched)]
+    assert best_small[1] > best_small[0], best_small
+    # The other children still climb: the niche takes a share, not the search.
+    assert mean(t.value for t in niched.trials[late]) > mean(
+        t.value for t in evolve(optuna.samplers.RandomSampler(seed=0), 150).trials[late])
+
+    bred = [t for t in niched.trials if t.system_attrs.get(NICHE_KEY)]
+    assert 0.3 < len(bred) / len(niched.trials[10:]) < 0.5  # about the share asked for
+    for child in bred:
+        before = [t for t in niched.trials[: child.number] if t.user_attrs["params"] <= bound]
+        parent = child.system_attrs[PARENT_KEY]
+        if before:  # a tournament among the niche's most recent members
+            assert parent in [t.params for t in before[-10:]]
+        else:  # none yet: the member nearest the bound
+            alive = niched.trials[child.number - 10 : child.number]
+            assert parent == min(alive, key=lambda t: (t.user_attrs["params"], t.number)).params
+
+
+def test_a_niche_on_an_empty_or_unknown_figure_never_breaks_the_search():
+    # Trials without the figure (e.g. a study that records no parameter counts) are never inside.
+    study = evolve(RegularizedEvolutionSampler(population_size=4, sample_size=2, seed=0,
+                                               niche={"params": 10}, niche_share=0.5), 30)
+    assert all(PARENT_KEY in t.system_attrs for t in study.trials[4:])
