@@ -234,7 +234,27 @@ def _final(finals: pd.DataFrame, number: int, column: str) -> render.Cell:
     return render.number(value, fmt.accuracy(value))
 
 
+# Figures only some studies measure (latency, a supernet's scores, the finals' validation, which a
+# final trained on the validation split has not): their columns are left out when no row has one.
+OPTIONAL_BOARD_COLUMNS = ("latency_ms", "shared_val_acc", "final_val_acc")
+
+
 def board_table(board: pd.DataFrame) -> render.Table:
+    keep = [
+        i
+        for i, c in enumerate(BOARD_COLUMNS)
+        if c.key not in OPTIONAL_BOARD_COLUMNS or (c.key in board and board[c.key].notna().any())
+    ]
+    table = _board_table(board)
+    return render.Table(
+        tuple(table.columns[i] for i in keep),
+        tuple(render.Row(tuple(r.cells[i] for i in keep), css=r.css) for r in table.rows),
+        sortable=True,
+        id="leaderboard",
+    )
+
+
+def _board_table(board: pd.DataFrame) -> render.Table:
     rows = []
     for _, r in board.iterrows():
         searched = r["family"] == Family.SEARCHED

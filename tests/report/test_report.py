@@ -67,6 +67,10 @@ def test_leaderboard_rows_match_the_database(studies: Studies, main_report: Main
 
     board = table_by_id(main_report.html.read_text(), "leaderboard")
     assert board.column("name") == [r["name"] for r in expected]
+    # The finals measured validation; no supernet scored anything here: that column would be blank
+    # in every row, so it is left out.
+    assert {"final val acc", "latency (ms)"} <= set(board.headers)
+    assert "shared-weight score" not in board.headers
     assert board.column("val acc") == [pct(r["val_acc"]) for r in expected]
     assert board.column("params") == [f"{r['params']:,}" for r in expected]
     assert set(board.column("family")) == {"searched"}

@@ -97,6 +97,8 @@ def test_a_final_protocol_that_trains_on_the_validation_split_chooses_by_the_sea
     md = write_report(url, "refit", tmp_path / "reports", ["md"])[0].read_text()
     assert "on the training and validation splits (no validation figure), test measured" in md
     assert "(solid: search fidelity; the final re-trainings measure no validation figure)" in md
+    header = next(line for line in md.splitlines() if line.startswith("| rank |"))
+    assert "| val acc |" in header and "final val acc" not in header  # no column of blanks
     searched = df[(df["stage"] == "search") & df["number"].isin(finals["number"])]
     chosen = int(searched.sort_values(["val_acc", "number"], ascending=[False, True]).iloc[0]["number"])
     assert f"any (test accuracy ≥ 10.00%): met — trial {chosen} " in md
