@@ -245,16 +245,11 @@ def board_table(board: pd.DataFrame) -> render.Table:
         for i, c in enumerate(BOARD_COLUMNS)
         if c.key not in OPTIONAL_BOARD_COLUMNS or (c.key in board and board[c.key].notna().any())
     ]
-    table = _board_table(board)
-    return render.Table(
-        tuple(table.columns[i] for i in keep),
-        tuple(render.Row(tuple(r.cells[i] for i in keep), css=r.css) for r in table.rows),
-        sortable=True,
-        id="leaderboard",
-    )
+    rows = tuple(render.Row(tuple(r.cells[i] for i in keep), css=r.css) for r in _board_rows(board))
+    return render.Table(tuple(BOARD_COLUMNS[i] for i in keep), rows, sortable=True, id="leaderboard")
 
 
-def _board_table(board: pd.DataFrame) -> render.Table:
+def _board_rows(board: pd.DataFrame) -> list[render.Row]:
     rows = []
     for _, r in board.iterrows():
         searched = r["family"] == Family.SEARCHED
@@ -276,7 +271,7 @@ def _board_table(board: pd.DataFrame) -> render.Table:
                 css="searched" if searched else "baseline",
             )
         )
-    return render.Table(BOARD_COLUMNS, tuple(rows), sortable=True, id="leaderboard")
+    return rows
 
 
 def training_cost(row: pd.Series) -> str:

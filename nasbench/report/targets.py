@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
 from nasbench.report.study import StudyData
+from nasbench.store.reading import optional_float
 
 
 @dataclass(frozen=True)
@@ -50,15 +49,11 @@ def check_targets(data: StudyData) -> list[TargetCheck]:
                 bounds,
                 int(r["number"]),
                 str(r["name"]),
-                _num(r["params"]),
-                _num(r["test_acc"]),
+                optional_float(r["params"]),
+                optional_float(r["test_acc"]),
             )
         )
     return checks
-
-
-def _num(v: float | None) -> float | None:
-    return None if v is None or pd.isna(v) else float(v)
 
 
 def describe(check: TargetCheck) -> str:

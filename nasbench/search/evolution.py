@@ -108,27 +108,23 @@ class RegularizedEvolutionSampler(BaseSampler):
         # is hashed with SHA-512, so the stream is the same in every process.
         return random.Random(f"{self.seed}:{trial.number}:{salt}")
 
-    def population(self, study: optuna.Study) -> list[FrozenTrial]:
-        """The ``population_size`` most recent feasible trials with a value (complete, or pruned
-        with one objective), oldest first."""
-        return _members(study)[-self.population_size :]
-
-    def niche_population(self, study: optuna.Study) -> list[FrozenTrial]:
-        """The niche's own aging population: the ``population_size`` most recent members within
-        every bound of ``niche``, oldest first (none without a niche)."""
-        inside = [t for t in _members(study) if self.niche and _within(t, self.niche)]
+    def niche_population(self, members: list[FrozenTrial]) -> list[FrozenTrial]:
+        """The niche's own aging population: the ``population_size`` most recent of ``members``
+        (``_members``' list) within every bound of ``niche``, oldest first (none without a niche)."""
+        inside = [t for t in members if self.niche and _within(t, self.niche)]
         return inside[-self.population_size :]
 
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if "fixed_params" in trial.system_attrs:  # enqueued (e.g. re-queued after a crash): keep it as is
             return
-        pop = self.population(study)
+        members = _members(study)
+        pop = members[-self.population_size :]  # the aging population: the most recent, oldest first
         if len(pop) < self.population_size:
             return
         rng = self._rng(trial, "tournament")
         bred_in_niche = bool(self.niche) and rng.random() < self.niche_share
         if bred_in_niche:
-            parent = self._niche_parent(study, pop, rng)
+            parent = self._niche_parent(study, members, rng)
         else:
             parent = _tournament(pop, self.sample_size, study.directions, rng)
         mutable = sorted(name for name, d in parent.distributions.items() if _n_values(d) > 1)
@@ -141,10 +137,11 @@ class RegularizedEvolutionSampler(BaseSampler):
             storage.set_trial_system_attr(trial._trial_id, MUTATE_KEY, mutate)
         self._plans.setdefault(storage, {})[trial._trial_id] = (dict(parent.params), mutate)
 
-    def _niche_parent(self, study: optuna.Study, pop: list[FrozenTrial], rng: random.Random) -> FrozenTrial:
+    def _niche_parent(self, study: optuna.Study, members: list[FrozenTrial], rng: random.Random) -> FrozenTrial:
         """A tournament among the niche's population; while it is empty, the population member
         nearest the niche's bounds, whose mutations are the likeliest to land inside them."""
-        inside = self.niche_population(study)
+        inside = self.niche_population(members)
+        pop = members[-self.population_size :]
         if not inside:
             return min(pop, key=lambda t: (_excess(t, self.niche), t.number))
         return _tournament(inside, min(self.sample_size, len(inside)), study.directions, rng)

@@ -34,11 +34,11 @@ def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[
     return picked
 
 
+ChoiceKey = tuple[bool, int, float, int]
+
+
 def _rank(t: TrialSummary) -> ChoiceKey:
     return choice_order(t.state, t.epochs_run, t.val_acc, t.number)
-
-
-ChoiceKey = tuple[bool, int, float, int]
 
 
 def choice_order(state: TrialState, epochs_run: int, val_acc: float | None, number: int) -> ChoiceKey:

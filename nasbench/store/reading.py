@@ -50,7 +50,7 @@ class StudyRecord:
         order: dict[int, ChoiceKey] = {}
         columns = (search[c].tolist() for c in ("state", "epochs_run", "val_acc", "number"))
         for state, epochs, val, number in zip(*columns, strict=True):
-            key = choice_order(TrialState(state), int(epochs), _number(val), int(number))
+            key = choice_order(TrialState(state), int(epochs), optional_float(val), int(number))
             order[int(number)] = min(key, order.get(int(number), key))  # a number stored twice keeps its better row
         place = {number: i for i, number in enumerate(sorted(order, key=order.__getitem__))}
         # pandas sorts NaN last either way: finals without a validation figure follow the others,
@@ -91,8 +91,9 @@ def read_study(engine: Engine, name: str) -> StudyRecord:
     return StudyRecord(stored, load_trials(engine, name, with_arch=True), load_epochs(engine, name), provenance)
 
 
-def _number(v: Any) -> float | None:
-    return None if pd.isna(v) else float(v)
+def optional_float(v: Any) -> float | None:
+    """A stored figure as a float, or None where the row has none (NaN or None in a DataFrame)."""
+    return None if v is None or pd.isna(v) else float(v)
 
 
 def _distinct(records: Any) -> list[dict[str, Any]]:
