@@ -8,6 +8,7 @@ final protocol (hand-written or zoo), at the seed of the search study that train
 
 from __future__ import annotations
 
+import math
 import statistics
 from dataclasses import dataclass, field
 
@@ -96,8 +97,57 @@ def baseline_test_accs(record: StudyRecord) -> dict[str, float]:
     return {str(r["name"]): float(r["test_acc"]) for _, r in base.iterrows()}
 
 
+@dataclass(frozen=True)
+class Paired:
+    """The search against one competitor, seed by seed: the difference in test accuracy (search minus
+    the other) on each seed both have a figure for. Seeds pair naturally: a seed fixes the search's
+    draws, random search's, and the training of the baselines the search study of that seed trained."""
+
+    diffs: dict[int, float]
+
+    @property
+    def n(self) -> int:
+        return len(self.diffs)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.diffs.values())
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the 95% confidence interval of the mean difference (Student's t)."""
+        return _t(self.n - 1) * statistics.stdev(self.diffs.values()) / math.sqrt(self.n)
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return self.mean - self.half_width, self.mean + self.half_width
+
+    def seeds_to_resolve(self, limit: int = 1000) -> int | None:
+        """How many paired seeds would make an interval this wide, at this spread of the differences,
+        exclude zero for a mean difference this large (None: beyond ``limit``, or no difference)."""
+        sd, size = statistics.stdev(self.diffs.values()), abs(self.mean)
+        if size == 0:
+            return None
+        return next((n for n in range(2, limit + 1) if _t(n - 1) * sd / math.sqrt(n) < size), None)
+
+
+def paired(search: Arm, other: Arm) -> Paired:
+    diffs = {s: a - b for s, a in search.by_seed.items() if a is not None and (b := other.by_seed.get(s)) is not None}
+    return Paired(dict(sorted(diffs.items())))
+
+
+def _t(df: int) -> float:
+    """Student's t quantile for a two-sided 95% interval with ``df`` degrees of freedom."""
+    from scipy.stats import t  # imported here: only a report with replicates needs it
+
+    return float(t.ppf(0.975, df))
+
+
 def verdict(eb: EqualBudget) -> list[str]:
-    """The answer in words, one sentence per competitor."""
+    """The answer in words, one sentence per competitor: the paired difference over the seeds both
+    have, and whether its 95% interval excludes no difference. A difference compared with the
+    spread of single seeds would call two lucky seeds a win, and never resolve a small real
+    difference however many seeds were added; the interval of the paired mean narrows with seeds."""
     search = eb.arm(SEARCH)
     assert search is not None
     others = [a for a in eb.arms if a.name != SEARCH and a.values]
@@ -111,22 +161,31 @@ def verdict(eb: EqualBudget) -> list[str]:
     sentences = []
     for other in others:
         what = "random search at the same budget" if other.name == RANDOM else f"the baseline {other.name}"
-        if len(other.values) < 2:
-            sentences.append(f"Against {what}: not enough seeds ({len(other.values)}; at least 2 are needed).")
+        pair = paired(search, other)
+        if pair.n < 2:
+            sentences.append(f"Against {what}: not enough seeds that both have ({pair.n}; at least 2 are needed).")
             continue
-        assert search.mean is not None and other.mean is not None
-        diff = search.mean - other.mean
-        noise = max(search.spread or 0.0, other.spread or 0.0)
-        # A difference within the spread across seeds is no verdict either way: say so first.
-        if abs(diff) <= noise:
-            claim, size = f"does not beat {what} beyond seed noise", "no larger"
+        low, high = pair.interval
+        if low > 0:
+            claim = f"beats {what}"
+        elif high < 0:
+            claim = f"falls below {what}"
         else:
-            claim, size = (f"beats {what}" if diff > 0 else f"falls below {what}"), "larger"
-        sentences.append(
-            f"The search {claim}: mean test accuracy {_pm(search)} over {len(search.values)} seeds "
-            f"against {_pm(other)} over {len(other.values)}, a difference of {100 * diff:+.2f} points, "
-            f"{size} than the spread across seeds."
+            claim = f"does not beat {what} beyond seed noise"
+        sentence = (
+            f"The search {claim}: over the {pair.n} seeds both have, the search's test accuracy minus the "
+            f"other's is {100 * pair.mean:+.2f} points on average, 95% interval {100 * low:+.2f} to "
+            f"{100 * high:+.2f} (seed by seed {', '.join(f'{100 * d:+.2f}' for d in pair.diffs.values())}); "
+            f"mean {_pm(search)} against {_pm(other)}."
         )
+        if low <= 0 <= high:
+            needed = pair.seeds_to_resolve()
+            sentence += (
+                f" At this spread about {needed} paired seeds would be needed to show a difference of this size."
+                if needed is not None
+                else " At this spread not even 1,000 paired seeds would show a difference of this size."
+            )
+        sentences.append(sentence)
     return sentences
 
 

@@ -94,7 +94,8 @@ EQUAL_TITLE = "Does the search beat random search and a hand-written network?"
 
 def equal_budget_section(eb: EqualBudget) -> render.Section:
     """Per seed, the test accuracy of the network chosen by validation: the search, random search at
-    the same budget, each baseline; then mean and spread, the verdict in words, and how to add seeds."""
+    the same budget, each baseline; then mean and spread, the verdict in words (from the paired
+    differences), and how to add seeds."""
     arms = [a for a in eb.arms if a.by_seed or a.name == "random search"]
     columns = (render.Column("seed", right=True), *(render.Column(a.name, right=True) for a in arms))
     rows = [
@@ -115,7 +116,9 @@ def equal_budget_section(eb: EqualBudget) -> render.Section:
                 "Test accuracy of the network chosen by ",
                 render.Strong("validation"),
                 " among the final re-trainings, per seed: the search (this study and its seed replicates), "
-                "random search at the same budget, and the baselines the study trains under its final protocol.",
+                "random search at the same budget, and the baselines the study trains under its final protocol. "
+                "The verdict pairs the figures seed by seed: the search wins only where the 95% interval of the "
+                "mean paired difference (Student's t) lies above zero.",
             )
         ),
         render.Table(columns, tuple(rows), id="equal-budget"),
