@@ -24,7 +24,9 @@ distribution asked for, are sampled at random. Enqueued trials are left to their
 A niche (``niche: {params: 10000}``, ``niche_share: 0.33``) keeps a share of the children for
 candidates within bounds the search records before training (parameters, FLOPs): that share's
 parents win a tournament in the niche's own aging population (the most recent members within the
-bounds), or, while it is empty, are the member nearest the bounds. Without it, a study whose final
+bounds), or, while it is empty, are the member nearest the bounds, whose child then takes a smaller
+value of one numeric parameter (a width, a depth, a kernel, a stage count): a walk down towards the
+bounds where a mutation to any other value lands inside only by chance. Without it, a study whose final
 stage also wants "the best network with at most 10,000 parameters" leaves that network to chance:
 small networks learn slower per epoch, so Hyperband stops them first and the tournaments, which
 rank by validation, breed away from them (in a 32-candidate MNIST-1D search, none that small).
@@ -48,9 +50,11 @@ from optuna.trial import FrozenTrial, TrialState
 PARENT_KEY = "evolution:parent_params"
 MUTATE_KEY = "evolution:mutate"
 NICHE_KEY = "evolution:niche"  # set on children bred from the niche
+SHRINK_KEY = "evolution:shrink"  # set on niche children whose mutation lowers a number (niche empty)
 NICHE_FIGURES = ("params", "flops")  # what the search records of a candidate before training it
 
-Plan = tuple[dict[str, Any] | None, str | None]  # (parent params, name of the parameter to mutate)
+# (parent params, name of the parameter to mutate, whether the mutation must lower its value)
+Plan = tuple[dict[str, Any] | None, str | None, bool]
 
 
 class RegularizedEvolutionSampler(BaseSampler):
@@ -123,28 +127,27 @@ class RegularizedEvolutionSampler(BaseSampler):
             return
         rng = self._rng(trial, "tournament")
         bred_in_niche = bool(self.niche) and rng.random() < self.niche_share
-        if bred_in_niche:
-            parent = self._niche_parent(study, members, rng)
+        inside = self.niche_population(members) if bred_in_niche else []
+        shrink = bred_in_niche and not inside
+        if shrink:  # the niche is empty: walk down from the member nearest its bounds
+            parent = min(pop, key=lambda t: (_excess(t, self.niche), t.number))
+        elif bred_in_niche:
+            parent = _tournament(inside, min(self.sample_size, len(inside)), study.directions, rng)
         else:
             parent = _tournament(pop, self.sample_size, study.directions, rng)
         mutable = sorted(name for name, d in parent.distributions.items() if _n_values(d) > 1)
-        mutate = rng.choice(mutable) if mutable else None
+        smaller = [n for n in mutable if shrink and _lowerable(parent.distributions[n], parent.params[n])]
+        shrink = bool(smaller)  # nothing numeric left to lower: an ordinary mutation
+        mutate = rng.choice(smaller or mutable) if mutable else None
         storage = study._storage
         storage.set_trial_system_attr(trial._trial_id, PARENT_KEY, dict(parent.params))
         if bred_in_niche:
             storage.set_trial_system_attr(trial._trial_id, NICHE_KEY, True)
+        if shrink:
+            storage.set_trial_system_attr(trial._trial_id, SHRINK_KEY, True)
         if mutate is not None:
             storage.set_trial_system_attr(trial._trial_id, MUTATE_KEY, mutate)
-        self._plans.setdefault(storage, {})[trial._trial_id] = (dict(parent.params), mutate)
-
-    def _niche_parent(self, study: optuna.Study, members: list[FrozenTrial], rng: random.Random) -> FrozenTrial:
-        """A tournament among the niche's population; while it is empty, the population member
-        nearest the niche's bounds, whose mutations are the likeliest to land inside them."""
-        inside = self.niche_population(members)
-        pop = members[-self.population_size :]
-        if not inside:
-            return min(pop, key=lambda t: (_excess(t, self.niche), t.number))
-        return _tournament(inside, min(self.sample_size, len(inside)), study.directions, rng)
+        self._plans.setdefault(storage, {})[trial._trial_id] = (dict(parent.params), mutate, shrink)
 
     def _plan(self, study: optuna.Study, trial: FrozenTrial) -> Plan:
         # Saves a storage read per parameter; a trial planned by another process (or a copy of
@@ -152,20 +155,22 @@ class RegularizedEvolutionSampler(BaseSampler):
         plans = self._plans.setdefault(study._storage, {})
         if trial._trial_id not in plans:
             attrs = trial.system_attrs
-            plans[trial._trial_id] = (attrs.get(PARENT_KEY), attrs.get(MUTATE_KEY))
+            plans[trial._trial_id] = (attrs.get(PARENT_KEY), attrs.get(MUTATE_KEY), bool(attrs.get(SHRINK_KEY)))
         return plans[trial._trial_id]
 
     def sample_independent(
         self, study: optuna.Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         rng = self._rng(trial, param_name)
-        parent, mutate = self._plan(study, trial)
+        parent, mutate, shrink = self._plan(study, trial)
         if parent is None or param_name not in parent:
             return _any_value(param_distribution, rng)
         fits, value = _fit(param_distribution, parent[param_name])
         if not fits:  # the distribution changed since the parent (e.g. a narrower range)
             return _any_value(param_distribution, rng)
         if mutate == param_name:
+            if shrink and _lowerable(param_distribution, value):
+                return _smaller_value(param_distribution, value, rng)
             return _other_value(param_distribution, value, rng)
         return value
 
@@ -368,6 +373,28 @@ def _other_value(d: BaseDistribution, current: Any, rng: random.Random) -> Any:
             return v
     assert isinstance(d, (IntDistribution, FloatDistribution))
     return d.high if current == d.low else d.low
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def _lowerable(d: BaseDistribution, current: Any) -> bool:
+    """Whether ``d`` holds numbers on a grid (categorical choices that are all numbers, e.g. widths;
+    stepped ints and floats) with one below ``current``. A mutation towards the niche's bounds
+    lowers a count; "smaller" means nothing for a block type."""
+    if not _on_grid(d) or not _number(current):
+        return False
+    if isinstance(d, CategoricalDistribution):
+        return all(_number(c) for c in d.choices) and any(c < current for c in d.choices)
+    return _grid_index(d, current) > 0  # the grid ascends from low
+
+
+def _smaller_value(d: BaseDistribution, current: Any, rng: random.Random) -> Any:
+    """A random value of ``d`` below ``current`` (``_lowerable(d, current)`` holds)."""
+    if isinstance(d, CategoricalDistribution):
+        return rng.choice([c for c in d.choices if c < current])
+    return _grid_value(d, rng.randrange(_grid_index(d, current)))
 
 
 def _fit(d: BaseDistribution, value: Any) -> tuple[bool, Any]:

@@ -21,7 +21,7 @@ from nasbench.core.enums import EvaluatorKind, Family, Stage, TrialState
 from nasbench.data.spec import Task
 from nasbench.errors import ConfigError
 from nasbench.nn.supernet import supernet_refusal
-from nasbench.search.cluster import check_reachable, check_token, start_ray, stop_ray, trial_resources
+from nasbench.search.cluster import check_reachable, check_token, spread_over, start_ray, stop_ray, trial_resources
 from nasbench.search.config import LoadedStudy, StudyConfig, load_study
 from nasbench.search.dispatch import STOPPED_WHILE_RUNNING, Dispatch, make_scheduler, run_trials
 from nasbench.search.final import describe_final, final_jobs
@@ -248,6 +248,8 @@ def dispatch_for(
     ``supernet``: score candidates as paths of a supernet with these weights (the search stage of a
     study with ``evaluator: supernet``), instead of training them from scratch."""
     resources = trial_resources(cfg.resources.cpu, cfg.resources.gpu)
+    if stage is Stage.FINAL and total is not None and cfg.resources.spread_final:
+        resources = spread_over(resources, total)
     evaluator: Evaluator
     if supernet is not None and cfg.evaluator is not None:
         from nasbench.train.supernet import SupernetEvaluator

@@ -27,12 +27,15 @@ from nasbench.search.evolution import (
     MUTATE_KEY,
     NICHE_KEY,
     PARENT_KEY,
+    SHRINK_KEY,
     RegularizedEvolutionSampler,
     _any_value,
     _fitness,
     _grid_value,
+    _lowerable,
     _n_values,
     _other_value,
+    _smaller_value,
 )
 from nasbench.space.architecture import Architecture
 from nasbench.space.sample import sample_architecture
@@ -257,6 +260,32 @@ def test_every_stepped_float_is_in_range_and_exact(d):
     # low + k * step in decimal: -10.2 + 204 * 0.1 is 10.2, not 10.200000000000003.
     assert values == [float(Decimal(str(d.low)) + k * Decimal(str(d.step))) for k in range(n)]
     assert values[0] == d.low and values[-1] == d.high
+
+
+# Values a walk towards a niche's bounds can lower: numbers on a grid (widths, depths, kernels).
+GRIDS = [
+    *(d for d in DISTRIBUTIONS if isinstance(d, IntDistribution | FloatDistribution) and d.step and not d.log),
+    CategoricalDistribution([16, 32, 48.0]),
+]
+
+
+@pytest.mark.parametrize("d", GRIDS, ids=repr)
+def test_a_value_lowered_towards_a_niche_is_any_smaller_value_of_the_distribution(d):
+    rng = random.Random(0)
+    for k in range(int(_n_values(d))):
+        value = _grid_value(d, k)
+        assert _lowerable(d, value) == (k > 0)  # only the bottom of the grid has nothing below
+        if k > 0:
+            lowered = {_smaller_value(d, value, rng) for _ in range(20 * k)}
+            assert lowered == {_grid_value(d, i) for i in range(k)}  # every smaller value, and only those
+            assert all(inside(d, v) for v in lowered)
+
+
+@pytest.mark.parametrize("d", [d for d in DISTRIBUTIONS if d not in GRIDS], ids=repr)
+def test_nothing_is_lowered_off_a_grid_of_numbers(d):
+    # A block type has no "smaller"; a continuous or log range is no count of anything.
+    rng = random.Random(0)
+    assert not any(_lowerable(d, _any_value(d, rng)) for _ in range(200))
 
 
 @pytest.mark.parametrize("d", DISTRIBUTIONS, ids=repr)
@@ -605,6 +634,31 @@ def test_a_niche_keeps_breeding_candidates_within_its_bound_that_the_tournaments
         else:  # none yet: the member nearest the bound
             alive = niched.trials[child.number - 10 : child.number]
             assert parent == min(alive, key=lambda t: (t.user_attrs["params"], t.number)).params
+
+
+def test_while_the_niche_is_empty_its_children_walk_down_from_the_member_nearest_the_bound():
+    # A bound only the smallest networks of the space meet (2 stages of width 16, depth 1, kernel 3:
+    # size 288), below every network of each seed's random start-up. With a mutation to any other
+    # value, the member nearest the bound reached it within 60 trials in 2 seeds of these 10; a walk
+    # that lowers one number per child reaches it in every seed.
+    bound = 300
+    for seed in range(10):
+        study = evolve_sizes(RegularizedEvolutionSampler(population_size=10, sample_size=4, seed=seed,
+                                                         niche={"params": bound}, niche_share=0.4), 40)
+        trials = study.trials
+        assert min(t.user_attrs["params"] for t in trials[:10]) > bound
+        first = next((t.number for t in trials if t.user_attrs["params"] <= bound), None)
+        assert first is not None, f"seed {seed}: the niche is still empty after 40 trials"
+        for child in trials[10:]:
+            walked = child.system_attrs.get(SHRINK_KEY, False)
+            assert walked == (bool(child.system_attrs.get(NICHE_KEY)) and child.number <= first)
+            if not walked:
+                continue
+            parent = child.system_attrs[PARENT_KEY]
+            alive = trials[child.number - 10 : child.number]
+            assert parent == min(alive, key=lambda t: (t.user_attrs["params"], t.number)).params
+            mutated = child.system_attrs[MUTATE_KEY]
+            assert isinstance(parent[mutated], int) and child.params[mutated] < parent[mutated]
 
 
 def test_a_niche_on_an_empty_or_unknown_figure_never_breaks_the_search():

@@ -121,3 +121,30 @@ def test_the_final_stage_says_what_it_trains_in_words():
     assert describe_final(1, refit).endswith(
         "at 60 epochs on the training and validation splits (test accuracy measured)"
     )
+
+
+# --- the final stage's CPUs ----------------------------------------------------------------------
+
+
+def test_a_final_stage_with_spread_final_gives_its_jobs_the_idle_cpus_as_threads(tmp_path, ray_local):
+    from nasbench.core.enums import Stage
+    from nasbench.search.config import load_study
+    from nasbench.search.runner import dispatch_for
+    from nasbench.train.recipe import Fidelity
+    from tests.conftest import write_study
+
+    cpus = int(ray_local.cluster_resources()["CPU"])  # one node: the embedded local Ray
+    spread = load_study(str(write_study(tmp_path, "spread", resources="{cpu: 1, spread_final: true}"))).config
+    plain = load_study(str(write_study(tmp_path, "plain", resources="{cpu: 1}"))).config
+    task = spread.data.load()
+
+    def threads(cfg, stage: Stage, jobs: int) -> int:
+        d = dispatch_for(cfg, task, stage, Fidelity(epochs=1), stage is Stage.FINAL, jobs)
+        assert d.settings.evaluator.threads == d.resources.threads  # the evaluator trains with them
+        return d.resources.threads
+
+    assert threads(spread, Stage.FINAL, 1) == cpus  # one finalist: every CPU
+    assert threads(spread, Stage.FINAL, cpus) == 1  # as many finalists as CPUs: one each
+    assert threads(spread, Stage.FINAL, 2 * cpus) == 1  # more: never below the study's cpu
+    assert threads(spread, Stage.SEARCH, 1) == 1  # a search fills the CPUs with trials instead
+    assert threads(plain, Stage.FINAL, 1) == 1  # off unless the study asks
