@@ -123,8 +123,8 @@ class Paired:
         return self.mean - self.half_width, self.mean + self.half_width
 
     def seeds_to_resolve(self, limit: int = 1000) -> int | None:
-        """How many paired seeds would make an interval this wide, at this spread of the differences,
-        exclude zero for a mean difference this large (None: beyond ``limit``, or no difference)."""
+        """How many paired seeds it would take, at this spread of the differences, for the interval
+        around a mean difference this large to exclude zero (None: more than ``limit``, or none)."""
         sd, size = statistics.stdev(self.diffs.values()), abs(self.mean)
         if size == 0:
             return None
