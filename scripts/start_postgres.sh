@@ -12,7 +12,8 @@ PORT=${1:-${NASBENCH_PG_PORT:-55432}}
 DIR=${2:-${NASBENCH_PG_DIR:-/tmp/nasbench-pg}}
 URL="postgresql+psycopg://nasbench:nasbench@127.0.0.1:${PORT}/nasbench"
 
-BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+. "$(dirname "$0")/postgres_common.sh"
+BIN=$PG_BIN
 if [ -z "$BIN" ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "PostgreSQL server binaries not found: install the Debian package postgresql." >&2
@@ -22,13 +23,6 @@ if [ -z "$BIN" ]; then
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-fi
-
-# The server refuses to run as root: as root, run it as the postgres user.
-if [ "$(id -u)" = 0 ]; then
-  as_db() { (cd / && su postgres -s /bin/bash -c "$(printf '%q ' "$@")"); }  # from /: the caller's folder may be closed to postgres
-else
-  as_db() { "$@"; }
 fi
 
 mkdir -p "$DIR"

@@ -5,13 +5,9 @@
 set -euo pipefail
 
 DIR=${1:-${NASBENCH_PG_DIR:-/tmp/nasbench-pg}}
-BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+. "$(dirname "$0")/postgres_common.sh"
+BIN=$PG_BIN
 [ -n "$BIN" ] && [ -f "$DIR/data/PG_VERSION" ] || exit 0
-if [ "$(id -u)" = 0 ]; then
-  as_db() { (cd / && su postgres -s /bin/bash -c "$(printf '%q ' "$@")"); }
-else
-  as_db() { "$@"; }
-fi
 if as_db "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
   as_db "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null
 fi

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape
-from nasbench.search.config import FinalConfig
+from nasbench.search.config import FinalConfig, load_study
 from nasbench.search.final import describe_final, final_jobs, final_selection
 from nasbench.search.ledger import TrialSummary
+from nasbench.search.runner import dispatch_for
 from nasbench.space.notation import parse_architecture
 from nasbench.train.recipe import Fidelity
+from tests.conftest import write_study
 
 SHAPE = DataShape(in_channels=1, num_classes=10, input_size=(40,))
 BIG = parse_architecture("s32 > conv1x64k5 > conv1x128k3/2 > relu bn")
@@ -127,12 +129,6 @@ def test_the_final_stage_says_what_it_trains_in_words():
 
 
 def test_a_final_stage_with_spread_final_gives_its_jobs_the_idle_cpus_as_threads(tmp_path, ray_local):
-    from nasbench.core.enums import Stage
-    from nasbench.search.config import load_study
-    from nasbench.search.runner import dispatch_for
-    from nasbench.train.recipe import Fidelity
-    from tests.conftest import write_study
-
     cpus = int(ray_local.cluster_resources()["CPU"])  # one node: the embedded local Ray
     spread = load_study(str(write_study(tmp_path, "spread", resources="{cpu: 1, spread_final: true}"))).config
     plain = load_study(str(write_study(tmp_path, "plain", resources="{cpu: 1}"))).config
