@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape
 from nasbench.search.config import FinalConfig
@@ -15,11 +17,11 @@ def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[
     """The top-k distinct architectures by validation accuracy, then the best within each bound.
 
     Trials that trained to the end rank first, then those a scheduler stopped, by the epoch they
-    reached (it judged them there), each group by validation accuracy: the order the evolution
-    sampler's tournaments use. A pruned trial thus never displaces a complete one, but a bound
-    still finds its network when Hyperband stopped every candidate that small (small networks
-    learn slower, so they are the first it stops). Rows without the bounded figure (e.g. no
-    latency) never qualify.
+    reached (it judged them there), each group by validation accuracy, as the evolution sampler's
+    tournaments rank; equal accuracies by validation loss (see ``choice_order``). A pruned trial
+    thus never displaces a complete one, but a bound still finds its network when Hyperband
+    stopped every candidate that small (small networks learn slower, so they are the first it
+    stops). Rows without the bounded figure (e.g. no latency) never qualify.
     """
     ranked = sorted((t for t in searched if t.val_acc is not None), key=_rank)
     distinct: list[TrialSummary] = []
@@ -34,18 +36,27 @@ def final_selection(searched: list[TrialSummary], top_k: int, best_within: dict[
     return picked
 
 
-ChoiceKey = tuple[bool, int, float, int]
+ChoiceKey = tuple[bool, int, float, float, int]
 
 
 def _rank(t: TrialSummary) -> ChoiceKey:
-    return choice_order(t.state, t.epochs_run, t.val_acc, t.number)
+    return choice_order(t.state, t.epochs_run, t.val_acc, t.val_loss, t.number)
 
 
-def choice_order(state: TrialState, epochs_run: int, val_acc: float | None, number: int) -> ChoiceKey:
+def choice_order(
+    state: TrialState, epochs_run: int, val_acc: float | None, val_loss: float | None, number: int
+) -> ChoiceKey:
     """The final stage's order of searched trials, smaller first: complete trials, then the epoch
-    reached (later first), validation accuracy, trial number. Reports read it on stored rows to
-    know which final the search chose first when the finals measure no validation figure."""
-    return (state != TrialState.COMPLETE, -epochs_run, -(val_acc or 0.0), number)
+    reached (later first), validation accuracy, validation loss, trial number. Reports read it on
+    stored rows to know which final the search chose first when the finals measure no validation
+    figure.
+
+    The loss breaks ties because accuracy on a small validation split is coarse: on MNIST-1D's
+    500 signals one signal is 0.2 points, and the best few candidates of a search often share
+    the top figure exactly. The loss still tells them apart (how confidently right they are);
+    the trial number, the earlier tie-break, says only which was sampled first."""
+    loss = val_loss if val_loss is not None and math.isfinite(val_loss) else math.inf
+    return (state != TrialState.COMPLETE, -epochs_run, -(val_acc or 0.0), loss, number)
 
 
 def final_jobs(

@@ -108,6 +108,7 @@ class TrialSummary:
     flops: int | None = None
     latency_ms: float | None = None
     val_acc: float | None = None
+    val_loss: float | None = None
     test_acc: float | None = None
     failure_reason: str | None = None
     epochs_run: int = 0  # the last epoch trained (where a scheduler stopped a pruned trial)

@@ -71,6 +71,7 @@ def trial_summary(row: TrialRow, arch: Architecture | None) -> TrialSummary:
             "flops",
             "latency_ms",
             "val_acc",
+            "val_loss",
             "test_acc",
             "failure_reason",
             "epochs_run",

@@ -48,9 +48,9 @@ class StudyRecord:
         t = self.trials
         search = t[(t["family"] == Family.SEARCHED) & (t["stage"] == Stage.SEARCH)]
         order: dict[int, ChoiceKey] = {}
-        columns = (search[c].tolist() for c in ("state", "epochs_run", "val_acc", "number"))
-        for state, epochs, val, number in zip(*columns, strict=True):
-            key = choice_order(TrialState(state), int(epochs), optional_float(val), int(number))
+        columns = (search[c].tolist() for c in ("state", "epochs_run", "val_acc", "val_loss", "number"))
+        for state, epochs, val, loss, number in zip(*columns, strict=True):
+            key = choice_order(TrialState(state), int(epochs), optional_float(val), optional_float(loss), int(number))
             order[int(number)] = min(key, order.get(int(number), key))  # a number stored twice keeps its better row
         place = {number: i for i, number in enumerate(sorted(order, key=order.__getitem__))}
         # pandas sorts NaN last either way: finals without a validation figure follow the others,

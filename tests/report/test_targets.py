@@ -19,7 +19,7 @@ def study(targets: list[dict]) -> StudyData:
         (4, "search", 50_000, 1e6, 0.99, None),  # searched only: no final training, never chosen
     ]
     trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": "complete", "name": f"net{n}",
-                            "params": p, "flops": f, "val_acc": v, "test_acc": t, "epochs_run": 3}
+                            "params": p, "flops": f, "val_acc": v, "val_loss": None, "test_acc": t, "epochs_run": 3}
                            for n, st, p, f, v, t in rows])
     config = StudyConfig(name="s", space="tiny.yaml", data=DataSpec(name="digits"), budget=BudgetConfig(trials=4),
                          targets=targets)
@@ -58,7 +58,7 @@ def test_finals_trained_on_the_validation_split_are_chosen_as_the_final_stage_ch
         (3, "final", "complete", 60, 9_000, None, 0.950),
     ]
     trials = pd.DataFrame([{"number": n, "stage": st, "family": "searched", "state": state, "name": f"net{n}",
-                            "params": p, "flops": 1e6, "val_acc": v, "test_acc": t, "epochs_run": e}
+                            "params": p, "flops": 1e6, "val_acc": v, "val_loss": None, "test_acc": t, "epochs_run": e}
                            for n, st, state, e, p, v, t in rows])
     refit = StudyData(data.study, trials, pd.DataFrame(), [])
     (small,) = check_targets(refit)

@@ -22,7 +22,12 @@ TINY = parse_architecture("s8 > conv1x8k3 > relu bn")
 
 
 def searched(
-    number: int, arch, val_acc: float | None, params: int | None, pruned_at: int | None = None
+    number: int,
+    arch,
+    val_acc: float | None,
+    params: int | None,
+    pruned_at: int | None = None,
+    val_loss: float | None = None,
 ) -> TrialSummary:
     return TrialSummary(
         Stage.SEARCH,
@@ -34,6 +39,7 @@ def searched(
         arch=arch,
         params=params,
         val_acc=val_acc,
+        val_loss=val_loss,
         epochs_run=27 if pruned_at is None else pruned_at,
     )
 
@@ -54,6 +60,21 @@ def test_the_top_k_are_distinct_architectures_by_validation_accuracy():
     # Ties in validation accuracy go to the earlier trial.
     tied = [searched(7, BIG, 0.9, 1), searched(6, MID, 0.9, 1)]
     assert [t.number for t in final_selection(tied, 1, {})] == [6]
+
+
+def test_equal_validation_accuracy_goes_to_the_lower_validation_loss():
+    """MNIST-1D's seed-7 search had four candidates at 0.992 on its 500 validation signals; the
+    earliest of them was chosen, whatever its loss."""
+    tied = [
+        searched(2, MID, 0.992, 26_914, val_loss=0.029),
+        searched(9, SMALL, 0.992, 2_000, val_loss=0.031),
+        searched(39, BIG, 0.992, 55_474, val_loss=0.023),
+        searched(40, TINY, 0.990, 1_000, val_loss=0.010),  # a lower loss, a lower accuracy: accuracy first
+    ]
+    assert [t.number for t in final_selection(tied, 2, {})] == [39, 2]
+    assert [t.number for t in final_selection(tied, 1, {"params": 10_000})] == [39, 9]
+    # A trial without a loss (none measured) ranks after its equals that have one, even an earlier one.
+    assert [t.number for t in final_selection([searched(1, BIG, 0.992, 1), *tied[:1]], 1, {})] == [2]
 
 
 def test_the_best_within_a_bound_joins_the_top_k_unless_it_is_already_there():
