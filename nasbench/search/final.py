@@ -55,7 +55,8 @@ def choice_order(
     500 signals one signal is 0.2 points, and the best few candidates of a search often share
     the top figure exactly. The loss still tells them apart (how confidently right they are);
     the trial number, the earlier tie-break, says only which was sampled first."""
-    loss = val_loss if val_loss is not None and math.isfinite(val_loss) else math.inf
+    # Stored figures are finite or None (EpochMetrics): no loss ranks after any loss.
+    loss = math.inf if val_loss is None else val_loss
     return (state != TrialState.COMPLETE, -epochs_run, -(val_acc or 0.0), loss, number)
 
 
