@@ -10,7 +10,7 @@ from nasbench.report import format as fmt
 from nasbench.report import render
 from nasbench.report.documented import Documented
 from nasbench.report.equal_budget import EqualBudget, replicate_command, verdict
-from nasbench.report.study import StudyData, protocol, provenance_lines, state_counts
+from nasbench.report.study import StudyData, by_validation, protocol, provenance_lines, state_counts
 from nasbench.report.targets import check_targets, describe
 
 SORT_HINT = render.Only(render.Format.HTML, " Click a header to sort.")
@@ -178,7 +178,7 @@ def shared_weights_section(data: StudyData, top: int = 10) -> list[render.Sectio
     if shared.empty:
         return []
     finals = data.finals.set_index("number")
-    best = shared.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest").head(top)
+    best = by_validation(shared).drop_duplicates("digest").head(top)
     supernet = data.trials[data.trials["stage"] == "supernet"]
     trained = (
         f"The supernet trained {fmt.integer(supernet['epochs_run'].iloc[0])} epochs in "
