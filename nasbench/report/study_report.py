@@ -135,7 +135,17 @@ def equal_budget_section(eb: EqualBudget) -> render.Section:
                 )
             )
         )
-    if eb.replicates == 0 or not eb.arms[1].by_seed:
+    if eb.replicates > 0 and not eb.arms[1].by_seed:  # seed replicates run with --no-random
+        blocks.append(
+            render.Paragraph(
+                (
+                    "Random search at the same budget is not in the database yet. Run "
+                    f"{replicate_command(eb, eb.seeds)} to run it at these seeds; finished studies train "
+                    "nothing again.",
+                )
+            )
+        )
+    elif eb.replicates == 0:
         blocks.append(
             render.Paragraph(
                 (
