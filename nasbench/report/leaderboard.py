@@ -10,7 +10,7 @@ from nasbench.core.enums import Family
 from nasbench.errors import ConfigError
 from nasbench.report import documented, plots, render
 from nasbench.report.equal_budget import equal_budget
-from nasbench.report.study import StudyData, load_study_data
+from nasbench.report.study import StudyData, by_validation, load_study_data
 from nasbench.report.study_report import study_document
 from nasbench.report.summary import summary_sentences
 from nasbench.store import open_reader
@@ -47,7 +47,7 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
     A searched architecture sampled twice appears once (its best run). Test accuracy appears only
     where there was a final evaluation: the re-training of a top architecture, or a baseline.
     """
-    searched = data.searched.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest")
+    searched = by_validation(data.searched).drop_duplicates("digest")
     finals = data.finals.set_index("number")
     searched = searched.assign(
         family=Family.SEARCHED,

@@ -38,6 +38,12 @@ def state_counts(data: StudyData) -> dict[tuple[str, str], int]:
     return {cast(tuple[str, str], k): int(v) for k, v in t.groupby(["stage", "state"]).size().items()} if len(t) else {}
 
 
+def by_validation(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows best first by validation accuracy, equal ones by validation loss, then the earlier
+    trial: the final stage breaks ties the same way (``nasbench.search.final.choice_order``)."""
+    return rows.sort_values(["val_acc", "val_loss", "number"], ascending=[False, True, True], na_position="last")
+
+
 def seconds_since_start(trials: pd.DataFrame) -> pd.Series:
     """Wall-clock seconds from the study's first trial start to each trial's finish."""
     start = pd.to_datetime(trials["started_at"]).min()

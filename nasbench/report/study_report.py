@@ -10,7 +10,7 @@ from nasbench.report import format as fmt
 from nasbench.report import render
 from nasbench.report.documented import Documented
 from nasbench.report.equal_budget import EqualBudget, replicate_command, verdict
-from nasbench.report.study import StudyData, protocol, provenance_lines, state_counts
+from nasbench.report.study import StudyData, by_validation, protocol, provenance_lines, state_counts
 from nasbench.report.targets import check_targets, describe
 
 SORT_HINT = render.Only(render.Format.HTML, " Click a header to sort.")
@@ -135,7 +135,17 @@ def equal_budget_section(eb: EqualBudget) -> render.Section:
                 )
             )
         )
-    if eb.replicates == 0 or not eb.arms[1].by_seed:
+    if eb.replicates > 0 and not eb.arms[1].by_seed:  # seed replicates run with --no-random
+        blocks.append(
+            render.Paragraph(
+                (
+                    "Random search at the same budget is not in the database yet. Run "
+                    f"{replicate_command(eb, eb.seeds)} to run it at these seeds; finished studies train "
+                    "nothing again.",
+                )
+            )
+        )
+    elif eb.replicates == 0:
         blocks.append(
             render.Paragraph(
                 (
@@ -178,7 +188,7 @@ def shared_weights_section(data: StudyData, top: int = 10) -> list[render.Sectio
     if shared.empty:
         return []
     finals = data.finals.set_index("number")
-    best = shared.sort_values(["val_acc", "number"], ascending=[False, True]).drop_duplicates("digest").head(top)
+    best = by_validation(shared).drop_duplicates("digest").head(top)
     supernet = data.trials[data.trials["stage"] == "supernet"]
     trained = (
         f"The supernet trained {fmt.integer(supernet['epochs_run'].iloc[0])} epochs in "

@@ -31,6 +31,19 @@ def test_a_stopped_replicate_is_named_with_the_command_that_resumes_it():
     ]
 
 
+def test_seed_replicates_without_random_search_ask_for_it_at_their_seeds():
+    """`nasbench replicate ... --no-random` ran the study at seeds 0 and 1 with plain3: the hint asks
+    for random search, not for replicates the database already has."""
+    arms = [Arm(SEARCH, {0: 0.9337, 1: 0.9352}), Arm(RANDOM, {}), Arm("plain3", {0: 0.9032, 1: 0.9072})]
+    eb = EqualBudget("fm", "studies/fm.yaml", 1, arms)
+    md = section_md(eb)
+    assert "No replicate of this study" not in md
+    assert (
+        "Random search at the same budget is not in the database yet. Run nasbench replicate studies/fm.yaml "
+        "--seeds 0,1 to run it at these seeds" in md
+    )
+
+
 def test_finished_replicates_give_the_verdict_and_no_resume_hint():
     # Paired differences +2.0, +2.5, +2.5 points: mean 2.33, sd 0.29; t(0.975, 2) = 4.3027, so the
     # 95% interval is 2.33 -+ 4.3027 * 0.2887 / sqrt(3) = +1.62 to +3.05, above no difference.
