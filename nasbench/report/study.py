@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 from sqlalchemy import Engine
 
+from nasbench.core.durations import written
 from nasbench.report.infeasible import InfeasibleKind, infeasible_kinds
 from nasbench.store.reading import StudyRecord, read_study
 
@@ -127,7 +128,9 @@ def _or(value: Any, default: Any) -> Any:
 def _fidelity(f: Fidelity) -> str:
     """A fidelity's fields, and in words whether it trains on the validation split too."""
     words = ", on the training and validation splits (no validation figure)" if f.train_on_val else ""
-    return _kv(f.model_dump(mode="json", exclude={"train_on_val"})) + words
+    if f.time is not None:
+        words += f"; each training as many of its epochs as fit in {written(f.time)} (measured at its start)"
+    return _kv(f.model_dump(mode="json", exclude={"train_on_val", "time"})) + words
 
 
 def _kv(d: dict[str, Any]) -> str:

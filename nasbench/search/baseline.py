@@ -262,7 +262,7 @@ def _train(
         candidate = Candidate(arch=arch) if arch is not None else Candidate(zoo=n.zoo)
         jobs.append(Job(TrialRequest(Stage.FINAL, number, cfg.seed, candidate, params, flops), start))
     names = ", ".join(n.label for n in todo)
-    console.print(f"baselines for study {stored.name}: {names} at {fidelity.epochs} epochs (test accuracy measured)")
+    console.print(f"baselines for study {stored.name}: {names} at {fidelity.epochs_words()} (test accuracy measured)")
     run_trials(
         ListSearcher(jobs, recorder), recorder, dispatch_for(cfg, task, Stage.FINAL, fidelity, True, len(jobs)), console
     )

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from nasbench.core.config import Strict, first_error, parse_yaml_mapping, read_config_text
-from nasbench.core.durations import parse_duration
+from nasbench.core.durations import Seconds
 from nasbench.data.spec import DataSpec
 from nasbench.errors import ConfigError
 from nasbench.space.architecture import Architecture
@@ -53,12 +53,7 @@ class SchedulerConfig(Strict):
 
 class BudgetConfig(Strict):
     trials: int | None = Field(None, gt=0)
-    time: float | None = Field(None, gt=0)  # seconds; "30m", "1h", "90s" accepted
-
-    @field_validator("time", mode="before")
-    @classmethod
-    def _duration(cls, v: Any) -> Any:
-        return parse_duration(v) if isinstance(v, str) else v
+    time: Seconds | None = Field(None, gt=0)  # seconds; "30m", "1h", "90s" accepted
 
     @model_validator(mode="after")
     def _some(self) -> BudgetConfig:
@@ -296,6 +291,12 @@ class StudyConfig(Strict):
             raise ValueError(
                 "field 'fidelity.train_on_val': the search ranks candidates on the validation split, so it "
                 "cannot train on it; set it under final.fidelity (the re-training after the choice)"
+            )
+        if self.fidelity.time is not None:
+            # Searched candidates would be compared at different epochs, chosen by their speed.
+            raise ValueError(
+                "field 'fidelity.time': every searched candidate trains the same epochs so that they compare; "
+                "the search's time is budget.time, and a time per training belongs under final.fidelity"
             )
         return self
 

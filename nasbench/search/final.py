@@ -95,7 +95,7 @@ def describe_final(n_chosen: int, final: FinalConfig) -> str:
     data = " on the training and validation splits" if final.fidelity.train_on_val else ""
     return (
         f"final training of {n_chosen} {noun} (top {final.top_k} by validation{within}) "
-        f"at {final.fidelity.epochs} epochs{data} (test accuracy measured)"
+        f"at {final.fidelity.epochs_words()}{data} (test accuracy measured)"
     )
 
 

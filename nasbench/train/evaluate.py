@@ -196,6 +196,7 @@ class ScratchEvaluator(DeviceEvaluator):
                 evaluate_test=options.get("test", False),
                 device=self.device,
                 run=options.get("run"),
+                time_limit=fidelity.time,
             )
         evaluation = Evaluation(
             kind=self.kind,

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from nasbench.core.durations import Seconds, written
+
 # A learning rate that suits each optimizer when the study gives none: SGD needs one an order
 # of magnitude larger than AdamW's.
 DEFAULT_LR = {"adamw": 3e-3, "sgd": 5e-2}
@@ -49,6 +51,18 @@ class Fidelity(BaseModel):
     # after the choice was made on validation (the "refit" of scikit-learn's searches). On a small
     # data set those signals are worth having in training: MNIST-1D's 500 are 1 in 8.
     train_on_val: bool = False
+    # Seconds one training (with its test) may take: it trains as many of ``epochs`` as fit at the
+    # pace it measures over its first steps, at least one, its schedule over those (a final stage
+    # that must end in time; "35m", "1h", "90s" accepted). None: all ``epochs``, however long; it
+    # is then left out of the stored form, which stays what studies without it have written.
+    time: Seconds | None = Field(None, gt=0, exclude_if=lambda v: v is None)
+
+    def epochs_words(self) -> str:
+        """e.g. ``12 epochs``, or ``up to 12 epochs, as many as fit in 35 min``."""
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        if self.time is None:
+            return epochs
+        return f"up to {epochs}, as many as fit in {written(self.time)} each"
 
     def same_as(self, stored: dict[str, Any]) -> bool:
         """Whether a fidelity as the store keeps it (JSON) is this one; fields added since it was

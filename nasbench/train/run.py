@@ -123,17 +123,20 @@ def train_network(
     device: str = "auto",
     run: TrialRun | None = None,
     channels_last: bool | None = None,
+    time_limit: float | None = None,
 ) -> TrainResult:
     """Train ``model`` for ``epochs``; validate every epoch (unless the data module trains on the
     validation split); test only when asked (final runs).
 
     ``run``: also log the curves to the study's logger, as that run (see ``nasbench.train.curves``).
     ``channels_last``: the memory layout (None: chosen by ``memory_format_for``).
+    ``time_limit``: seconds the training (and test) may take: as many of ``epochs`` as fit at the
+    pace measured at the start, at least one (``nasbench.train.pace``).
     """
     quiet_lightning()
     layout = memory_format_for(model, channels_last)
     if run is None:
-        return _train(model, dm, recipe, epochs, seed, on_epoch, evaluate_test, device, layout)
+        return _train(model, dm, recipe, epochs, seed, on_epoch, evaluate_test, device, layout, time_limit)
     logger = open_logger(run)
     status, reached = "failed", 0
 
@@ -145,7 +148,7 @@ def train_network(
             on_epoch(metrics)
 
     try:
-        result = _train(model, dm, recipe, epochs, seed, logged, evaluate_test, device, layout)
+        result = _train(model, dm, recipe, epochs, seed, logged, evaluate_test, device, layout, time_limit)
         if result.test_acc is not None and result.test_loss is not None:
             logger.log_metrics({"test_loss": result.test_loss, "test_acc": result.test_acc}, step=result.epochs)
         status = "success"
@@ -169,6 +172,7 @@ def _train(
     evaluate_test: bool,
     device: str,
     layout: torch.memory_format,
+    time_limit: float | None = None,
 ) -> TrainResult:
     device = pick_device(device)
     pl.seed_everything(seed, workers=False, verbose=False)
@@ -177,6 +181,8 @@ def _train(
     steps = len(dm.train_dataloader())
     # In place (the caller's model is the one trained); torch's stubs omit Module.to's memory_format.
     model = model.to(memory_format=layout)  # type: ignore[call-overload]
+    if time_limit is not None:
+        epochs = _epochs_in(time_limit, epochs, model, dm, recipe, layout, steps, evaluate_test)
     module = ClassificationModule(model, recipe, epochs, steps, seed=seed, on_epoch=on_epoch, memory_format=layout)
     trainer = make_trainer(device, epochs, validate=not dm.train_on_val)
     t0 = time.perf_counter()
@@ -188,3 +194,22 @@ def _train(
         result.test_acc = finite(module.epoch_metrics["test_acc"])
         result.test_loss = finite(module.epoch_metrics["test_loss"])
     return result
+
+
+def _epochs_in(
+    seconds: float,
+    epochs: int,
+    model: nn.Module,
+    dm: TensorDataModule,
+    recipe: Recipe,
+    layout: torch.memory_format,
+    steps: int,
+    evaluate_test: bool,
+) -> int:
+    """How many of ``epochs`` fit in ``seconds`` at the pace ``model`` trains on ``dm`` here."""
+    from nasbench.train.pace import epochs_within, measure_pace
+
+    pace = measure_pace(model, dm, recipe, dm.device, layout)
+    val = len(dm.tensors["val"][1])
+    test = len(dm.split.test) if evaluate_test else 0
+    return epochs_within(seconds, epochs, pace, steps, val, test)

@@ -144,6 +144,10 @@ def test_the_final_stage_says_what_it_trains_in_words():
     assert describe_final(1, refit).endswith(
         "at 60 epochs on the training and validation splits (test accuracy measured)"
     )
+    timed = FinalConfig(top_k=1, fidelity=Fidelity(epochs=12, time="35m"))
+    assert describe_final(1, timed).endswith(
+        "at up to 12 epochs, as many as fit in 35 min each (test accuracy measured)"
+    )
 
 
 # --- the final stage's CPUs ----------------------------------------------------------------------

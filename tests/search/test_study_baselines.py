@@ -108,3 +108,32 @@ def test_a_final_protocol_that_trains_on_the_validation_split_chooses_by_the_sea
     chosen_test = finals.set_index("number").loc[chosen, "test_acc"]
     assert f"| 0 | {100 * chosen_test:.2f}% | - | {100 * plain2['test_acc']:.2f}% |" in md
     assert f"which reaches {100 * plain2['test_acc']:.2f}% test under the same protocol at the final training's" in md
+
+
+def test_a_time_per_training_belongs_to_the_final_protocol_not_the_search(tmp_path):
+    study = quick_study(tmp_path, "timed", fidelity="{epochs: 3, time: 5m}")
+    with pytest.raises(ConfigError) as e:
+        load_study(study)
+    assert "field 'fidelity.time'" in str(e.value) and "final.fidelity" in str(e.value) and "\n" not in str(e.value)
+    final = quick_study(tmp_path, "final", final="{top_k: 1, fidelity: {epochs: 12, time: 35m}}")
+    assert load_study(final).config.final.fidelity.time == 2100.0
+
+
+@pytest.mark.slow
+def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tmp_path, ray_local):
+    """`final.fidelity.time`: the finalist and the baseline each train as many of the 1,000 epochs as
+    fit in a second (far fewer), are tested, and complete; the report says how they were trained."""
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    final = "{top_k: 1, fidelity: {epochs: 1000, train_fraction: 0.3, time: 1s}}"
+    baselines = f'[{{name: p, arch: "{PLAIN}"}}]'
+    study = quick_study(tmp_path, "timed", budget="{trials: 2}", final=final, baselines=baselines)
+    search(study, url)
+    finals = load_trials(url, "timed").query("stage == 'final'")
+    assert sorted(finals["family"]) == ["baseline", "searched"] and (finals["state"] == "complete").all()
+    assert finals["epochs_run"].between(1, 999).all() and finals["test_acc"].between(0, 1).all()
+    assert all(f["time"] == 1.0 and f["epochs"] == 1000 for f in finals["fidelity"])
+
+    from nasbench.report.leaderboard import write_report
+
+    md = write_report(url, "timed", tmp_path / "reports", ["md"])[0].read_text()
+    assert "each training as many of its epochs as fit in 1 s (measured at its start)" in md
