@@ -63,8 +63,11 @@ def choice_order(
 def final_jobs(
     searched: list[TrialSummary], finals: list[TrialSummary], final: FinalConfig, shape: DataShape, seed: int
 ) -> tuple[list[TrialSummary], list[Job]]:
-    """The chosen architectures, and the jobs for those without a completed final training yet."""
-    done = {t.number for t in finals if t.state == TrialState.COMPLETE}
+    """The chosen architectures, and the jobs for those without a completed final training at the
+    final fidelity yet. A final trained at another fidelity (the study file's final protocol changed
+    since) is trained again, and its new row replaces the old: a report describes the finals by the
+    study's protocol, so every final it shows must have been trained by it."""
+    done = {t.number for t in finals if t.state == TrialState.COMPLETE and t.fidelity == final.fidelity}
     chosen = final_selection(searched, final.top_k, final.best_within)
     fidelity = final.fidelity
     jobs = []

@@ -355,6 +355,10 @@ def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyReco
     chosen, jobs = final_jobs(searched, finals, cfg.final, p.task.shape, cfg.seed)
     if not jobs:
         return
+    again = sorted({t.number for t in finals if t.state == TrialState.COMPLETE} & {j.request.number for j in jobs})
+    if again:
+        numbers = ", ".join(str(n) for n in again)
+        console.print(f"the final protocol changed since trial(s) {numbers} were re-trained: training them again")
     console.print(describe_final(len(chosen), cfg.final))
     run_trials(
         ListSearcher(jobs, recorder),

@@ -127,6 +127,12 @@ def test_final_jobs_train_each_finalist_once_at_the_final_fidelity_and_seed():
     assert [t.number for t in chosen] == [1, 3]
     assert [j.request.number for j in jobs] == [3]
 
+    # The study file's final protocol changed since: both are trained again, at the new fidelity.
+    longer = cfg.model_copy(update={"fidelity": Fidelity(epochs=60, time=2100)})
+    chosen, jobs = final_jobs([done, *TRIALS[1:]], finals, longer, SHAPE, seed=7)
+    assert [j.request.number for j in jobs] == [1, 3]
+    assert all(j.start.fidelity == longer.fidelity for j in jobs)
+
 
 def test_the_final_stage_says_what_it_trains_in_words():
     one = FinalConfig(top_k=1, fidelity=Fidelity(epochs=10), best_within={"params": 100_000.0})

@@ -137,3 +137,17 @@ def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tm
 
     md = write_report(url, "timed", tmp_path / "reports", ["md"])[0].read_text()
     assert "each training as many of its epochs as fit in 1 s (measured at its start)" in md
+
+    # The study file's final protocol changes: re-running trains the finalist and the baseline again
+    # at the new one (the finalist's row replaced), and no searched candidate.
+    fixed = "{top_k: 1, fidelity: {epochs: 2, train_fraction: 0.3}}"
+    study = quick_study(tmp_path, "timed", budget="{trials: 2}", final=fixed, baselines=baselines)
+    search(study, url)
+    assert "training them again" in study.with_suffix(".log").read_text()
+    df = load_trials(url, "timed")
+    assert len(df.query("stage == 'search'")) == 2
+    again = df.query("stage == 'final'").set_index("family")
+    assert again.loc["searched", "epochs_run"] == 2 and "time" not in again.loc["searched", "fidelity"]
+    assert again.loc["searched", "number"] == finals.set_index("family").loc["searched", "number"]
+    base = again.loc[["baseline"]]  # one row per fidelity: the timed one is kept beside the new one
+    assert sorted(base["epochs_run"] == 2) == [False, True] and (base["state"] == "complete").all()
