@@ -358,7 +358,7 @@ def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyReco
     again = sorted({t.number for t in finals if t.state == TrialState.COMPLETE} & {j.request.number for j in jobs})
     if again:
         numbers = ", ".join(str(n) for n in again)
-        console.print(f"the final protocol changed since trial(s) {numbers} were re-trained: training them again")
+        console.print(f"trial(s) {numbers}: their final training was under another final protocol; training them again")
     console.print(describe_final(len(chosen), cfg.final))
     run_trials(
         ListSearcher(jobs, recorder),
