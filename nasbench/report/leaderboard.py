@@ -30,6 +30,7 @@ BOARD_COLUMNS = [
     "test_acc",
     "epochs",
     "train_time_s",
+    "final_epochs",
     "final_train_time_s",
     "digest",
     "arch",
@@ -54,6 +55,7 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
         epochs=searched["epochs_run"],
         final_val_acc=searched["number"].map(finals["val_acc"]),
         test_acc=searched["number"].map(finals["test_acc"]),
+        final_epochs=searched["number"].map(finals["epochs_run"]),
         final_train_time_s=searched["number"].map(finals["train_time_s"]),
     )
     # Scores of a supernet's shared weights are never ranked with stand-alone accuracies: a path the
@@ -72,6 +74,7 @@ def leaderboard(data: StudyData) -> pd.DataFrame:
         epochs=base["epochs_run"],
         shared_val_acc=None,
         final_val_acc=None,
+        final_epochs=None,
         final_train_time_s=None,
     )
     parts = [p[BOARD_COLUMNS[1:]] for p in (searched, base) if len(p)]

@@ -288,10 +288,10 @@ def _board_rows(board: pd.DataFrame) -> list[render.Row]:
 
 
 def training_cost(row: pd.Series) -> str:
-    """e.g. ``2 ep, 1.5 s`` or ``2 ep, 1.5 s + final 1.0 s``."""
+    """e.g. ``2 ep, 1.5 s`` or ``2 ep, 1.5 s + final 10 ep, 9.0 s``."""
     text = f"{fmt.integer(row['epochs'])} ep, {fmt.seconds(row['train_time_s'])}"
     if not fmt.missing(row["final_train_time_s"]):
-        text += f" + final {fmt.seconds(row['final_train_time_s'])}"
+        text += f" + final {fmt.integer(row['final_epochs'])} ep, {fmt.seconds(row['final_train_time_s'])}"
     return text
 
 
