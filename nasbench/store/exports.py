@@ -39,6 +39,11 @@ def export_job(
     cfg = stored.config
     final = cfg.final is not None
     seed, val, test, notes = stored_run(stored, trials, row, final)
+    fidelity = cfg.final.fidelity if cfg.final is not None else cfg.fidelity
+    if fidelity.time is not None and (run := final_run(trials, row.number)) is not None:
+        # The allowance chose the epochs at the pace of the machine that trained the final: the
+        # export repeats those epochs (the same training: measuring the pace draws no random number).
+        fidelity = fidelity.model_copy(update={"epochs": run.epochs_run, "time": None})
     assert row.arch is not None
     return ExportJob(
         study=stored.name,
@@ -47,7 +52,7 @@ def export_job(
         data=cfg.data,
         data_hash=stored.dataset.content_hash,
         recipe=cfg.recipe,
-        fidelity=cfg.final.fidelity if cfg.final is not None else cfg.fidelity,
+        fidelity=fidelity,
         seed=seed,
         threads=max(1, int(cfg.resources.cpu)),
         fmt=fmt,
@@ -98,18 +103,24 @@ def stored_run(
     if not final:
         notes.append("the study has no final section: re-trained at search fidelity, where no test accuracy is stored.")
         return row.seed, row.val_acc, None, notes
-    runs = [
-        t
-        for t in trials
-        if t.stage == Stage.FINAL
-        and t.family == Family.SEARCHED
-        and t.number == row.number
-        and t.state == TrialState.COMPLETE
-    ]
-    if not runs:
+    run = final_run(trials, row.number)
+    if run is None:
         notes.append(
             f"trial {row.number} had no final training stored (it was not selected for "
             "final training), so there is no stored test accuracy to compare."
         )
         return row.seed, None, None, notes
-    return runs[0].seed, runs[0].val_acc, runs[0].test_acc, notes
+    return run.seed, run.val_acc, run.test_acc, notes
+
+
+def final_run(trials: list[TrialSummary], number: int) -> TrialSummary | None:
+    """Trial ``number``'s completed final re-training, if it has one."""
+    runs = (
+        t
+        for t in trials
+        if t.stage == Stage.FINAL
+        and t.family == Family.SEARCHED
+        and t.number == number
+        and t.state == TrialState.COMPLETE
+    )
+    return next(runs, None)

@@ -37,8 +37,14 @@ class StudyRecord:
 
     @property
     def finals(self) -> pd.DataFrame:
-        """Completed final re-trainings of searched architectures (they carry test accuracy)."""
-        return self._complete(Family.SEARCHED, Stage.FINAL)
+        """Completed final re-trainings of searched architectures (they carry test accuracy), under
+        the study's final protocol: one trained under an earlier protocol of the study file (a
+        trial that is no longer chosen keeps it) is not what the report describes."""
+        finals = self._complete(Family.SEARCHED, Stage.FINAL)
+        final = self.study.config.final
+        if final is None:
+            return finals
+        return finals[finals["fidelity"].map(final.fidelity.same_as).astype(bool)]
 
     @property
     def finals_by_validation(self) -> pd.DataFrame:

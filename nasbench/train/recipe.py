@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from nasbench.core.durations import Seconds, written
 
@@ -55,7 +55,14 @@ class Fidelity(BaseModel):
     # pace it measures over its first steps, at least one, its schedule over those (a final stage
     # that must end in time; "35m", "1h", "90s" accepted). None: all ``epochs``, however long; it
     # is then left out of the stored form, which stays what studies without it have written.
-    time: Seconds | None = Field(None, gt=0, exclude_if=lambda v: v is None)
+    time: Seconds | None = Field(None, gt=0)
+
+    @model_serializer(mode="wrap")
+    def _stored_form(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if self.time is None:
+            data.pop("time", None)
+        return data
 
     def epochs_words(self) -> str:
         """e.g. ``12 epochs``, or ``up to 12 epochs, as many as fit in 35 min``."""

@@ -138,6 +138,15 @@ def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tm
     md = write_report(url, "timed", tmp_path / "reports", ["md"])[0].read_text()
     assert "each training as many of its epochs as fit in 1 s (measured at its start)" in md
 
+    # An export re-trains the finalist at the epochs its allowance gave it here, not at a new pace.
+    from nasbench.store import open_ledger
+    from nasbench.store.exports import export_job
+
+    job = export_job(open_ledger(url), "timed")
+    searched_final = finals.set_index("family").loc["searched"]
+    assert job.trial == searched_final["number"] and job.fidelity.time is None
+    assert job.fidelity.epochs == searched_final["epochs_run"] and job.fidelity.train_fraction == 0.3
+
     # The study file's final protocol changes: re-running trains the finalist and the baseline again
     # at the new one (the finalist's row replaced), and no searched candidate.
     fixed = "{top_k: 1, fidelity: {epochs: 2, train_fraction: 0.3}}"
@@ -150,4 +159,5 @@ def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tm
     assert again.loc["searched", "epochs_run"] == 2 and "time" not in again.loc["searched", "fidelity"]
     assert again.loc["searched", "number"] == finals.set_index("family").loc["searched", "number"]
     base = again.loc[["baseline"]]  # one row per fidelity: the timed one is kept beside the new one
-    assert sorted(base["epochs_run"] == 2) == [False, True] and (base["state"] == "complete").all()
+    assert sorted("time" in f for f in base["fidelity"]) == [False, True] and (base["state"] == "complete").all()
+    assert base[[("time" not in f) for f in base["fidelity"]]]["epochs_run"].tolist() == [2]
