@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from nasbench.core.enums import Family, Stage, TrialState
 from nasbench.data.spec import DataShape
@@ -60,13 +61,24 @@ def choice_order(
     return (state != TrialState.COMPLETE, -epochs_run, -(val_acc or 0.0), loss, number)
 
 
+@dataclass(frozen=True)
+class FinalPlan:
+    """The final stage's work: the chosen architectures, the jobs still to train, and the trial
+    numbers among them whose completed final was under another final protocol (trained again)."""
+
+    chosen: list[TrialSummary]
+    jobs: list[Job]
+    again: list[int]
+
+
 def final_jobs(
     searched: list[TrialSummary], finals: list[TrialSummary], final: FinalConfig, shape: DataShape, seed: int
-) -> tuple[list[TrialSummary], list[Job]]:
+) -> FinalPlan:
     """The chosen architectures, and the jobs for those without a completed final training at the
     final fidelity yet. A final trained at another fidelity (the study file's final protocol changed
     since) is trained again, and its new row replaces the old: a report describes the finals by the
     study's protocol, so every final it shows must have been trained by it."""
+    complete = {t.number for t in finals if t.state == TrialState.COMPLETE}
     done = {t.number for t in finals if t.state == TrialState.COMPLETE and t.fidelity == final.fidelity}
     chosen = final_selection(searched, final.top_k, final.best_within)
     fidelity = final.fidelity
@@ -87,7 +99,8 @@ def final_jobs(
             flops=flops,
         )
         jobs.append(Job(TrialRequest(Stage.FINAL, t.number, seed, Candidate(arch=t.arch), params, flops), start))
-    return chosen, jobs
+    again = sorted(j.request.number for j in jobs if j.request.number in complete)
+    return FinalPlan(chosen, jobs, again)
 
 
 def describe_final(n_chosen: int, final: FinalConfig) -> str:

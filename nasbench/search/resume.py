@@ -28,7 +28,8 @@ def open_study(ledger: Ledger, loaded: LoadedStudy, task: Task, must_exist: bool
     """The study's record: created on first run, checked against the study file on every other.
 
     Nothing of an existing study changes here: its driver, once it holds the study's lease,
-    records the study file's current settings (budget, final stage...) with ``update_config``.
+    records the study file's current settings (budget, final stage...) and its path and hash with
+    ``update_config``.
     """
     cfg, path = loaded.config, loaded.path
     stored = ledger.find_study(cfg.name)

@@ -139,7 +139,7 @@ def run_search(
         try:
             # After ray.init, which sets a SIGTERM handler of its own.
             with stop_on_signals(stop, lambda message: console.print(f"[yellow]{message}[/yellow]")):
-                ledger.update_config(stored.study_id, p.config)
+                ledger.update_config(stored.study_id, p.config, p.loaded.path, p.loaded.file_hash)
                 outcome = _drive(p, ledger, stored, stop, console)
         finally:
             stop_ray(started and shutdown_ray)
@@ -352,18 +352,17 @@ def _final(p: Prepared, ledger: Ledger, stored: StoredStudy, recorder: StudyReco
         stored.study_id, stage=Stage.SEARCH, family=Family.SEARCHED, states=(TrialState.COMPLETE, TrialState.PRUNED)
     )
     finals = ledger.trials(stored.study_id, stage=Stage.FINAL, family=Family.SEARCHED)
-    chosen, jobs = final_jobs(searched, finals, cfg.final, p.task.shape, cfg.seed)
-    if not jobs:
+    plan = final_jobs(searched, finals, cfg.final, p.task.shape, cfg.seed)
+    if not plan.jobs:
         return
-    again = sorted({t.number for t in finals if t.state == TrialState.COMPLETE} & {j.request.number for j in jobs})
-    if again:
-        numbers = ", ".join(str(n) for n in again)
+    if plan.again:
+        numbers = ", ".join(str(n) for n in plan.again)
         console.print(f"trial(s) {numbers}: their final training was under another final protocol; training them again")
-    console.print(describe_final(len(chosen), cfg.final))
+    console.print(describe_final(len(plan.chosen), cfg.final))
     run_trials(
-        ListSearcher(jobs, recorder),
+        ListSearcher(plan.jobs, recorder),
         recorder,
-        dispatch_for(cfg, p.task, Stage.FINAL, cfg.final.fidelity, True, len(jobs)),
+        dispatch_for(cfg, p.task, Stage.FINAL, cfg.final.fidelity, True, len(plan.jobs)),
         console,
     )
 

@@ -42,7 +42,8 @@ def export_job(
     fidelity = cfg.final.fidelity if cfg.final is not None else cfg.fidelity
     if fidelity.time is not None and (run := final_run(trials, row.number)) is not None:
         # The allowance chose the epochs at the pace of the machine that trained the final: the
-        # export repeats those epochs (the same training: measuring the pace draws no random number).
+        # export repeats those epochs. It is the same training: measuring the pace may draw random
+        # numbers (dropout in its copy of the network), but it restores torch's random state after.
         fidelity = fidelity.model_copy(update={"epochs": run.epochs_run, "time": None})
     assert row.arch is not None
     return ExportJob(

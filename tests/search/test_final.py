@@ -108,10 +108,10 @@ def test_pruned_trials_rank_after_complete_ones_by_the_epoch_they_reached():
 
 def test_final_jobs_train_each_finalist_once_at_the_final_fidelity_and_seed():
     cfg = FinalConfig(top_k=1, fidelity=Fidelity(epochs=60), best_within={"params": 10_000})
-    chosen, jobs = final_jobs(TRIALS, [], cfg, SHAPE, seed=7)
-    assert [t.number for t in chosen] == [1, 3]
-    assert [j.request.number for j in jobs] == [1, 3]
-    for job, arch in zip(jobs, [BIG, SMALL], strict=True):
+    plan = final_jobs(TRIALS, [], cfg, SHAPE, seed=7)
+    assert [t.number for t in plan.chosen] == [1, 3]
+    assert [j.request.number for j in plan.jobs] == [1, 3] and plan.again == []
+    for job, arch in zip(plan.jobs, [BIG, SMALL], strict=True):
         assert job.request.stage == Stage.FINAL and job.request.seed == 7
         assert job.request.candidate.arch == arch
         assert job.start.fidelity == Fidelity(epochs=60) and job.start.family == Family.SEARCHED
@@ -123,15 +123,16 @@ def test_final_jobs_train_each_finalist_once_at_the_final_fidelity_and_seed():
         TrialSummary(Stage.FINAL, 1, Family.SEARCHED, BIG.summary(), TrialState.COMPLETE, Fidelity(epochs=60)),
         TrialSummary(Stage.FINAL, 3, Family.SEARCHED, SMALL.summary(), TrialState.FAILED, Fidelity(epochs=60)),
     ]
-    chosen, jobs = final_jobs([done, *TRIALS[1:]], finals, cfg, SHAPE, seed=7)
-    assert [t.number for t in chosen] == [1, 3]
-    assert [j.request.number for j in jobs] == [3]
+    plan = final_jobs([done, *TRIALS[1:]], finals, cfg, SHAPE, seed=7)
+    assert [t.number for t in plan.chosen] == [1, 3]
+    assert [j.request.number for j in plan.jobs] == [3] and plan.again == []
 
-    # The study file's final protocol changed since: both are trained again, at the new fidelity.
+    # The study file's final protocol changed since: both are trained again, at the new fidelity;
+    # the completed one is named as trained again (the failed one was never shown).
     longer = cfg.model_copy(update={"fidelity": Fidelity(epochs=60, time=2100)})
-    chosen, jobs = final_jobs([done, *TRIALS[1:]], finals, longer, SHAPE, seed=7)
-    assert [j.request.number for j in jobs] == [1, 3]
-    assert all(j.start.fidelity == longer.fidelity for j in jobs)
+    plan = final_jobs([done, *TRIALS[1:]], finals, longer, SHAPE, seed=7)
+    assert [j.request.number for j in plan.jobs] == [1, 3] and plan.again == [1]
+    assert all(j.start.fidelity == longer.fidelity for j in plan.jobs)
 
 
 def test_the_final_stage_says_what_it_trains_in_words():

@@ -3,6 +3,8 @@ trained by the search's final stage under the final protocol and stored with tes
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -153,6 +155,10 @@ def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tm
     study = quick_study(tmp_path, "timed", budget="{trials: 2}", final=fixed, baselines=baselines)
     search(study, url)
     assert "training them again" in study.with_suffix(".log").read_text()
+    # The study's record names the file it now follows, so a report's study-file hash is that file's.
+    stored = open_ledger(url).find_study("timed")
+    assert stored is not None and stored.config.final is not None and stored.config.final.fidelity.time is None
+    assert stored.study_file_hash == hashlib.sha256(study.read_text().encode()).hexdigest()
     df = load_trials(url, "timed")
     assert len(df.query("stage == 'search'")) == 2
     again = df.query("stage == 'final'").set_index("family")
