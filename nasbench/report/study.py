@@ -85,7 +85,7 @@ def protocol(data: StudyData) -> list[tuple[str, str]]:
             ", ".join(cfg.objectives) + (f"; constraints {_kv(cfg.constraints)}" if cfg.constraints else ""),
         ),
         ("resources per trial", _kv(cfg.resources.model_dump(mode="json"))),
-        ("wall time", f"{data.study.elapsed_s:,.1f} s ({data.study.status})"),
+        ("wall time, all stages and runs", f"{data.study.elapsed_s:,.1f} s ({data.study.status})"),
         ("study file", data.study.study_file or "-"),
     ]
 

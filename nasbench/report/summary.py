@@ -38,7 +38,8 @@ def _counts_sentence(data: StudyData) -> str:
     ds = data.study.dataset.name
     return (
         f"Study {data.study.name} sampled {len(search)} architectures on {ds} with the "
-        f"{data.study.config.sampler.name} sampler in {data.study.elapsed_s:,.0f} s of wall time ({detail})."
+        f"{data.study.config.sampler.name} sampler ({detail}); it took {data.study.elapsed_s:,.0f} s of wall time "
+        "in all (every stage and every run of the study)."
     )
 
 

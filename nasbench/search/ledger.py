@@ -176,8 +176,9 @@ class Ledger(Protocol):
 
     def create_study(self, study: NewStudy) -> StoredStudy: ...
 
-    def update_config(self, study_id: int, config: StudyConfig, study_file: str, study_file_hash: str) -> None:
-        """Record the study file's current settings, and which file (path and sha256) they came from."""
+    def update_config(self, study_id: int, config: StudyConfig, study_file: str, study_file_hash: str) -> StoredStudy:
+        """Record the study file's current settings, and which file (path and sha256) they came from;
+        returns the study as now stored."""
         ...
 
     def start_trial(self, study_id: int, trial: TrialStart, provenance: dict[str, Any]) -> None: ...

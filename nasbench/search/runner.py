@@ -139,7 +139,8 @@ def run_search(
         try:
             # After ray.init, which sets a SIGTERM handler of its own.
             with stop_on_signals(stop, lambda message: console.print(f"[yellow]{message}[/yellow]")):
-                ledger.update_config(stored.study_id, p.config, p.loaded.path, p.loaded.file_hash)
+                # What the later stages read (baselines' provenance, the final protocol) is the file's now.
+                stored = ledger.update_config(stored.study_id, p.config, p.loaded.path, p.loaded.file_hash)
                 outcome = _drive(p, ledger, stored, stop, console)
         finally:
             stop_ray(started and shutdown_ray)

@@ -154,11 +154,13 @@ class SqlLedger:
             s.flush()
             return stored_study(row)
 
-    def update_config(self, study_id: int, config: StudyConfig, study_file: str, study_file_hash: str) -> None:
+    def update_config(self, study_id: int, config: StudyConfig, study_file: str, study_file_hash: str) -> StoredStudy:
         with session_scope(self.engine) as s:
             row = self._study(s, study_id)
             row.config_json = config.model_dump(mode="json")
             row.study_file, row.study_file_hash = study_file, study_file_hash
+            s.flush()
+            return stored_study(row)
 
     def start_trial(self, study_id: int, trial: TrialStart, provenance: dict[str, Any]) -> None:
         with session_scope(self.engine) as s:

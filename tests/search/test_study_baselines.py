@@ -158,7 +158,19 @@ def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tm
     # The study's record names the file it now follows, so a report's study-file hash is that file's.
     stored = open_ledger(url).find_study("timed")
     assert stored is not None and stored.config.final is not None and stored.config.final.fidelity.time is None
-    assert stored.study_file_hash == hashlib.sha256(study.read_text().encode()).hexdigest()
+    now = hashlib.sha256(study.read_text().encode()).hexdigest()
+    assert stored.study_file_hash == now
+    # and so do the provenance records of the finalist and the baseline trained under it.
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from nasbench.store.models import TrialRow
+
+    with Session(create_engine(url)) as s:
+        finals_now = select(TrialRow.fidelity_json, TrialRow.provenance_json).where(TrialRow.stage == "final")
+        rows = s.execute(finals_now).all()
+    retrained = [prov["study_file_hash"] for fid, prov in rows if "time" not in fid]
+    assert len(retrained) == 2 and set(retrained) == {now}
     df = load_trials(url, "timed")
     assert len(df.query("stage == 'search'")) == 2
     again = df.query("stage == 'final'").set_index("family")
