@@ -166,9 +166,11 @@ def test_a_final_protocol_with_a_time_trains_each_network_the_epochs_that_fit(tm
 
     from nasbench.store.models import TrialRow
 
-    with Session(create_engine(url)) as s:
+    engine = create_engine(url)
+    with Session(engine) as s:
         finals_now = select(TrialRow.fidelity_json, TrialRow.provenance_json).where(TrialRow.stage == "final")
         rows = s.execute(finals_now).all()
+    engine.dispose()
     retrained = [prov["study_file_hash"] for fid, prov in rows if "time" not in fid]
     assert len(retrained) == 2 and set(retrained) == {now}
     df = load_trials(url, "timed")
