@@ -66,7 +66,7 @@ from threadpoolctl import threadpool_limits
 
 from nasbench.core.durations import parse_duration
 from nasbench.errors import ConfigError, UnknownName
-from nasbench.search.samplers import CONSTRAINT_KEY, create_sampler, sampler_names
+from nasbench.search.samplers import CONSTRAINT_KEY, TrainedStartup, create_sampler, sampler_names
 from nasbench.space.sample import sample_architecture
 from nasbench.tabular.replay_gp import REFIT_EVERY, REPLAY_GP_OPTIONS, ReplayGPSampler, check_replay_gp
 from nasbench.tabular.schedulers import EpochScheduler, Simulation, check_simulation, trial_plan
@@ -264,8 +264,9 @@ def replay_sampler(name: str, seed: int, options: dict[str, Any], bench: Benchma
         live = {k: v for k, v in options.items() if k not in REPLAY_GP_OPTIONS}
         return create_sampler(name, seed, live, bench.space, 1)
     check_replay_gp()
-    try:
-        return ReplayGPSampler(seed=seed, **settings)
+    try:  # the start-up counts trained trials, as in a live search (``TrainedStartup``)
+        model = ReplayGPSampler(seed=seed, **{**settings, "n_startup_trials": 0})
+        return TrainedStartup(model, settings["n_startup_trials"], seed)
     except (TypeError, ValueError) as e:  # an unknown option, or a value the sampler refuses
         raise ConfigError(f"--options gp: {e}.") from e
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import optuna
 import pytest
 
 from nasbench.errors import ConfigError
 from nasbench.search.evolution import PARENT_KEY
 from nasbench.search.runner import prepare
-from nasbench.search.samplers import sampler_names
+from nasbench.search.samplers import create_sampler, sampler_names
+from nasbench.search.searcher import set_feasibility
+from nasbench.space.spec import load_space
 from tests.search.helpers import NUMERIC_SPACE, numeric_space, optuna_study, quick_study, search
 
 # Real searches, trainings and processes: outside the fast suite (pytest -m "not slow").
@@ -77,3 +80,29 @@ def test_cmaes_refuses_unevenly_spaced_numbers(tmp_path):
 def test_bad_sampler_settings_are_named(tmp_path, sampler, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         prepare(str(quick_study(tmp_path, sampler=sampler)))
+
+
+def _propose(study: optuna.Study) -> tuple[optuna.Trial, dict[str, float]]:
+    trial = study.ask()
+    return trial, {"x": trial.suggest_float("x", 0, 1), "k": trial.suggest_categorical("k", [3, 5, 7])}
+
+
+@pytest.mark.parametrize("name", ["tpe", "gp"])
+def test_refusals_do_not_use_up_the_model_samplers_start_up(tmp_path, name):
+    """Refusals (infeasible, told at once with the worst value) leave TPE and GP sampling at random
+    until ``n_startup_trials`` candidates were trained; after that their model proposes."""
+    space = load_space(numeric_space(tmp_path))
+    sampler = create_sampler(name, seed=0, options={"n_startup_trials": 3}, space=space)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    reference = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(6):  # twice the start-up, all refused
+        trial, params = _propose(study)
+        assert params == _propose(reference)[1]
+        set_feasibility(trial, False)
+        study.tell(trial, 0.0)
+    for value in (0.2, 0.9, 0.5):  # three trained: the start-up ends
+        trial, params = _propose(study)
+        assert params == _propose(reference)[1]
+        set_feasibility(trial, True)
+        study.tell(trial, value)
+    assert _propose(study)[1] != _propose(reference)[1]

@@ -10,6 +10,7 @@ from optuna._gp import gp as optuna_gp
 from optuna._gp import prior as optuna_prior
 
 from nasbench.errors import ConfigError
+from nasbench.search.samplers import TrainedStartup
 from nasbench.tabular.replay import Budget, ReplayRun, _quiet_optuna, _search, replay, replay_all, replay_sampler
 from nasbench.tabular.replay_gp import ReplayGPSampler, grid_posterior
 from nasbench.tabular.table import load_benchmark
@@ -37,7 +38,7 @@ def test_grid_posterior_equals_optunas_gp_with_repeated_points() -> None:
 def test_replay_gp_refits_as_trials_grow_and_still_finds_good_architectures() -> None:
     bench = load_benchmark("mnist1d_tiny")
     sampler = replay_sampler("gp", 0, {}, bench)
-    assert isinstance(sampler, ReplayGPSampler)
+    assert isinstance(sampler, TrainedStartup) and isinstance(sampler.model, ReplayGPSampler)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     run = replay(bench, "gp", 0, Budget(trials=60))
     # The model proposes from 5 completed trials on (55 proposals); it refits once they grew by
@@ -48,14 +49,14 @@ def test_replay_gp_refits_as_trials_grow_and_still_finds_good_architectures() ->
         _search(bench, study, probe, Budget(trials=60), False, bench.val_acc[:, col], bench.test_acc[:, col],
                 bench.train_time_s[:, col])
     assert probe.entry == run.entry  # deterministic per seed
-    assert sampler.fits == 21
+    assert sampler.model.fits == 21
     assert run.regret[-1] <= np.median(run.oracle_test_acc - bench.test_acc[:, col])
 
 
 def test_live_settings_are_optunas_gp_sampler() -> None:
     bench = load_benchmark("mnist1d_tiny")
     live = replay_sampler("gp", 0, {"refit_every": 1, "grid": False}, bench)
-    assert type(live) is optuna.samplers.GPSampler
+    assert isinstance(live, TrainedStartup) and type(live.model) is optuna.samplers.GPSampler
 
 
 def test_exact_grid_acquisition_chooses_what_optunas_optimiser_chooses() -> None:
