@@ -71,13 +71,13 @@ class TrainedStartup(optuna.samplers.BaseSampler):
         self.model = model
         self._random = optuna.samplers.RandomSampler(seed=seed)
         self._n_startup_trials = n_startup_trials
-        self._started = False  # the model proposes; set once, as a study never loses a trained trial
+        self._startup_over = False  # then the model proposes; set once, as a study never loses a trained trial
 
     def _starting(self, study: optuna.Study) -> bool:
         # Asked at every sampled parameter; after the start-up it answers without counting trials.
-        if not self._started:
-            self._started = sum(trained(t) for t in study.get_trials(deepcopy=False)) >= self._n_startup_trials
-        return not self._started
+        if not self._startup_over:
+            self._startup_over = sum(trained(t) for t in study.get_trials(deepcopy=False)) >= self._n_startup_trials
+        return not self._startup_over
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: optuna.trial.FrozenTrial
