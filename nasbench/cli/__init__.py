@@ -14,7 +14,7 @@ from rich.table import Table
 from nasbench.cli.baseline import baseline, replicate
 from nasbench.cli.bench import app as bench_app
 from nasbench.cli.bench import proxies
-from nasbench.cli.console import DbOption, NasbenchGroup, console, fail
+from nasbench.cli.console import BaselinesOption, DbOption, NasbenchGroup, console, fail
 from nasbench.cli.dashboard import dashboard
 from nasbench.cli.report import report as report_cmd
 from nasbench.cli.space import app as space_app
@@ -63,6 +63,7 @@ def search(
             help="Log each trial's curves to this logger (overrides the study's logging.logger; none: no logger).",
         ),
     ] = None,
+    baselines: BaselinesOption = True,
 ) -> None:
     """Run (or resume) the search a study file describes."""
     from nasbench.search.runner import run_search
@@ -76,6 +77,7 @@ def search(
         shutdown_ray=True,
         resume=resume,
         logger=str(logger) if logger is not None else None,
+        baselines=baselines,
     )
     best = f"{out.best_val_acc:.4f}" if out.best_val_acc is not None else "-"
     counts = ", ".join(f"{v} {k}" for k, v in sorted(out.counts.items())) or "no trials"

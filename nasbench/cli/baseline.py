@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nasbench.cli.console import DbOption, console, fail
+from nasbench.cli.console import BaselinesOption, DbOption, console, fail
 from nasbench.core.enums import TrialState
 
 
@@ -83,6 +83,7 @@ def replicate(
             "--random/--no-random", help="Also run random search at the same budget with each seed (the default)."
         ),
     ] = True,
+    baselines: BaselinesOption = True,
     db: DbOption = None,
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join an existing Ray cluster.")] = None,
 ) -> None:
@@ -98,6 +99,7 @@ def replicate(
         random=random,
         ray_address=ray_address,
         console=console,
+        baselines=baselines,
     )
     for r in out:
         best = f"{r.best_val_acc:.4f}" if r.best_val_acc is not None else "-"

@@ -18,6 +18,14 @@ err_console = Console(stderr=True)
 DbOption = Annotated[
     str | None, typer.Option("--db", help="Results database URL (default: $NASBENCH_DB or sqlite:///nasbench.db).")
 ]
+BaselinesOption = Annotated[
+    bool,
+    typer.Option(
+        "--baselines/--no-baselines",
+        help="Train the study file's baselines after the final stage (the default); --no-baselines "
+        "leaves them for a later run, e.g. when they were measured already.",
+    ),
+]
 
 
 def fail(message: str) -> NoReturn:

@@ -56,8 +56,10 @@ def run_replicates(
     random: bool = True,
     ray_address: str | None = None,
     console: Console | None = None,
+    baselines: bool = True,
 ) -> list[SearchOutcome]:
-    """Run (or resume) the study with each seed and, when ``random``, random search with each seed.
+    """Run (or resume) the study with each seed and, when ``random``, random search with each seed;
+    ``baselines=False`` leaves the study file's baselines for a later run.
 
     One Ray session serves every run; a run interrupted by a signal stops the rest.
     """
@@ -75,7 +77,9 @@ def run_replicates(
                 "the study itself" if run is None else f"{'random search' if run[1] else 'the search'}, seed {run[0]}"
             )
             console.print(f"replicate of {cfg.name}: {what}", highlight=False)
-            out = run_search(study_path, ledger, ray_address=ray_address, console=console, replicate=run)
+            out = run_search(
+                study_path, ledger, ray_address=ray_address, console=console, replicate=run, baselines=baselines
+            )
             outcomes.append(out)
             if out.exit_code in INTERRUPTED:
                 break

@@ -116,12 +116,14 @@ def run_search(
     resume: bool = False,
     logger: str | None = None,
     replicate: tuple[int, bool] | None = None,
+    baselines: bool = True,
 ) -> SearchOutcome:
     """Run (or resume) the study in ``study_path`` until its budget is spent.
 
     Re-running a study always continues it; ``resume=True`` also insists that it exists.
     ``logger`` overrides the study's ``logging.logger`` (``none``: no logger). ``replicate``
     (seed, random): run the study's replicate with that seed (random search when ``random``).
+    ``baselines=False`` leaves the study file's baselines untrained, for a later run to train.
     """
     console = console or Console()
     t_start = time.perf_counter()
@@ -141,15 +143,18 @@ def run_search(
             with stop_on_signals(stop, lambda message: console.print(f"[yellow]{message}[/yellow]")):
                 # What the later stages read (baselines' provenance, the final protocol) is the file's now.
                 stored = ledger.update_config(stored.study_id, p.config, p.loaded.path, p.loaded.file_hash)
-                outcome = _drive(p, ledger, stored, stop, console)
+                outcome = _drive(p, ledger, stored, stop, console, baselines)
         finally:
             stop_ray(started and shutdown_ray)
     outcome.wall_s = time.perf_counter() - t_start
     return outcome
 
 
-def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, console: Console) -> SearchOutcome:
-    """The search under the study's lease: repair a crashed run, spend the budget, then the final stage."""
+def _drive(
+    p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, console: Console, baselines: bool
+) -> SearchOutcome:
+    """The search under the study's lease: repair a crashed run, spend the budget, the final stage,
+    then (when ``baselines``) the study file's baselines."""
     cfg = p.config
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -189,7 +194,10 @@ def _drive(p: Prepared, ledger: Ledger, stored: StoredStudy, stop: StopRequest, 
         if cfg.final and (cfg.final.top_k > 0 or cfg.final.best_within) and outcome.stopped_reason is None:
             _final(p, ledger, stored, recorder, console)
         if cfg.baselines and outcome.stopped_reason is None and not stop.asked:
-            _baselines(p, ledger, stored, console)
+            if baselines:
+                _baselines(p, ledger, stored, console)
+            else:
+                console.print(f"study {cfg.name}: baselines not trained (--no-baselines); a run without it trains them")
         if stop.asked:
             outcome.stopped_reason, outcome.exit_code = stop.reason, stop.exit_code
         elif outcome.stopped_reason:

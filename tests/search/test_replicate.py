@@ -18,6 +18,14 @@ from tests.search.helpers import quick_study
 PLAIN = "s8 > conv1x16k3 > conv1x32k3/2 > relu bn"
 
 
+def two_trial_study(folder, name: str):
+    """Two trials, one finalist, and the hand-written baseline plain2."""
+    return quick_study(
+        folder, name, budget="{trials: 2}", final="{top_k: 1, fidelity: {epochs: 1, train_fraction: 0.3}}",
+        baselines=f'[{{name: plain2, arch: "{PLAIN}"}}]',
+    )
+
+
 def test_seeds_are_read_or_refused_in_one_line() -> None:
     assert replicate_seeds("0, 1,2,1") == [0, 1, 2]
     with pytest.raises(ConfigError, match="--seeds '0,x': 'x' is not an integer seed"):
@@ -33,10 +41,7 @@ def test_replicates_run_seed_by_seed_so_a_stopped_one_holds_paired_seeds() -> No
 @pytest.mark.slow
 def test_replicates_are_related_studies_and_the_report_compares_them(tmp_path, ray_local):
     url = f"sqlite:///{tmp_path / 'results.db'}"
-    study = quick_study(
-        tmp_path, "rep", budget="{trials: 2}", final="{top_k: 1, fidelity: {epochs: 1, train_fraction: 0.3}}",
-        baselines=f'[{{name: plain2, arch: "{PLAIN}"}}]',
-    )
+    study = two_trial_study(tmp_path, "rep")
     result = CliRunner().invoke(app, ["replicate", str(study), "--seeds", "0,1", "--db", url])
     assert result.exit_code == 0, result.output
 
@@ -72,3 +77,28 @@ def test_replicates_are_related_studies_and_the_report_compares_them(tmp_path, r
     assert re.search(r"random search at the same budget( beyond seed noise)?: over the 2 seeds both have", section)
     assert re.search(r"the baseline plain2( beyond seed noise)?: over the 2 seeds both have", section)
     assert "nasbench replicate" not in section  # the replicates exist
+
+
+@pytest.mark.slow
+def test_no_baselines_leaves_the_study_baselines_to_a_later_run(tmp_path, ray_local):
+    # A replicate re-run under changed code, whose baselines were measured already (and train
+    # deterministically), should not spend their hours again; the next run without it trains them.
+    url = f"sqlite:///{tmp_path / 'results.db'}"
+    study = two_trial_study(tmp_path, "nob")
+    runner = CliRunner()
+    args = ["replicate", str(study), "--seeds", "0,1", "--no-random", "--db", url]
+    first = runner.invoke(app, [*args, "--no-baselines"])
+    assert first.exit_code == 0, first.output
+    assert "baselines not trained (--no-baselines)" in first.output
+    before = {n: load_trials(url, n) for n in ("nob", "nob@seed1")}
+    for t in before.values():
+        assert (t["family"] == "baseline").sum() == 0
+        assert len(t[(t["stage"] == "final") & (t["family"] == "searched")]) == 1
+
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    for name, t0 in before.items():
+        t = load_trials(url, name)
+        base = t[t["family"] == "baseline"]
+        assert list(base["name"]) == ["plain2"] and base["test_acc"].between(0, 1).all()
+        assert len(t) == len(t0) + 1  # the search and its final trained nothing again
