@@ -39,7 +39,9 @@ def _counts_sentence(data: StudyData) -> str:
     return (
         f"Study {data.study.name} sampled {len(search)} architectures on {ds} with the "
         f"{data.study.config.sampler.name} sampler ({detail}); it took {data.study.elapsed_s:,.0f} s of wall time "
-        "in all (every stage and every run of the study)."
+        "in all (every stage and every run of the study; not the seconds each run spends loading data and "
+        "starting Ray before it and stopping Ray after, which the command's wall time includes and the time "
+        "budget does not)."
     )
 
 
