@@ -4,6 +4,7 @@ as related studies, and the report's answer to "does the search beat random sear
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -18,7 +19,7 @@ from tests.search.helpers import quick_study
 PLAIN = "s8 > conv1x16k3 > conv1x32k3/2 > relu bn"
 
 
-def two_trial_study(folder, name: str):
+def two_trial_study(folder: Path, name: str) -> Path:
     """Two trials, one finalist, and the hand-written baseline plain2."""
     return quick_study(
         folder, name, budget="{trials: 2}", final="{top_k: 1, fidelity: {epochs: 1, train_fraction: 0.3}}",
